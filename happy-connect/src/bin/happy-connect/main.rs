@@ -1,0 +1,3 @@
+//! The `happy-connect` command-line tool.
+
+fn main() {}
