@@ -1,7 +1,64 @@
 //! Teredo-aware connect-by-name.
 //!
-//! The facade of the workspace: it re-exports the building blocks under
-//! short names.
+//! Connecting by name means resolving A and AAAA, choosing the best order
+//! among the destinations and connecting fast even when one path is broken.
+//! This crate is the facade of a workspace that does it the way the Windows
+//! stack does: destinations in RFC 6724 order (with the Windows table:
+//! native IPv6, then 6to4, then IPv4, then Teredo), no AAAA query when
+//! Teredo is the only IPv6 the host has, Teredo used only once its address
+//! is stable, and an RFC 8305 race between the candidates.
+//!
+//! The building blocks are re-exported under short names:
+//!
+//! | module | crate | what |
+//! |---|---|---|
+//! | [`addr`] | `teredo-addr` | decode Teredo, 6to4, NAT64 and ISATAP addresses; classify any address |
+//! | [`sort`] | `rfc3484-sort` | policy tables, RFC 6724 destination ordering, source selection |
+//! | [`probe`] | `iface-probe` | the host's interfaces, addresses and routes over netlink |
+//! | [`stable`] | `stable-addr` | wait until addresses are stable |
+//!
+//! # Examples
+//!
+//! Decode a Teredo address (RFC 4380 §4):
+//!
+//! ```
+//! use happy_connect::addr::TeredoAddr;
+//!
+//! let teredo: TeredoAddr = "2001:0:4136:e378:8000:63bf:3fff:fdd2".parse()?;
+//! assert_eq!(teredo.server().to_string(), "65.54.227.120");
+//! assert_eq!(teredo.client().to_string(), "192.0.2.45");
+//! assert_eq!(teredo.port(), 40000);
+//! assert!(teredo.is_cone());
+//! # Ok::<(), happy_connect::addr::ParseTeredoError>(())
+//! ```
+//!
+//! Order a Teredo and an IPv4 destination the way Windows does, and see
+//! which rule decided:
+//!
+//! ```
+//! use happy_connect::sort::{explain, sort, Destination, Policy, Rule, Source, SourceAttrs};
+//!
+//! let dest = |d: &str, s: &str, tunnel: bool| Destination {
+//!     addr: d.parse().unwrap(),
+//!     source: Some(Source {
+//!         addr: s.parse().unwrap(),
+//!         attrs: SourceAttrs { tunnel, ..SourceAttrs::default() },
+//!     }),
+//! };
+//! let mut dests = [
+//!     dest("2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001:0:c633:640a:8000:f227:bd6a:13fe", true),
+//!     dest("198.51.100.20", "192.0.2.45", false),
+//! ];
+//! let policy = Policy::windows();
+//! sort(&policy, &mut dests);
+//! assert_eq!(dests[0].addr.to_string(), "198.51.100.20");
+//! assert_eq!(explain(&policy, &dests), [Rule::HigherPrecedence]);
+//! ```
+//!
+//! # Features
+//!
+//! - `cli`: the `happy-connect` command-line tool (`teredo`, `classify`,
+//!   `sort`).
 
 #![forbid(unsafe_code)]
 

@@ -1,3 +1,96 @@
 //! The `happy-connect` command-line tool.
+//!
+//! Exit status: 0 on success, 1 when the command ran but the answer is
+//! negative (for example an address that is not Teredo), 2 on bad input.
+//! Every error is one line on standard error.
 
-fn main() {}
+mod offline;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Teredo-aware connect-by-name: decode, classify and order addresses the
+/// way Windows orders them (native IPv6, 6to4, IPv4, Teredo), or by RFC 6724.
+#[derive(Debug, Parser)]
+#[command(name = "happy-connect", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode a Teredo address (RFC 4380, RFC 5991): server, client, port, flags.
+    Teredo(offline::TeredoArgs),
+    /// Classify addresses: kind, scope, and the policy's precedence and label.
+    Classify(offline::ClassifyArgs),
+    /// Order destinations by RFC 6724 rules 1-10 under a policy table.
+    Sort(offline::SortArgs),
+}
+
+/// Why a command did not succeed, and so which exit status it gets.
+#[derive(Debug)]
+enum Failure {
+    /// The command ran; the answer is "no" (exit status 1).
+    Negative(String),
+    /// The input was bad (exit status 2).
+    BadInput(String),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return clap_error(&err),
+    };
+    let result = match cli.command {
+        Command::Teredo(args) => offline::teredo(&args),
+        Command::Classify(args) => offline::classify(&args),
+        Command::Sort(args) => offline::sort(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Negative(msg)) => {
+            eprintln!("happy-connect: {msg}");
+            ExitCode::from(1)
+        }
+        Err(Failure::BadInput(msg)) => {
+            eprintln!("happy-connect: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Help and version go to standard output as usual; a usage error becomes
+/// one line on standard error (clap's first line, which names the problem)
+/// and exit status 2.
+fn clap_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            // clap's message spans lines (the problem, tips, usage); keep the
+            // lines that state the problem and join them into one.
+            let text = err.render().to_string();
+            let line = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:"))
+                .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let line = line.strip_prefix("error: ").unwrap_or(&line);
+            eprintln!("happy-connect: {line} (see --help)");
+            ExitCode::from(2)
+        }
+    }
+}

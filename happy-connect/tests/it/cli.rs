@@ -1,0 +1,255 @@
+//! The command-line tool, run as a user would run it: arguments in,
+//! standard output, standard error and the exit status out.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_happy-connect"))
+        .args(args)
+        .output()
+        .expect("the happy-connect binary runs")
+}
+
+/// Runs a command that must succeed and print JSON.
+fn json(args: &[&str]) -> Value {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+/// Runs a command that must fail with `code` and one line on stderr
+/// containing `needle`; returns that line.
+fn fails(args: &[&str], code: i32, needle: &str) -> String {
+    let out = run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{args:?}: stderr {stderr:?}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "{args:?}: want one line, got {stderr:?}"
+    );
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: {stderr:?} lacks {needle:?}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?}: nothing on stdout on failure"
+    );
+    stderr
+}
+
+fn order(v: &Value) -> Vec<String> {
+    v["order"]
+        .as_array()
+        .expect("order array")
+        .iter()
+        .map(|e| e["address"].as_str().expect("address").to_owned())
+        .collect()
+}
+
+#[test]
+fn teredo_decodes_the_rfc_example() {
+    let v = json(&["teredo", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "--json"]);
+    assert_eq!(v["address"], "2001:0:4136:e378:8000:63bf:3fff:fdd2");
+    assert_eq!(v["server"], "65.54.227.120");
+    assert_eq!(v["client"], "192.0.2.45");
+    assert_eq!(v["port"], 40000);
+    assert_eq!(v["flags"], 0x8000);
+    assert_eq!(v["cone"], true);
+}
+
+#[test]
+fn teredo_human_output_names_every_field() {
+    let out = run(&["teredo", "2001:0:4136:e378:8000:63bf:3fff:fdd2"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for field in ["65.54.227.120", "192.0.2.45", "40000", "0x8000", "cone"] {
+        assert!(text.contains(field), "{text:?} lacks {field}");
+    }
+}
+
+#[test]
+fn teredo_rejects_other_addresses_with_status_1() {
+    fails(&["teredo", "2001:db8::1"], 1, "2001:db8::1");
+    fails(
+        &["teredo", "2002:c000:22d::1", "--json"],
+        1,
+        "2002:c000:22d::1",
+    );
+}
+
+#[test]
+fn teredo_rejects_text_that_is_not_an_address_with_status_2() {
+    fails(&["teredo", "not-an-address"], 2, "not-an-address");
+    fails(&["teredo", "192.0.2.1"], 2, "192.0.2.1");
+}
+
+#[test]
+fn classify_reports_kind_scope_precedence_and_label() {
+    let v = json(&[
+        "classify",
+        "--json",
+        "--policy",
+        "windows",
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+        "2002:c000:22d::1",
+        "192.0.2.45",
+        "fe80::1",
+    ]);
+    let rows = v.as_array().expect("array");
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0]["kind"], "teredo");
+    assert_eq!(rows[0]["precedence"], 5);
+    assert_eq!(rows[0]["label"], 5);
+    assert_eq!(rows[1]["kind"], "6to4");
+    assert_eq!(rows[1]["precedence"], 30);
+    assert_eq!(rows[2]["scope"], "global");
+    assert_eq!(rows[2]["precedence"], 10);
+    assert_eq!(rows[3]["scope"], "link-local");
+    for row in rows {
+        for key in ["address", "kind", "scope", "precedence", "label"] {
+            assert!(row.get(key).is_some(), "{row} lacks {key}");
+        }
+    }
+}
+
+#[test]
+fn classify_default_policy_is_rfc6724() {
+    let v = json(&["classify", "--json", "192.0.2.45"]);
+    assert_eq!(v[0]["precedence"], 35);
+    assert_eq!(v[0]["label"], 4);
+}
+
+#[test]
+fn sort_example_under_windows_gives_native_6to4_ipv4_teredo() {
+    let v = json(&["sort", "--example", "--policy", "windows", "--json"]);
+    assert_eq!(v["policy"], "windows");
+    assert_eq!(
+        order(&v),
+        [
+            "2001:db8:1::10",
+            "2002:cb00:7101::10",
+            "198.51.100.20",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2"
+        ]
+    );
+    let rules: Vec<&Value> = v["order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["rule"])
+        .collect();
+    assert_eq!(
+        rules.last().copied(),
+        Some(&Value::Null),
+        "the last entry has no rule"
+    );
+    assert_eq!(*rules[1], 6, "6to4 before IPv4 by precedence");
+}
+
+const TEREDO_DEST: &str =
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2@2001:0:c633:640a:8000:f227:bd6a:13fe,tunnel";
+const IPV4_DEST: &str = "198.51.100.20@192.0.2.45";
+
+#[test]
+fn sort_ipv4_before_teredo_under_rfc6724_and_windows() {
+    for policy in ["rfc6724", "windows"] {
+        let v = json(&["sort", "--json", "--policy", policy, TEREDO_DEST, IPV4_DEST]);
+        assert_eq!(order(&v)[0], "198.51.100.20", "{policy}: {v}");
+        assert_eq!(v["order"][0]["rule"], 6, "{policy}: precedence decides");
+    }
+}
+
+#[test]
+fn sort_teredo_before_ipv4_under_glibc_default_table() {
+    let v = json(&[
+        "sort",
+        "--json",
+        "--policy",
+        "glibc",
+        IPV4_DEST,
+        TEREDO_DEST,
+    ]);
+    assert_eq!(order(&v)[0], "2001:0:4136:e378:8000:63bf:3fff:fdd2", "{v}");
+}
+
+#[test]
+fn sort_puts_unusable_destinations_last_by_rule_1() {
+    let v = json(&["sort", "--json", "2001:db8:1::1@-", IPV4_DEST]);
+    assert_eq!(order(&v), ["198.51.100.20", "2001:db8:1::1"]);
+    assert_eq!(v["order"][0]["rule"], 1);
+    assert_eq!(v["order"][1]["source"], Value::Null);
+}
+
+#[test]
+fn sort_explain_names_the_rule() {
+    let out = run(&[
+        "sort",
+        "--explain",
+        "--policy",
+        "windows",
+        TEREDO_DEST,
+        IPV4_DEST,
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("rule 6"), "{text}");
+}
+
+#[test]
+fn sort_honours_a_gai_conf_file() {
+    let dir = std::env::temp_dir().join(format!("hc-gai-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.conf");
+    // Prefer IPv4 over everything, as the gai.conf(5) example does.
+    std::fs::write(&good, "# prefer IPv4\nprecedence ::ffff:0:0/96 100\n").unwrap();
+    let bad = dir.join("bad.conf");
+    std::fs::write(&bad, "label ::1/128 0\nprecedence ::1/129 50\n").unwrap();
+
+    let policy = format!("gai:{}", good.display());
+    let v = json(&[
+        "sort",
+        "--json",
+        "--policy",
+        &policy,
+        "2001:db8:1::1@2001:db8:1::2",
+        IPV4_DEST,
+    ]);
+    assert_eq!(order(&v)[0], "198.51.100.20", "{v}");
+
+    let policy = format!("gai:{}", bad.display());
+    let line = fails(&["sort", "--policy", &policy, IPV4_DEST], 2, "line 2");
+    assert!(line.contains("129"), "{line}");
+
+    let missing = format!("gai:{}", dir.join("missing.conf").display());
+    fails(
+        &["sort", "--policy", &missing, IPV4_DEST],
+        2,
+        "missing.conf",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sort_rejects_bad_destinations_with_status_2() {
+    fails(&["sort", "2001:db8::1"], 2, "@SOURCE");
+    fails(&["sort", "2001:db8::zz@2001:db8::2"], 2, "2001:db8::zz");
+    fails(&["sort", "2001:db8::1@2001:db8::2,fast"], 2, "\"fast\"");
+    fails(&["sort", "2001:db8::1@2001:db8::2,plen=129"], 2, "129");
+    fails(&["sort", "2001:db8::1@-,tunnel"], 2, "no source");
+    fails(&["sort", "--policy", "bsd", IPV4_DEST], 2, "bsd");
+}
+
+#[test]
+fn usage_errors_are_one_line_with_status_2() {
+    fails(&["sort", "--no-such-flag"], 2, "--no-such-flag");
+    fails(&["classify"], 2, "ADDR");
+    fails(&["frobnicate"], 2, "frobnicate");
+}

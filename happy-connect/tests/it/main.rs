@@ -1,0 +1,3 @@
+//! Integration tests of the `happy-connect` crate and its command-line tool.
+
+mod cli;
