@@ -66,7 +66,7 @@ pub(crate) fn run(options: &Options) -> Result<()> {
         .map_or_else(|| root.join("target"), |dir| root.join(dir));
     let started = SystemTime::now();
 
-    let mut args = vec!["bench", "--workspace", "--benches", "--"];
+    let mut args = vec!["bench", "--workspace", "--bench", "*", "--"];
     if options.quick {
         // Quick mode stops each benchmark once two samples agree, and plots
         // are skipped: together they keep a CI run well under a minute.
