@@ -1,0 +1,226 @@
+//! Linux: one `NETLINK_ROUTE` socket for dumps and route lookups.
+
+use std::collections::HashMap;
+use std::io;
+use std::time::Duration;
+
+use netlink_packet_core::{
+    NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::address::AddressMessage;
+use netlink_packet_route::link::LinkMessage;
+use netlink_packet_route::route::RouteMessage;
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+
+use crate::model::{RT_TABLE_MAIN, Route};
+use crate::parse::{Body, Message, parse_messages};
+use crate::snapshot::Snapshot;
+
+/// How long to wait for the kernel before giving up. The kernel answers
+/// route requests synchronously, so this only guards against bugs.
+const RECV_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many lookups go out in one `send`. Each reply sits in the socket's
+/// receive queue as a page-sized buffer until read, and replies that do not
+/// fit are dropped (the socket then reports `ENOBUFS`), so a batch must fit
+/// in the default receive buffer.
+const BATCH: usize = 32;
+
+/// How many times a dump interrupted by a concurrent change is retried.
+const DUMP_TRIES: usize = 5;
+
+/// A connected `NETLINK_ROUTE` socket with its own sequence numbers.
+#[derive(Debug)]
+pub(crate) struct RouteSocket {
+    socket: Socket,
+    sequence: u32,
+}
+
+fn invalid(err: crate::ParseError) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, err)
+}
+
+impl RouteSocket {
+    /// Opens the socket, binds it to a port the kernel picks and connects
+    /// it to the kernel.
+    pub(crate) fn open() -> io::Result<Self> {
+        let mut socket = Socket::new(NETLINK_ROUTE)?;
+        socket.bind_auto()?;
+        socket.connect(&SocketAddr::new(0, 0))?;
+        socket2::SockRef::from(&socket).set_read_timeout(Some(RECV_TIMEOUT))?;
+        Ok(Self {
+            socket,
+            sequence: 0,
+        })
+    }
+
+    fn next_sequence(&mut self) -> u32 {
+        self.sequence = self.sequence.wrapping_add(1);
+        self.sequence
+    }
+
+    /// Appends one request to `buf` and returns its sequence number.
+    fn encode(&mut self, buf: &mut Vec<u8>, flags: u16, payload: RouteNetlinkMessage) -> u32 {
+        let sequence = self.next_sequence();
+        let mut header = NetlinkHeader::default();
+        header.flags = flags;
+        header.sequence_number = sequence;
+        let mut msg = NetlinkMessage::new(header, NetlinkPayload::from(payload));
+        msg.finalize();
+        let start = buf.len();
+        buf.resize(start + msg.buffer_len(), 0);
+        msg.serialize(&mut buf[start..]);
+        // Keep the next message 4-byte aligned.
+        buf.resize(buf.len().next_multiple_of(4), 0);
+        sequence
+    }
+
+    fn send(&self, buf: &[u8]) -> io::Result<()> {
+        let sent = self.socket.send(buf, 0)?;
+        if sent == buf.len() {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                format!("netlink send took {sent} of {} bytes", buf.len()),
+            ))
+        }
+    }
+
+    fn recv(&self) -> io::Result<Vec<Message>> {
+        let (bytes, _) = self.socket.recv_from_full()?;
+        parse_messages(&bytes).map_err(invalid)
+    }
+
+    /// Runs one dump request and returns its messages, without the final
+    /// `NLMSG_DONE`. Retries when the kernel flags the dump as interrupted
+    /// by a concurrent change.
+    fn dump(&mut self, request: &RouteNetlinkMessage) -> io::Result<Vec<Message>> {
+        let mut last_interrupted = Vec::new();
+        for _ in 0..DUMP_TRIES {
+            let mut buf = Vec::new();
+            let sequence = self.encode(&mut buf, NLM_F_REQUEST | NLM_F_DUMP, request.clone());
+            self.send(&buf)?;
+            let mut out = Vec::new();
+            let mut interrupted = false;
+            'recv: loop {
+                for msg in self.recv()? {
+                    if msg.sequence != sequence {
+                        continue;
+                    }
+                    interrupted |= msg.flags & NLM_F_DUMP_INTR != 0;
+                    match msg.body {
+                        Body::Done => break 'recv,
+                        Body::Error { errno } if errno != 0 => {
+                            return Err(io::Error::from_raw_os_error(errno));
+                        }
+                        _ => out.push(msg),
+                    }
+                }
+            }
+            if !interrupted {
+                return Ok(out);
+            }
+            last_interrupted = out;
+        }
+        Ok(last_interrupted)
+    }
+
+    /// Sends `RTM_GETROUTE` requests back to back, in batches of [`BATCH`]
+    /// per `send`, and returns the kernel's answer to each, in order: the
+    /// route, or the positive errno of an error reply.
+    pub(crate) fn get_routes(
+        &mut self,
+        requests: &[RouteMessage],
+    ) -> io::Result<Vec<Result<Route, i32>>> {
+        let mut answers = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(BATCH) {
+            let mut buf = Vec::new();
+            let mut pending = HashMap::with_capacity(chunk.len());
+            for (i, request) in chunk.iter().enumerate() {
+                let sequence = self.encode(
+                    &mut buf,
+                    NLM_F_REQUEST,
+                    RouteNetlinkMessage::GetRoute(request.clone()),
+                );
+                pending.insert(sequence, i);
+            }
+            self.send(&buf)?;
+            let mut got: Vec<Option<Result<Route, i32>>> = vec![None; chunk.len()];
+            while !pending.is_empty() {
+                for msg in self.recv()? {
+                    let Some(&i) = pending.get(&msg.sequence) else {
+                        continue;
+                    };
+                    let answer = match msg.body {
+                        Body::Route(route) => Ok(route),
+                        Body::Error { errno } => Err(errno),
+                        // An address family this crate does not decode.
+                        Body::Ignored(_) => Err(0),
+                        _ => continue,
+                    };
+                    got[i] = Some(answer);
+                    pending.remove(&msg.sequence);
+                }
+            }
+            answers.extend(got.into_iter().map(|a| a.unwrap_or(Err(0))));
+        }
+        Ok(answers)
+    }
+}
+
+/// Dumps links, addresses and routes (both families; main table only).
+pub(crate) fn capture() -> io::Result<Snapshot> {
+    let mut socket = RouteSocket::open()?;
+    let links = socket.dump(&RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
+    let addresses = socket.dump(&RouteNetlinkMessage::GetAddress(AddressMessage::default()))?;
+    let routes = socket.dump(&RouteNetlinkMessage::GetRoute(RouteMessage::default()))?;
+    let mut snap = Snapshot::from_messages(links.into_iter().chain(addresses).chain(routes));
+    snap.routes.retain(|r| r.table == RT_TABLE_MAIN);
+    Ok(snap)
+}
+
+/// Raw dumps for capturing test fixtures: the bytes of every `recv` of a
+/// link, address and route dump, concatenated.
+#[cfg(test)]
+pub(crate) fn raw_dumps() -> io::Result<[Vec<u8>; 3]> {
+    let mut socket = RouteSocket::open()?;
+    let requests = [
+        RouteNetlinkMessage::GetLink(LinkMessage::default()),
+        RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+        RouteNetlinkMessage::GetRoute(RouteMessage::default()),
+    ];
+    let mut out: [Vec<u8>; 3] = Default::default();
+    for (request, raw) in requests.into_iter().zip(out.iter_mut()) {
+        let mut buf = Vec::new();
+        socket.encode(&mut buf, NLM_F_REQUEST | NLM_F_DUMP, request);
+        socket.send(&buf)?;
+        loop {
+            let (bytes, _) = socket.socket.recv_from_full()?;
+            raw.extend_from_slice(&bytes);
+            let msgs = parse_messages(&bytes).map_err(invalid)?;
+            if msgs.iter().any(|m| m.body == Body::Done) {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Writes `links.bin`, `addrs.bin` and `routes.bin` (raw dumps of the
+    /// current network namespace) to `$IFACE_PROBE_CAPTURE_DIR`. Run by
+    /// hand, inside the namespace to capture:
+    /// `ip netns exec NS cargo test -p iface-probe capture_fixtures -- --ignored`
+    #[test]
+    #[ignore = "writes fixture files; run by hand"]
+    fn capture_fixtures() {
+        let dir = std::env::var("IFACE_PROBE_CAPTURE_DIR").expect("IFACE_PROBE_CAPTURE_DIR");
+        let [links, addrs, routes] = super::raw_dumps().unwrap();
+        for (name, bytes) in [("links", links), ("addrs", addrs), ("routes", routes)] {
+            std::fs::write(format!("{dir}/{name}.bin"), bytes).unwrap();
+        }
+    }
+}
