@@ -42,3 +42,20 @@ fn loopback_sources_match_udp() {
     // The socket is reused.
     assert_eq!(resolver.sources(&snap, &dests).unwrap(), got);
 }
+
+#[test]
+fn thousands_of_destinations() {
+    // Far more replies than one receive buffer holds at a time.
+    let snap = Snapshot::capture().unwrap();
+    let dests: Vec<IpAddr> = (0..3000u32)
+        .map(|i| IpAddr::from((0x7f00_0001 + i).to_be_bytes()))
+        .collect();
+    let got = SourceResolver::new()
+        .unwrap()
+        .sources(&snap, &dests)
+        .unwrap();
+    assert_eq!(got.len(), dests.len());
+    for info in got {
+        assert_eq!(info.unwrap().addr, "127.0.0.1".parse::<IpAddr>().unwrap());
+    }
+}
