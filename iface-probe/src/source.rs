@@ -224,3 +224,92 @@ impl Snapshot {
         SourceResolver::new()?.sources(self, dests)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AddrFlags, Address, Family, Interface, LinkKind};
+
+    fn snapshot() -> Snapshot {
+        let mut eth = Interface::new(2, "eth0");
+        eth.kind = LinkKind::Ethernet;
+        let mut tmp = Address::new("2001:db8::9".parse().unwrap(), 64);
+        tmp.flags = AddrFlags::TEMPORARY | AddrFlags::DEPRECATED;
+        let mut v4 = Address::new("192.0.2.2".parse().unwrap(), 24);
+        v4.flags = AddrFlags::SECONDARY;
+        eth.addresses = vec![tmp, v4];
+        let mut tun = Interface::new(3, "tun0");
+        tun.kind = LinkKind::Tun;
+        tun.addresses = vec![Address::new("2001:db8:1::1".parse().unwrap(), 48)];
+        Snapshot {
+            interfaces: vec![eth, tun],
+            routes: vec![],
+        }
+    }
+
+    fn answer(src: &str, oif: u32) -> Route {
+        let src: IpAddr = src.parse().unwrap();
+        let mut r = Route::new(Family::of(src), None);
+        r.pref_src = Some(src);
+        r.oif = Some(oif);
+        r
+    }
+
+    #[test]
+    fn attributes_come_from_the_snapshot() {
+        let snap = snapshot();
+        let info = SourceInfo::from_route(&answer("2001:db8::9", 2), &snap).unwrap();
+        assert_eq!(info.prefix_len, Some(64));
+        assert!(info.temporary && info.deprecated && !info.home && !info.tunnel);
+        assert_eq!(info.class, "global");
+        // Bit 0 means secondary for IPv4, not temporary.
+        let v4 = SourceInfo::from_route(&answer("192.0.2.2", 2), &snap).unwrap();
+        assert!(!v4.temporary);
+        assert_eq!(v4.prefix_len, Some(24));
+    }
+
+    #[test]
+    fn tunnels_by_device_or_address() {
+        let snap = snapshot();
+        assert!(
+            SourceInfo::from_route(&answer("2001:db8:1::1", 3), &snap)
+                .unwrap()
+                .tunnel
+        );
+        let teredo = SourceInfo::from_route(&answer("2001:0:c633:640a::1", 2), &snap).unwrap();
+        assert!(teredo.tunnel);
+        assert_eq!(teredo.prefix_len, None);
+        assert!(
+            SourceInfo::from_route(&answer("2002:c000:202::1", 2), &snap)
+                .unwrap()
+                .tunnel
+        );
+    }
+
+    #[test]
+    fn non_delivering_answers_are_none() {
+        let snap = snapshot();
+        let mut r = answer("2001:db8::9", 2);
+        r.kind = RouteKind::Unreachable;
+        assert!(SourceInfo::from_route(&r, &snap).is_none());
+        let mut r = answer("2001:db8::9", 2);
+        r.pref_src = None;
+        assert!(SourceInfo::from_route(&r, &snap).is_none());
+    }
+
+    #[test]
+    fn dest_conversions() {
+        let sa: SocketAddr = "[fe80::1%7]:80".parse().unwrap();
+        assert_eq!(
+            Dest::from(sa),
+            Dest::new("fe80::1".parse().unwrap(), Some(7))
+        );
+        let sa: SocketAddr = "[2001:db8::1]:80".parse().unwrap();
+        assert_eq!(Dest::from(sa).scope_id, None);
+        let mapped = request(Dest::from("::ffff:192.0.2.1".parse::<IpAddr>().unwrap()));
+        assert_eq!(mapped.header.address_family, AddressFamily::Inet);
+        assert_eq!(mapped.header.destination_prefix_length, 32);
+        let zoned = request(Dest::new("fe80::1".parse().unwrap(), Some(4)));
+        assert!(zoned.attributes.contains(&RouteAttribute::Oif(4)));
+    }
+}

@@ -327,6 +327,9 @@ fn batched_sources_match_udp_connect() {
                 &dev,
             ]);
             n.ip(&["-6", "route", "add", "unreachable", "2001:db8:dead::/48"]);
+            n.ip(&["-6", "route", "add", "blackhole", "2001:db8:b1ac::/48"]);
+            n.ip(&["route", "add", "unreachable", "203.0.113.0/24"]);
+            n.ip(&["route", "add", "prohibit", "198.18.0.0/15"]);
             add_teredo(n, "teredo");
             (guard, ns, vec![("dev", dev)])
         },
@@ -349,6 +352,9 @@ fn batched_sources_match_udp_connect() {
                 "2001:db8:1::1",
                 "2001:0:1:2::3",
                 "2001:db8:dead::1",
+                "2001:db8:b1ac::1",
+                "203.0.113.5",
+                "198.18.0.1",
                 "fd00::1",
                 "::1",
                 "::ffff:192.0.2.9",
@@ -377,7 +383,14 @@ fn batched_sources_match_udp_connect() {
             }
             let by = |s: &str| got[dests.iter().position(|d| d.ip == p(s)).unwrap()].clone();
             assert!(by("198.51.100.1").is_none());
-            assert!(by("2001:db8:dead::1").is_none());
+            for unreachable in [
+                "2001:db8:dead::1",
+                "2001:db8:b1ac::1",
+                "203.0.113.5",
+                "198.18.0.1",
+            ] {
+                assert!(by(unreachable).is_none(), "{unreachable}");
+            }
             // No route of its own: ULA follows the default route into the
             // Teredo tunnel.
             assert_eq!(by("fd00::1").unwrap().addr, p(TEREDO));
