@@ -20,6 +20,25 @@
 //!
 //! The crate itself contains no `unsafe` code; the netlink socket comes
 //! from `netlink-sys`.
+//!
+//! # Notes on the kernel's behaviour (Linux 6.x, checked by the tests)
+//!
+//! - `RTM_GETROUTE` with `RTA_DST` (and `RTA_OIF` for a zone) answers with
+//!   `RTA_PREFSRC` for IPv6 as well as IPv4, with no extra request flags,
+//!   and it is the address a UDP socket gets from `connect`.
+//! - An unreachable destination is usually an `NLMSG_ERROR` reply
+//!   (`ENETUNREACH`, `EHOSTUNREACH`, `EINVAL` for a blackhole, `EACCES`
+//!   for prohibit); an answer that is a route of a non-delivering type is
+//!   treated the same way.
+//! - Every reply is charged about 770 bytes against the socket's receive
+//!   buffer until it is read, and replies that do not fit are dropped
+//!   (`ENOBUFS`), so lookups go out in batches sized from the buffer.
+//! - Miredo's `tun` device reports `IFLA_INFO_KIND` `tun` and hardware type
+//!   `ARPHRD_NONE`; without a process holding it, it is up but not running
+//!   (operational state down) and its routes are `linkdown`, yet the kernel
+//!   still routes through it and picks its address as a source.
+//! - `IFA_F_TEMPORARY` and `IFA_F_SECONDARY` are the same bit; the header
+//!   carries only the low eight flag bits, `IFA_FLAGS` all of them.
 
 #![forbid(unsafe_code)]
 

@@ -67,7 +67,8 @@ pub enum Body {
     },
     /// `RTM_NEWROUTE`: a route, or the answer to an `RTM_GETROUTE` request.
     Route(Route),
-    /// `NLMSG_DONE`: the end of a dump.
+    /// `NLMSG_DONE`: the end of a dump (one that failed part-way, with a
+    /// negative status, is an [`Error`](Self::Error) instead).
     Done,
     /// `NLMSG_ERROR`: `errno` is the positive error number (`ENETUNREACH`
     /// ...), or 0 for an acknowledgement.
@@ -245,7 +246,16 @@ pub fn parse_messages(bytes: &[u8]) -> Result<Vec<Message>, ParseError> {
 
 fn parse_body(message_type: u16, payload: &[u8]) -> Result<Body, String> {
     match message_type {
-        NLMSG_DONE => Ok(Body::Done),
+        // A dump that failed part-way ends with a negative code in its
+        // `NLMSG_DONE`.
+        NLMSG_DONE => match payload.get(..4) {
+            Some(&[a, b, c, d]) if i32::from_ne_bytes([a, b, c, d]) < 0 => Ok(Body::Error {
+                errno: i32::from_ne_bytes([a, b, c, d])
+                    .checked_neg()
+                    .unwrap_or(i32::MAX),
+            }),
+            _ => Ok(Body::Done),
+        },
         NLMSG_ERROR => {
             if payload.len() < 4 {
                 return Err(format!(
@@ -494,6 +504,19 @@ mod tests {
             "nlmsg_error message at offset 16 could not be decoded: \
              error code needs 4 bytes, 2 present"
         );
+    }
+
+    #[test]
+    fn failed_dump_is_an_error() {
+        let mut bytes = header(20, NLMSG_DONE, 2, 4);
+        bytes.extend_from_slice(&(-16i32).to_ne_bytes());
+        assert_eq!(
+            parse_messages(&bytes).unwrap()[0].body,
+            Body::Error { errno: 16 }
+        );
+        let mut bytes = header(20, NLMSG_DONE, 2, 4);
+        bytes.extend_from_slice(&0i32.to_ne_bytes());
+        assert_eq!(parse_messages(&bytes).unwrap()[0].body, Body::Done);
     }
 
     #[test]
