@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use proptest::prelude::*;
 
-use crate::{Body, LinkKind, ParseError, RouteKind, Snapshot, parse_messages};
+use crate::{AddrKind, Body, LinkKind, ParseError, RouteKind, Snapshot, parse_messages};
 
 const NS_LINKS: &[u8] = include_bytes!("../tests/fixtures/teredo-ns/links.bin");
 const NS_ADDRS: &[u8] = include_bytes!("../tests/fixtures/teredo-ns/addrs.bin");
@@ -77,7 +77,10 @@ fn namespace_addresses() {
     let fxa = snap.interface_by_name("fxa").unwrap();
     let addr = |s: &str| fxa.addresses.iter().find(|a| a.ip == ip(s)).unwrap();
     let v4 = addr("192.0.2.2");
-    assert_eq!((v4.prefix_len, v4.scope, v4.class), (24, 0, "global"));
+    assert_eq!(
+        (v4.prefix_len, v4.scope, v4.class),
+        (24, 0, AddrKind::Ipv4Documentation)
+    );
     assert_eq!(v4.label.as_deref(), Some("fxa"));
     assert!(v4.flags.permanent() && v4.is_usable());
     assert_eq!((v4.preferred_lft, v4.valid_lft), (None, None));
@@ -104,14 +107,17 @@ fn namespace_addresses() {
     let ll = fxa
         .addresses
         .iter()
-        .find(|a| a.class == "link-local")
+        .find(|a| a.class == AddrKind::LinkLocal)
         .unwrap();
     assert_eq!(ll.scope, 253);
 
     let teredo = &snap.interface_by_name("teredo").unwrap().addresses;
     assert_eq!(teredo.len(), 1);
     assert_eq!(teredo[0].ip, ip("2001:0:c633:640a:8000:f227:bd6a:13fe"));
-    assert_eq!((teredo[0].prefix_len, teredo[0].class), (32, "teredo"));
+    assert_eq!(
+        (teredo[0].prefix_len, teredo[0].class),
+        (32, AddrKind::Teredo)
+    );
 }
 
 #[test]

@@ -42,8 +42,6 @@
 
 #![forbid(unsafe_code)]
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
 mod model;
 mod parse;
 mod snapshot;
@@ -64,98 +62,4 @@ pub use parse::{
 };
 pub use snapshot::{Capabilities, Preference, Snapshot};
 pub use source::{Dest, SourceInfo, SourceResolver};
-
-/// The class of an address, in kebab case: `teredo` (`2001:0::/32`),
-/// `6to4` (`2002::/16`), `link-local`, `unique-local` (`fc00::/7`),
-/// `site-local`, `loopback`, `multicast`, `unspecified`, `ipv4-mapped`,
-/// `ipv4-compatible`, `private` (RFC 1918), `shared` (`100.64/10`),
-/// `broadcast`, and `global` for everything else.
-fn class_of(ip: IpAddr) -> &'static str {
-    match ip {
-        IpAddr::V4(v4) => class_of_v4(v4),
-        IpAddr::V6(v6) => class_of_v6(v6),
-    }
-}
-
-fn class_of_v4(ip: Ipv4Addr) -> &'static str {
-    let [a, b, ..] = ip.octets();
-    if ip.is_unspecified() {
-        "unspecified"
-    } else if ip.is_loopback() {
-        "loopback"
-    } else if ip.is_link_local() {
-        "link-local"
-    } else if ip.is_private() {
-        "private"
-    } else if a == 100 && (b & 0xc0) == 64 {
-        "shared"
-    } else if ip.is_multicast() {
-        "multicast"
-    } else if ip.is_broadcast() {
-        "broadcast"
-    } else {
-        "global"
-    }
-}
-
-fn class_of_v6(ip: Ipv6Addr) -> &'static str {
-    let s = ip.segments();
-    if ip.is_unspecified() {
-        "unspecified"
-    } else if ip.is_loopback() {
-        "loopback"
-    } else if ip.to_ipv4_mapped().is_some() {
-        "ipv4-mapped"
-    } else if s[..6] == [0; 6] {
-        "ipv4-compatible"
-    } else if s[0] == 0x2001 && s[1] == 0 {
-        "teredo"
-    } else if s[0] == 0x2002 {
-        "6to4"
-    } else if s[0] & 0xffc0 == 0xfe80 {
-        "link-local"
-    } else if s[0] & 0xffc0 == 0xfec0 {
-        "site-local"
-    } else if s[0] & 0xfe00 == 0xfc00 {
-        "unique-local"
-    } else if ip.is_multicast() {
-        "multicast"
-    } else {
-        "global"
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::class_of;
-
-    #[test]
-    fn classes() {
-        let cases = [
-            ("2001:0:c633:640a:8000:f227:bd6a:13fe", "teredo"),
-            ("2001:1::1", "global"),
-            ("2001:db8::1", "global"),
-            ("2002:c000:204::1", "6to4"),
-            ("fe80::1", "link-local"),
-            ("fec0::1", "site-local"),
-            ("fd00::1", "unique-local"),
-            ("ff02::1", "multicast"),
-            ("::1", "loopback"),
-            ("::", "unspecified"),
-            ("::ffff:192.0.2.1", "ipv4-mapped"),
-            ("::192.0.2.1", "ipv4-compatible"),
-            ("192.0.2.1", "global"),
-            ("10.1.2.3", "private"),
-            ("100.64.0.1", "shared"),
-            ("100.128.0.1", "global"),
-            ("169.254.1.1", "link-local"),
-            ("127.0.0.1", "loopback"),
-            ("224.0.0.1", "multicast"),
-            ("255.255.255.255", "broadcast"),
-            ("0.0.0.0", "unspecified"),
-        ];
-        for (ip, class) in cases {
-            assert_eq!(class_of(ip.parse().unwrap()), class, "{ip}");
-        }
-    }
-}
+pub use teredo_addr::AddrKind;

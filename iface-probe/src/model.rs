@@ -4,6 +4,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use teredo_addr::AddrKind;
+
 /// `ARPHRD_ETHER`: Ethernet and everything that looks like it (veth,
 /// bridges, dummies, tap devices).
 pub const ARPHRD_ETHER: u16 = 1;
@@ -415,9 +417,9 @@ pub struct Address {
     pub valid_lft: Option<u32>,
     /// The IPv4 label (`IFA_LABEL`), if any.
     pub label: Option<String>,
-    /// The address's class in kebab case: `global`, `teredo`, `6to4`,
-    /// `link-local`, `unique-local`, `loopback`, ...
-    pub class: &'static str,
+    /// The address's kind ([`teredo_addr::classify`]): Teredo, 6to4,
+    /// native global, link-local, unique local, loopback, ...
+    pub class: AddrKind,
 }
 
 impl Address {
@@ -431,7 +433,7 @@ impl Address {
             preferred_lft: None,
             valid_lft: None,
             label: None,
-            class: crate::class_of(ip),
+            class: teredo_addr::classify(ip),
         }
     }
 
@@ -620,4 +622,40 @@ pub(crate) fn prefix_eq(a: &[u8], b: &[u8], len: u8) -> bool {
     }
     let mask = 0xffu8 << (8 - bits);
     a[whole] & mask == b[whole] & mask
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_classified_by_teredo_addr() {
+        let cases = [
+            ("2001:0:c633:640a:8000:f227:bd6a:13fe", AddrKind::Teredo),
+            ("2002:c000:204::1", AddrKind::SixToFour),
+            ("2a00:1450::1", AddrKind::GlobalUnicast),
+            ("2001:db8::1", AddrKind::Documentation),
+            ("fe80::1", AddrKind::LinkLocal),
+            ("fd00::1", AddrKind::UniqueLocal),
+            ("::1", AddrKind::Loopback),
+            ("10.1.2.3", AddrKind::Ipv4Private),
+            ("100.64.0.1", AddrKind::Ipv4SharedCgn),
+            ("8.8.8.8", AddrKind::Ipv4Global),
+        ];
+        for (ip, kind) in cases {
+            let a = Address::new(ip.parse().unwrap(), 64);
+            assert_eq!(a.class, kind, "{ip}");
+        }
+        assert_eq!(
+            Address::new("2002::1".parse().unwrap(), 16).class.name(),
+            "6to4"
+        );
+    }
+
+    #[test]
+    fn prefixes() {
+        assert!(prefix_eq(&[0xff, 0x80], &[0xff, 0xbf], 9));
+        assert!(!prefix_eq(&[0xff, 0x80], &[0xff, 0x40], 9));
+        assert!(prefix_eq(&[1, 2], &[3, 4], 0));
+    }
 }

@@ -3,7 +3,7 @@
 use std::io;
 use std::net::{IpAddr, Ipv6Addr};
 
-use teredo_addr::Scope;
+use teredo_addr::{AddrKind, Scope};
 
 use crate::model::{Address, Family, Interface, Route, RouteKind};
 use crate::parse::{Body, Message};
@@ -76,10 +76,18 @@ fn v6_kind(addr: &Address) -> Option<V6Kind> {
         return None;
     }
     match addr.class {
-        "teredo" => Some(V6Kind::Teredo),
-        "6to4" => Some(V6Kind::SixToFour),
-        "unspecified" | "loopback" | "ipv4-mapped" | "ipv4-compatible" | "link-local"
-        | "site-local" | "unique-local" | "multicast" => None,
+        AddrKind::Teredo => Some(V6Kind::Teredo),
+        AddrKind::SixToFour => Some(V6Kind::SixToFour),
+        AddrKind::Unspecified
+        | AddrKind::Loopback
+        | AddrKind::Ipv4Mapped
+        | AddrKind::Ipv4Compatible
+        | AddrKind::LinkLocal
+        | AddrKind::SiteLocal
+        | AddrKind::UniqueLocal
+        | AddrKind::Multicast => None,
+        // Native global unicast, and the special blocks inside global space
+        // (documentation, NAT64, ORCHID, 6bone) that a host may still hold.
         _ => Some(V6Kind::Native),
     }
 }

@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
+use teredo_addr::AddrKind;
 
 use crate::model::{Route, RouteKind};
 use crate::snapshot::Snapshot;
@@ -89,8 +90,8 @@ pub struct SourceInfo {
     /// (`tun`, `sit`, `ipip`, GRE, ...) or the source is a Teredo or 6to4
     /// address.
     pub tunnel: bool,
-    /// The source address's class (`global`, `teredo`, `6to4`, ...).
-    pub class: &'static str,
+    /// The source address's kind ([`teredo_addr::classify`]).
+    pub class: AddrKind,
 }
 
 impl SourceInfo {
@@ -103,7 +104,7 @@ impl SourceInfo {
         }
         let addr = route.pref_src?;
         let oif = route.oif?;
-        let class = crate::class_of(addr);
+        let class = teredo_addr::classify(addr);
         let mut info = Self {
             addr,
             oif,
@@ -111,7 +112,7 @@ impl SourceInfo {
             deprecated: false,
             temporary: false,
             home: false,
-            tunnel: matches!(class, "teredo" | "6to4")
+            tunnel: class.is_tunnel()
                 || snapshot.interface(oif).is_some_and(|i| i.kind.is_tunnel()),
             class,
         };
@@ -261,7 +262,7 @@ mod tests {
         let info = SourceInfo::from_route(&answer("2001:db8::9", 2), &snap).unwrap();
         assert_eq!(info.prefix_len, Some(64));
         assert!(info.temporary && info.deprecated && !info.home && !info.tunnel);
-        assert_eq!(info.class, "global");
+        assert_eq!(info.class, AddrKind::Documentation);
         // Bit 0 means secondary for IPv4, not temporary.
         let v4 = SourceInfo::from_route(&answer("192.0.2.2", 2), &snap).unwrap();
         assert!(!v4.temporary);

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use iface_probe::{Dest, LinkKind, Preference, Snapshot, SourceResolver};
+use iface_probe::{AddrKind, Dest, LinkKind, Preference, Snapshot, SourceResolver};
 
 use crate::harness::{Netns, addr, iface, in_netns, udp_source, unique_name, veth};
 
@@ -91,7 +91,7 @@ fn tentative_while_dad_runs() {
             let a = addr(&snap, vars.get("dev"), "2001:db8::2");
             assert!(a.flags.tentative(), "{a:?}");
             assert!(!a.flags.dadfailed() && !a.is_usable());
-            assert_eq!(a.class, "global");
+            assert_eq!(a.class, AddrKind::Documentation);
             assert!(!snap.capabilities().native_ipv6);
         },
     );
@@ -339,7 +339,7 @@ fn batched_sources_match_udp_connect() {
             let ll = dev
                 .addresses
                 .iter()
-                .find(|a| a.class == "link-local")
+                .find(|a| a.class == AddrKind::LinkLocal)
                 .unwrap()
                 .ip;
             let p = |s: &str| s.parse::<IpAddr>().unwrap();
@@ -397,7 +397,10 @@ fn batched_sources_match_udp_connect() {
             let teredo = by("2001:0:1:2::3").unwrap();
             assert_eq!(teredo.addr, p(TEREDO));
             assert!(teredo.tunnel);
-            assert_eq!((teredo.class, teredo.prefix_len), ("teredo", Some(32)));
+            assert_eq!(
+                (teredo.class, teredo.prefix_len),
+                (AddrKind::Teredo, Some(32))
+            );
             let native = by("2001:db8:1::1").unwrap();
             assert_eq!(native.addr, p("2001:db8::2"));
             assert_eq!(native.oif, dev.index);
