@@ -14,6 +14,8 @@
 //!   reach and which interface to prefer.
 //! - [`SourceResolver`] asks the kernel which source address it would use
 //!   for a batch of destinations.
+//! - [`SourceCache`] remembers the kernel's answers until the kernel
+//!   reports a change to links, addresses or routes.
 //!
 //! A Teredo interface (Miredo's `tun` device) is recognised by its
 //! `2001:0::/32` address, whatever its name.
@@ -42,6 +44,7 @@
 
 #![forbid(unsafe_code)]
 
+mod cache;
 mod model;
 mod parse;
 mod snapshot;
@@ -51,6 +54,7 @@ mod sys;
 #[cfg(all(test, target_endian = "little"))]
 mod fixture_tests;
 
+pub use cache::{CacheStats, MAX_CACHED, SourceCache};
 pub use model::{
     ARPHRD_ETHER, ARPHRD_IP6GRE, ARPHRD_IPGRE, ARPHRD_LOOPBACK, ARPHRD_NONE, ARPHRD_SIT,
     ARPHRD_TUNNEL, ARPHRD_TUNNEL6, ARPHRD_VOID, AddrFlags, Address, Family, Interface, LinkKind,

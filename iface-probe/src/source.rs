@@ -133,7 +133,7 @@ impl SourceInfo {
 /// open between calls.
 #[derive(Debug)]
 pub struct SourceResolver {
-    socket: RouteSocket,
+    pub(crate) socket: RouteSocket,
 }
 
 /// The `RTM_GETROUTE` request for one destination. An IPv4-mapped IPv6

@@ -236,13 +236,74 @@ impl RouteSocket {
 
 /// Dumps links, addresses and routes (both families; main table only).
 pub(crate) fn capture() -> io::Result<Snapshot> {
-    let mut socket = RouteSocket::open()?;
-    let links = socket.dump(&RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
-    let addresses = socket.dump(&RouteNetlinkMessage::GetAddress(AddressMessage::default()))?;
-    let routes = socket.dump(&RouteNetlinkMessage::GetRoute(RouteMessage::default()))?;
-    let mut snap = Snapshot::from_messages(links.into_iter().chain(addresses).chain(routes));
-    snap.routes.retain(|r| r.table == RT_TABLE_MAIN);
-    Ok(snap)
+    RouteSocket::open()?.capture()
+}
+
+impl RouteSocket {
+    /// [`capture`] on this socket.
+    pub(crate) fn capture(&mut self) -> io::Result<Snapshot> {
+        let links = self.dump(&RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
+        let addresses = self.dump(&RouteNetlinkMessage::GetAddress(AddressMessage::default()))?;
+        let routes = self.dump(&RouteNetlinkMessage::GetRoute(RouteMessage::default()))?;
+        let mut snap = Snapshot::from_messages(links.into_iter().chain(addresses).chain(routes));
+        snap.routes.retain(|r| r.table == RT_TABLE_MAIN);
+        Ok(snap)
+    }
+}
+
+/// The multicast groups an [`EventSocket`] joins: link changes, IPv4 and
+/// IPv6 address changes, IPv4 and IPv6 route changes (`RTMGRP_LINK`,
+/// `RTMGRP_IPV4_IFADDR`, `RTMGRP_IPV6_IFADDR`, `RTMGRP_IPV4_ROUTE`,
+/// `RTMGRP_IPV6_ROUTE`).
+const EVENT_GROUPS: u32 = 0x1 | 0x10 | 0x100 | 0x40 | 0x400;
+
+/// The receive buffer asked for on an [`EventSocket`]. An overflow only
+/// costs a cache flush, so this need not be large.
+const EVENT_RCVBUF: i32 = 256 * 1024;
+
+/// Bytes read per event datagram. Events are discarded unread, so a
+/// longer datagram is simply truncated.
+const EVENT_READ: usize = 4096;
+
+/// A non-blocking `NETLINK_ROUTE` socket subscribed to link, address and
+/// route change notifications.
+#[derive(Debug)]
+pub(crate) struct EventSocket {
+    socket: Socket,
+    buf: Vec<u8>,
+}
+
+impl EventSocket {
+    /// Opens the socket and joins [`EVENT_GROUPS`]. Every change the
+    /// kernel makes after this returns is queued on the socket.
+    pub(crate) fn open() -> io::Result<Self> {
+        let mut socket = Socket::new(NETLINK_ROUTE)?;
+        socket.bind(&SocketAddr::new(0, EVENT_GROUPS))?;
+        socket.set_non_blocking(true)?;
+        // Best effort: a smaller buffer only means more flushes.
+        let _ = socket.set_rx_buf_sz(EVENT_RCVBUF);
+        Ok(Self {
+            socket,
+            buf: Vec::with_capacity(EVENT_READ),
+        })
+    }
+
+    /// Reads and discards every queued event. Returns whether anything
+    /// changed: an event arrived, or some were lost (`ENOBUFS`). When
+    /// nothing is queued this is a single `recv` that fails with `EAGAIN`.
+    pub(crate) fn drain(&mut self) -> io::Result<bool> {
+        let mut changed = false;
+        loop {
+            self.buf.clear();
+            match self.socket.recv(&mut self.buf, 0) {
+                Ok(_) => changed = true,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(changed),
+                Err(e) if e.raw_os_error() == Some(ENOBUFS) => changed = true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 /// Raw dumps for capturing test fixtures: the bytes of every `recv` of a

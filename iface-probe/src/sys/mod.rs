@@ -4,9 +4,9 @@
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-pub(crate) use linux::{RouteSocket, capture};
+pub(crate) use linux::{EventSocket, RouteSocket, capture};
 
 #[cfg(not(target_os = "linux"))]
 mod unsupported;
 #[cfg(not(target_os = "linux"))]
-pub(crate) use unsupported::{RouteSocket, capture};
+pub(crate) use unsupported::{EventSocket, RouteSocket, capture};

@@ -35,6 +35,28 @@ impl RouteSocket {
     }
 }
 
+impl RouteSocket {
+    pub(crate) fn capture(&mut self) -> io::Result<Snapshot> {
+        match self.never {}
+    }
+}
+
+/// Never exists: [`EventSocket::open`] always fails.
+#[derive(Debug)]
+pub(crate) struct EventSocket {
+    never: Infallible,
+}
+
+impl EventSocket {
+    pub(crate) fn open() -> io::Result<Self> {
+        Err(unsupported())
+    }
+
+    pub(crate) fn drain(&mut self) -> io::Result<bool> {
+        match self.never {}
+    }
+}
+
 pub(crate) fn capture() -> io::Result<Snapshot> {
     Err(unsupported())
 }

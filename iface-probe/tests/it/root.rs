@@ -3,7 +3,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use iface_probe::{AddrKind, Dest, LinkKind, Preference, Snapshot, SourceResolver};
+use iface_probe::{
+    AddrKind, Dest, LinkKind, Preference, Snapshot, SourceCache, SourceInfo, SourceResolver,
+};
 
 use crate::harness::{Netns, addr, iface, in_netns, udp_source, unique_name, veth};
 
@@ -410,6 +412,102 @@ fn batched_sources_match_udp_connect() {
             assert_eq!((v4.addr, v4.prefix_len), (p("192.0.2.2"), Some(24)));
             // The socket is reused and answers the same.
             assert_eq!(resolver.sources(&snap, &dests).unwrap(), got);
+        },
+    );
+}
+
+#[test]
+fn cache_sees_address_and_route_changes() {
+    in_netns(
+        "root::cache_sees_address_and_route_changes",
+        || {
+            let (guard, ns, dev) = veth_lab(|_, _| {});
+            let n = &guard.0;
+            n.ip(&["addr", "add", "192.0.2.2/24", "dev", &dev]);
+            n.ip(&["-6", "addr", "add", "2001:db8::2/64", "dev", &dev, "nodad"]);
+            n.ip(&[
+                "-6",
+                "route",
+                "add",
+                "2000::/3",
+                "via",
+                "2001:db8::1",
+                "dev",
+                &dev,
+            ]);
+            (guard, ns, vec![("dev", dev)])
+        },
+        |vars| {
+            let dev = vars.get("dev");
+            let p = |s: &str| s.parse::<IpAddr>().unwrap();
+            let dests = [p("192.0.2.77"), p("198.51.100.1"), p("2001:db8:1::1")];
+            let mut cache = SourceCache::new().unwrap();
+            // Every answer agrees with what a UDP socket gets right now.
+            let check = |got: &[Option<SourceInfo>]| {
+                for (dest, info) in dests.iter().zip(got) {
+                    let udp = udp_source(*dest, 0);
+                    assert_eq!(info.as_ref().map(|i| i.addr), udp, "{dest}: {info:?}");
+                }
+            };
+            let addrs = |got: &[Option<SourceInfo>]| -> Vec<Option<IpAddr>> {
+                got.iter().map(|i| i.as_ref().map(|i| i.addr)).collect()
+            };
+
+            let first = cache.sources(&dests).unwrap();
+            check(&first);
+            assert_eq!(
+                addrs(&first),
+                [Some(p("192.0.2.2")), None, Some(p("2001:db8::2"))]
+            );
+            let stats = cache.stats();
+            assert_eq!((stats.hits, stats.misses), (0, 3));
+            // Nothing changed: every answer comes from the cache.
+            assert_eq!(cache.sources(&dests).unwrap(), first);
+            assert_eq!(cache.stats().hits, 3);
+            assert_eq!(cache.stats().invalidations, stats.invalidations);
+
+            // A route appears: the unreachable destination gets a source.
+            crate::harness::ip(&["route", "add", "198.51.100.0/24", "via", "192.0.2.1"]);
+            let got = cache.sources(&dests).unwrap();
+            check(&got);
+            assert_eq!(
+                addrs(&got),
+                [
+                    Some(p("192.0.2.2")),
+                    Some(p("192.0.2.2")),
+                    Some(p("2001:db8::2"))
+                ]
+            );
+            assert!(cache.stats().invalidations > stats.invalidations);
+            assert_eq!(cache.stats().misses, 6);
+
+            // The source in use goes away and a new address takes its place;
+            // the new address's attributes come from a fresh snapshot.
+            crate::harness::ip(&["-6", "addr", "add", "2001:db8::4/64", "dev", dev, "nodad"]);
+            crate::harness::ip(&["-6", "addr", "del", "2001:db8::2/64", "dev", dev]);
+            let got = cache.sources(&dests).unwrap();
+            check(&got);
+            let v6 = got[2].as_ref().unwrap();
+            assert_eq!((v6.addr, v6.prefix_len), (p("2001:db8::4"), Some(64)));
+            assert!(
+                cache
+                    .snapshot()
+                    .unwrap()
+                    .address(p("2001:db8::2"), None)
+                    .is_none()
+            );
+
+            // The last IPv4 address goes, and with it every IPv4 route.
+            crate::harness::ip(&["addr", "del", "192.0.2.2/24", "dev", dev]);
+            let got = cache.sources(&dests).unwrap();
+            check(&got);
+            assert_eq!(addrs(&got), [None, None, Some(p("2001:db8::4"))]);
+
+            // And it stays that way while nothing changes.
+            let before = cache.stats();
+            assert_eq!(cache.sources(&dests).unwrap(), got);
+            assert_eq!(cache.stats().hits, before.hits + 3);
+            assert_eq!(cache.stats().misses, before.misses);
         },
     );
 }

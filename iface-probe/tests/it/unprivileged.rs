@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use iface_probe::{LinkKind, Snapshot, SourceResolver};
+use iface_probe::{LinkKind, Snapshot, SourceCache, SourceResolver};
 
 use crate::harness::udp_source;
 
@@ -58,4 +58,43 @@ fn thousands_of_destinations() {
     for info in got {
         assert_eq!(info.unwrap().addr, "127.0.0.1".parse::<IpAddr>().unwrap());
     }
+}
+
+#[test]
+fn cache_answers_as_the_resolver_does() {
+    let mut cache = SourceCache::new().unwrap();
+    let mut dests: Vec<IpAddr> = vec![
+        "127.0.0.1".parse().unwrap(),
+        "127.0.0.2".parse().unwrap(),
+        "127.0.0.1".parse().unwrap(),
+    ];
+    if cache
+        .snapshot()
+        .unwrap()
+        .address("::1".parse().unwrap(), None)
+        .is_some()
+    {
+        dests.push("::1".parse().unwrap());
+    }
+    let first = cache.sources(&dests).unwrap();
+    assert_eq!(first.len(), dests.len());
+    // Duplicates are asked about once.
+    assert_eq!(cache.len(), dests.len() - 1);
+    let snap = cache.snapshot().unwrap().clone();
+    let direct = SourceResolver::new()
+        .unwrap()
+        .sources(&snap, &dests)
+        .unwrap();
+    assert_eq!(first, direct);
+    assert_eq!(cache.sources(&dests).unwrap(), first);
+    for (dest, info) in dests.iter().zip(&first) {
+        assert_eq!(
+            info.as_ref().map(|i| i.addr),
+            udp_source(*dest, 0),
+            "{dest}"
+        );
+    }
+    cache.invalidate();
+    assert!(cache.is_empty());
+    assert_eq!(cache.sources(&dests).unwrap(), first);
 }
