@@ -1,0 +1,537 @@
+//! Pure parsing: netlink route messages, as bytes or as decoded by
+//! `netlink-packet-route`, into this crate's [`Interface`], [`Address`]
+//! and [`Route`].
+//!
+//! Nothing here touches the operating system, so it works (and is tested)
+//! on captured bytes. Netlink uses the host's byte order: bytes captured
+//! on a little-endian machine parse only on a little-endian machine.
+
+use std::error::Error;
+use std::fmt;
+use std::net::IpAddr;
+
+use netlink_packet_core::ParseableParametrized;
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteVia};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use crate::model::{
+    AddrFlags, Address, Family, Interface, LinkKind, NextHop, OperState, Route, RouteKind,
+};
+
+/// `NLMSG_NOOP`.
+const NLMSG_NOOP: u16 = 1;
+/// `NLMSG_ERROR`: an error or, with code 0, an acknowledgement.
+const NLMSG_ERROR: u16 = 2;
+/// `NLMSG_DONE`: the end of a dump.
+const NLMSG_DONE: u16 = 3;
+/// `RTM_NEWLINK`.
+const RTM_NEWLINK: u16 = 16;
+/// `RTM_NEWADDR`.
+const RTM_NEWADDR: u16 = 20;
+/// `RTM_NEWROUTE`.
+const RTM_NEWROUTE: u16 = 24;
+/// The size of `struct nlmsghdr`.
+const HEADER_LEN: usize = 16;
+
+/// One netlink message with the header fields that matter for matching
+/// replies to requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Message {
+    /// The netlink message type (`nlmsg_type`).
+    pub message_type: u16,
+    /// The netlink flags (`nlmsg_flags`).
+    pub flags: u16,
+    /// The sequence number (`nlmsg_seq`), copied by the kernel from the
+    /// request this message answers.
+    pub sequence: u32,
+    /// The decoded body.
+    pub body: Body,
+}
+
+/// What a netlink message said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Body {
+    /// `RTM_NEWLINK`: an interface (its `addresses` are empty: they come in
+    /// their own messages).
+    Link(Interface),
+    /// `RTM_NEWADDR`: an address on interface `index`.
+    Address {
+        /// The interface the address is on.
+        index: u32,
+        /// The address.
+        address: Address,
+    },
+    /// `RTM_NEWROUTE`: a route, or the answer to an `RTM_GETROUTE` request.
+    Route(Route),
+    /// `NLMSG_DONE`: the end of a dump (one that failed part-way, with a
+    /// negative status, is an [`Error`](Self::Error) instead).
+    Done,
+    /// `NLMSG_ERROR`: `errno` is the positive error number (`ENETUNREACH`
+    /// ...), or 0 for an acknowledgement.
+    Error {
+        /// The positive error number, 0 for an acknowledgement.
+        errno: i32,
+    },
+    /// A message this crate does not use (`NLMSG_NOOP`, an address or route
+    /// of another family, ...); carries the message type.
+    Ignored(u16),
+}
+
+/// Why a buffer of netlink messages could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// Fewer bytes remain than a message header needs.
+    TruncatedHeader {
+        /// Where the message starts in the buffer.
+        offset: usize,
+        /// How many bytes remain from there.
+        remaining: usize,
+    },
+    /// The header's length is smaller than the header itself.
+    BadLength {
+        /// Where the message starts in the buffer.
+        offset: usize,
+        /// The length the header gives.
+        length: u32,
+    },
+    /// The header's length runs past the end of the buffer.
+    Truncated {
+        /// Where the message starts in the buffer.
+        offset: usize,
+        /// The length the header gives.
+        length: u32,
+        /// How many bytes remain from `offset`.
+        remaining: usize,
+    },
+    /// The message's payload could not be decoded.
+    Payload {
+        /// Where the message starts in the buffer.
+        offset: usize,
+        /// The netlink message type.
+        message_type: u16,
+        /// What the decoder said.
+        reason: String,
+    },
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TruncatedHeader { offset, remaining } => write!(
+                f,
+                "netlink message header at offset {offset} is truncated: \
+                 {HEADER_LEN} bytes needed, {remaining} remain"
+            ),
+            Self::BadLength { offset, length } => write!(
+                f,
+                "netlink message at offset {offset} has length {length}, \
+                 less than the {HEADER_LEN}-byte header"
+            ),
+            Self::Truncated {
+                offset,
+                length,
+                remaining,
+            } => write!(
+                f,
+                "netlink message at offset {offset} is truncated: header says \
+                 {length} bytes, {remaining} remain"
+            ),
+            Self::Payload {
+                offset,
+                message_type,
+                reason,
+            } => write!(
+                f,
+                "{} message at offset {offset} could not be decoded: {reason}",
+                type_name(*message_type)
+            ),
+        }
+    }
+}
+
+impl Error for ParseError {}
+
+/// A lowercase name for a message type, for error messages.
+fn type_name(message_type: u16) -> String {
+    match message_type {
+        NLMSG_ERROR => "nlmsg_error".to_owned(),
+        RTM_NEWLINK => "rtm_newlink".to_owned(),
+        RTM_NEWADDR => "rtm_newaddr".to_owned(),
+        RTM_NEWROUTE => "rtm_newroute".to_owned(),
+        other => format!("netlink type {other}"),
+    }
+}
+
+fn read_u16(bytes: &[u8], at: usize) -> u16 {
+    u16::from_ne_bytes([bytes[at], bytes[at + 1]])
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+/// Decodes a buffer holding any number of netlink messages, as one
+/// `recv` on a `NETLINK_ROUTE` socket returns them.
+///
+/// Messages are 4-byte aligned; padding after the last one may be missing.
+/// Never panics, whatever the bytes.
+///
+/// ```
+/// // An NLMSG_DONE message, sequence 7.
+/// let mut bytes = Vec::new();
+/// bytes.extend_from_slice(&20u32.to_ne_bytes()); // length
+/// bytes.extend_from_slice(&3u16.to_ne_bytes()); // NLMSG_DONE
+/// bytes.extend_from_slice(&2u16.to_ne_bytes()); // NLM_F_MULTI
+/// bytes.extend_from_slice(&7u32.to_ne_bytes()); // sequence
+/// bytes.extend_from_slice(&0u32.to_ne_bytes()); // port
+/// bytes.extend_from_slice(&0i32.to_ne_bytes()); // status
+/// let messages = iface_probe::parse_messages(&bytes).unwrap();
+/// assert_eq!(messages[0].sequence, 7);
+/// assert_eq!(messages[0].body, iface_probe::Body::Done);
+///
+/// let err = iface_probe::parse_messages(&bytes[..19]).unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "netlink message at offset 0 is truncated: header says 20 bytes, 19 remain"
+/// );
+/// ```
+pub fn parse_messages(bytes: &[u8]) -> Result<Vec<Message>, ParseError> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    while offset < bytes.len() {
+        let rest = &bytes[offset..];
+        if rest.len() < HEADER_LEN {
+            return Err(ParseError::TruncatedHeader {
+                offset,
+                remaining: rest.len(),
+            });
+        }
+        let length = read_u32(rest, 0);
+        let message_type = read_u16(rest, 4);
+        let flags = read_u16(rest, 6);
+        let sequence = read_u32(rest, 8);
+        let len = usize::try_from(length).unwrap_or(usize::MAX);
+        if len < HEADER_LEN {
+            return Err(ParseError::BadLength { offset, length });
+        }
+        if len > rest.len() {
+            return Err(ParseError::Truncated {
+                offset,
+                length,
+                remaining: rest.len(),
+            });
+        }
+        let payload = &rest[HEADER_LEN..len];
+        let body = parse_body(message_type, payload).map_err(|reason| ParseError::Payload {
+            offset,
+            message_type,
+            reason,
+        })?;
+        out.push(Message {
+            message_type,
+            flags,
+            sequence,
+            body,
+        });
+        // Messages are aligned to 4 bytes; the last one's padding may be cut.
+        offset = offset.saturating_add(len.saturating_add(3) & !3);
+    }
+    Ok(out)
+}
+
+fn parse_body(message_type: u16, payload: &[u8]) -> Result<Body, String> {
+    match message_type {
+        // A dump that failed part-way ends with a negative code in its
+        // `NLMSG_DONE`.
+        NLMSG_DONE => match payload.get(..4) {
+            Some(&[a, b, c, d]) if i32::from_ne_bytes([a, b, c, d]) < 0 => Ok(Body::Error {
+                errno: i32::from_ne_bytes([a, b, c, d])
+                    .checked_neg()
+                    .unwrap_or(i32::MAX),
+            }),
+            _ => Ok(Body::Done),
+        },
+        NLMSG_ERROR => {
+            if payload.len() < 4 {
+                return Err(format!(
+                    "error code needs 4 bytes, {} present",
+                    payload.len()
+                ));
+            }
+            let code = i32::from_ne_bytes([payload[0], payload[1], payload[2], payload[3]]);
+            Ok(Body::Error {
+                errno: code.checked_neg().unwrap_or(i32::MAX),
+            })
+        }
+        RTM_NEWLINK | RTM_NEWADDR | RTM_NEWROUTE => {
+            let msg = RouteNetlinkMessage::parse_with_param(payload, message_type)
+                .map_err(|e| lowercase_first(&e.to_string()))?;
+            Ok(Body::from_route_netlink(&msg))
+        }
+        NLMSG_NOOP => Ok(Body::Ignored(message_type)),
+        other => Ok(Body::Ignored(other)),
+    }
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+impl Body {
+    /// Converts a message decoded by `netlink-packet-route`. Links,
+    /// addresses and routes of the IPv4 and IPv6 families become
+    /// [`Body::Link`], [`Body::Address`] and [`Body::Route`]; everything
+    /// else is [`Body::Ignored`] with its message type.
+    pub fn from_route_netlink(msg: &RouteNetlinkMessage) -> Self {
+        match msg {
+            RouteNetlinkMessage::NewLink(link) => Self::Link(interface_from_link(link)),
+            RouteNetlinkMessage::NewAddress(addr) => match address_from_message(addr) {
+                Some((index, address)) => Self::Address { index, address },
+                None => Self::Ignored(RTM_NEWADDR),
+            },
+            RouteNetlinkMessage::NewRoute(route) => match route_from_message(route) {
+                Some(route) => Self::Route(route),
+                None => Self::Ignored(RTM_NEWROUTE),
+            },
+            other => Self::Ignored(other.message_type()),
+        }
+    }
+}
+
+/// An [`Interface`] (with no addresses) from an `RTM_NEWLINK` message.
+pub fn interface_from_link(msg: &LinkMessage) -> Interface {
+    let header = &msg.header;
+    let mut iface = Interface::new(header.index, "");
+    let flags = header.flags;
+    iface.flags = flags.bits();
+    iface.up = flags.contains(LinkFlags::Up);
+    iface.running = flags.contains(LinkFlags::Running);
+    iface.loopback = flags.contains(LinkFlags::Loopback);
+    iface.link_type = u16::from(header.link_layer_type);
+    let mut kind = None;
+    for attr in &msg.attributes {
+        match attr {
+            LinkAttribute::IfName(name) => iface.name.clone_from(name),
+            LinkAttribute::Mtu(mtu) => iface.mtu = *mtu,
+            LinkAttribute::OperState(state) => {
+                iface.oper_state = OperState::from_raw(u8::from(*state));
+            }
+            LinkAttribute::LinkInfo(infos) => {
+                for info in infos {
+                    if let LinkInfo::Kind(k) = info {
+                        kind = Some(k.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    iface.kind = LinkKind::from_kind(kind.as_deref(), iface.link_type);
+    iface
+}
+
+/// The interface index and [`Address`] of an `RTM_NEWADDR` message;
+/// `None` for families other than IPv4 and IPv6 or when the message
+/// carries no address.
+pub fn address_from_message(msg: &AddressMessage) -> Option<(u32, Address)> {
+    let header = &msg.header;
+    if !matches!(header.family, AddressFamily::Inet | AddressFamily::Inet6) {
+        return None;
+    }
+    let mut local = None;
+    let mut address = None;
+    let mut flags = AddrFlags::from_bits(u32::from(header.flags.bits()));
+    let mut lifetimes = (None, None);
+    let mut label = None;
+    for attr in &msg.attributes {
+        match attr {
+            AddressAttribute::Local(ip) => local = Some(*ip),
+            AddressAttribute::Address(ip) => address = Some(*ip),
+            AddressAttribute::Flags(f) => flags = AddrFlags::from_bits(f.bits()),
+            AddressAttribute::CacheInfo(ci) => {
+                lifetimes = (lifetime(ci.ifa_preferred), lifetime(ci.ifa_valid));
+            }
+            AddressAttribute::Label(l) => label = Some(l.clone()),
+            _ => {}
+        }
+    }
+    // IFA_LOCAL is the local address when both are present (the other is
+    // the peer of a point-to-point link).
+    let ip = local.or(address)?;
+    let mut addr = Address::new(ip, header.prefix_len);
+    addr.scope = u8::from(header.scope);
+    addr.flags = flags;
+    (addr.preferred_lft, addr.valid_lft) = lifetimes;
+    addr.label = label;
+    Some((header.index, addr))
+}
+
+/// `INFINITY_LIFE_TIME` (`0xffffffff`) is forever.
+fn lifetime(secs: u32) -> Option<u32> {
+    (secs != u32::MAX).then_some(secs)
+}
+
+fn route_ip(addr: &RouteAddress) -> Option<IpAddr> {
+    match addr {
+        RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
+        RouteAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    }
+}
+
+fn via_ip(via: &RouteVia) -> Option<IpAddr> {
+    match via {
+        RouteVia::Inet(v4) => Some(IpAddr::V4(*v4)),
+        RouteVia::Inet6(v6) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    }
+}
+
+/// A [`Route`] from an `RTM_NEWROUTE` message; `None` for families other
+/// than IPv4 and IPv6.
+pub fn route_from_message(msg: &RouteMessage) -> Option<Route> {
+    let header = &msg.header;
+    let family = match header.address_family {
+        AddressFamily::Inet => Family::Ipv4,
+        AddressFamily::Inet6 => Family::Ipv6,
+        _ => return None,
+    };
+    let mut route = Route::new(family, None);
+    route.table = u32::from(header.table);
+    route.kind = RouteKind::from_raw(u8::from(header.kind));
+    route.scope = u8::from(header.scope);
+    route.protocol = u8::from(header.protocol);
+    route.flags = header.flags.bits();
+    for attr in &msg.attributes {
+        match attr {
+            RouteAttribute::Destination(dst) if header.destination_prefix_length > 0 => {
+                route.dst = route_ip(dst).map(|ip| (ip, header.destination_prefix_length));
+            }
+            RouteAttribute::Oif(oif) => route.oif = Some(*oif),
+            RouteAttribute::Gateway(gw) => route.gateway = route_ip(gw),
+            RouteAttribute::Via(via) => route.gateway = via_ip(via),
+            RouteAttribute::PrefSource(src) => route.pref_src = route_ip(src),
+            RouteAttribute::Table(table) => route.table = *table,
+            RouteAttribute::Priority(metric) => route.metric = *metric,
+            RouteAttribute::MultiPath(hops) => {
+                route.multipath = hops
+                    .iter()
+                    .map(|hop| NextHop {
+                        oif: hop.interface_index,
+                        gateway: hop.attributes.iter().find_map(|a| match a {
+                            RouteAttribute::Gateway(gw) => route_ip(gw),
+                            RouteAttribute::Via(via) => via_ip(via),
+                            _ => None,
+                        }),
+                    })
+                    .collect();
+            }
+            _ => {}
+        }
+    }
+    Some(route)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(len: u32, ty: u16, flags: u16, seq: u32) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&len.to_ne_bytes());
+        v.extend_from_slice(&ty.to_ne_bytes());
+        v.extend_from_slice(&flags.to_ne_bytes());
+        v.extend_from_slice(&seq.to_ne_bytes());
+        v.extend_from_slice(&0u32.to_ne_bytes());
+        v
+    }
+
+    #[test]
+    fn empty_buffer_is_no_messages() {
+        assert_eq!(parse_messages(&[]), Ok(vec![]));
+    }
+
+    #[test]
+    fn short_header_is_an_error() {
+        let err = parse_messages(&[0; 7]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "netlink message header at offset 0 is truncated: 16 bytes needed, 7 remain"
+        );
+    }
+
+    #[test]
+    fn length_below_header_is_an_error() {
+        let err = parse_messages(&header(3, NLMSG_DONE, 0, 0)).unwrap_err();
+        assert_eq!(
+            err,
+            ParseError::BadLength {
+                offset: 0,
+                length: 3
+            }
+        );
+        assert!(err.to_string().contains("length 3"));
+    }
+
+    #[test]
+    fn error_message_gives_positive_errno() {
+        let mut bytes = header(36, NLMSG_ERROR, 0, 9);
+        bytes.extend_from_slice(&(-101i32).to_ne_bytes());
+        bytes.extend_from_slice(&header(16, 26, 1, 9));
+        let msgs = parse_messages(&bytes).unwrap();
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].sequence, 9);
+        assert_eq!(msgs[0].body, Body::Error { errno: 101 });
+    }
+
+    #[test]
+    fn error_message_without_code_is_an_error() {
+        let mut bytes = header(16, NLMSG_DONE, 0, 0);
+        bytes.extend(header(18, NLMSG_ERROR, 0, 0));
+        bytes.extend_from_slice(&[0, 0]);
+        let err = parse_messages(&bytes).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "nlmsg_error message at offset 16 could not be decoded: \
+             error code needs 4 bytes, 2 present"
+        );
+    }
+
+    #[test]
+    fn failed_dump_is_an_error() {
+        let mut bytes = header(20, NLMSG_DONE, 2, 4);
+        bytes.extend_from_slice(&(-16i32).to_ne_bytes());
+        assert_eq!(
+            parse_messages(&bytes).unwrap()[0].body,
+            Body::Error { errno: 16 }
+        );
+        let mut bytes = header(20, NLMSG_DONE, 2, 4);
+        bytes.extend_from_slice(&0i32.to_ne_bytes());
+        assert_eq!(parse_messages(&bytes).unwrap()[0].body, Body::Done);
+    }
+
+    #[test]
+    fn unknown_types_are_ignored() {
+        let bytes = header(16, 0x1234, 0, 0);
+        assert_eq!(
+            parse_messages(&bytes).unwrap()[0].body,
+            Body::Ignored(0x1234)
+        );
+    }
+
+    #[test]
+    fn missing_padding_after_last_message_is_fine() {
+        let mut bytes = header(17, 0x40, 0, 0);
+        bytes.push(0);
+        assert_eq!(parse_messages(&bytes).unwrap().len(), 1);
+    }
+}
