@@ -5,6 +5,7 @@
 //! Every error is one line on standard error.
 
 mod offline;
+mod online;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,8 @@ enum Command {
     Classify(offline::ClassifyArgs),
     /// Order destinations by RFC 6724 rules 1-10 under a policy table.
     Sort(offline::SortArgs),
+    /// Show this host's interfaces in RFC 3484 order and its IPv6/Teredo capabilities.
+    Probe(online::ProbeArgs),
 }
 
 /// Why a command did not succeed, and so which exit status it gets.
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Teredo(args) => offline::teredo(&args),
         Command::Classify(args) => offline::classify(&args),
         Command::Sort(args) => offline::sort(&args),
+        Command::Probe(args) => online::probe(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

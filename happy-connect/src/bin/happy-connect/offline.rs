@@ -1,4 +1,5 @@
-//! The commands that need no network: `teredo`, `classify` and `sort`.
+//! The commands that need no network: `teredo`, `classify` and `sort`
+//! (which asks the kernel only for destinations given without a source).
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -7,7 +8,7 @@ use happy_connect::addr::{TeredoAddr, classify as classify_addr};
 use happy_connect::sort::{Destination, Policy, Source, SourceAttrs, explain};
 use serde_json::{Value, json};
 
-use crate::Failure;
+use crate::{Failure, online};
 
 #[derive(Debug, Args)]
 pub(crate) struct TeredoArgs {
@@ -34,7 +35,9 @@ pub(crate) struct ClassifyArgs {
 #[derive(Debug, Args)]
 pub(crate) struct SortArgs {
     /// Destinations as DEST@SOURCE[,ATTR...]; @- means no usable source.
-    /// ATTR is deprecated, home, careof, tunnel, temporary or plen=N.
+    /// ATTR is deprecated, home, careof, tunnel, temporary or plen=N. A
+    /// destination without @ gets the source the kernel would use
+    /// (link-local ones take a zone: fe80::1%eth0).
     #[arg(
         value_name = "DEST[@SOURCE[,ATTR...]]",
         required_unless_present = "example"
@@ -143,10 +146,11 @@ pub(crate) fn sort(args: &SortArgs) -> Result<(), Failure> {
     } else {
         args.destinations.iter().map(String::as_str).collect()
     };
-    let mut dests = specs
+    let parsed = specs
         .iter()
         .map(|spec| parse_destination(spec))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut dests = with_kernel_sources(parsed)?;
     happy_connect::sort::sort(&policy, &mut dests);
     let rules = explain(&policy, &dests);
 
@@ -237,12 +241,61 @@ fn parse_ip(text: &str, what: &str) -> Result<IpAddr, Failure> {
         .map_err(|_| Failure::BadInput(format!("{what} {text:?} is not an IPv4 or IPv6 address")))
 }
 
-/// Parses `DEST@SOURCE[,ATTR...]` or `DEST@-`.
-fn parse_destination(spec: &str) -> Result<Destination, Failure> {
+/// A `sort` destination as given: with its source, or waiting for the
+/// kernel's.
+enum Spec {
+    Sourced(Destination),
+    Unsourced(online::Unsourced),
+}
+
+/// Fills in the kernel's sources, in one batch, for the destinations given
+/// without one; the kernel is not asked at all when every source is given.
+fn with_kernel_sources(specs: Vec<Spec>) -> Result<Vec<Destination>, Failure> {
+    let unsourced: Vec<online::Unsourced> = specs
+        .iter()
+        .filter_map(|s| match s {
+            Spec::Unsourced(u) => Some(u.clone()),
+            Spec::Sourced(_) => None,
+        })
+        .collect();
+    let mut found = if unsourced.is_empty() {
+        Vec::new()
+    } else {
+        online::kernel_sources(&unsourced)?
+    }
+    .into_iter();
+    Ok(specs
+        .into_iter()
+        .map(|spec| match spec {
+            Spec::Sourced(d) => d,
+            Spec::Unsourced(u) => Destination {
+                addr: u.addr,
+                source: found.next().flatten(),
+            },
+        })
+        .collect())
+}
+
+/// Parses `DEST@SOURCE[,ATTR...]`, `DEST@-`, or a bare `DEST` (with an
+/// optional `%ZONE`) whose source the kernel will give.
+fn parse_destination(spec: &str) -> Result<Spec, Failure> {
     let Some((dest, source)) = spec.split_once('@') else {
-        return Err(Failure::BadInput(format!(
-            "destination {spec:?} has no @SOURCE (write DEST@SOURCE, or DEST@- when no source is usable)"
-        )));
+        let (addr, zone) = match spec.split_once('%') {
+            Some((addr, zone)) if !zone.is_empty() => (addr, Some(zone.to_owned())),
+            Some(_) => {
+                return Err(Failure::BadInput(format!(
+                    "destination {spec:?} has an empty zone after %"
+                )));
+            }
+            None => (spec, None),
+        };
+        let addr = parse_ip(addr, "destination")?;
+        if zone.is_some() && !addr.is_ipv6() {
+            return Err(Failure::BadInput(format!(
+                "destination {spec:?}: only IPv6 addresses take a %zone"
+            )));
+        }
+        return Ok(Spec::Unsourced(online::Unsourced { addr, zone }));
     };
     let addr = parse_ip(dest, "destination")?;
     let mut parts = source.split(',');
@@ -253,7 +306,7 @@ fn parse_destination(spec: &str) -> Result<Destination, Failure> {
                 "destination {spec:?}: attribute {attr:?} given but @- says there is no source"
             )));
         }
-        return Ok(Destination { addr, source: None });
+        return Ok(Spec::Sourced(Destination { addr, source: None }));
     }
     let source_addr = parse_ip(source_text, "source")?;
     let mut attrs = SourceAttrs::default();
@@ -282,13 +335,13 @@ fn parse_destination(spec: &str) -> Result<Destination, Failure> {
             }
         }
     }
-    Ok(Destination {
+    Ok(Spec::Sourced(Destination {
         addr,
         source: Some(Source {
             addr: source_addr,
             attrs,
         }),
-    })
+    }))
 }
 
 /// Prints rows under headers, each column as wide as its widest cell;
@@ -330,7 +383,7 @@ fn print_table(headers: &[&str], rows: &[Vec<String>], note: impl Fn(usize) -> O
     }
 }
 
-fn print_json(value: &Value) {
+pub(crate) fn print_json(value: &Value) {
     // Serialising a Value built from strings and numbers cannot fail.
     println!(
         "{}",
