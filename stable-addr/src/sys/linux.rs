@@ -54,6 +54,9 @@ pub(crate) struct Watcher {
     tracker: Tracker,
     seq: u32,
     buf: Vec<u8>,
+    /// How many overruns were recovered from, for tests.
+    #[cfg(test)]
+    resyncs: u32,
 }
 
 impl Watcher {
@@ -73,6 +76,8 @@ impl Watcher {
             tracker: Tracker::new(filter),
             seq: 0,
             buf: Vec::with_capacity(RECV_BUF),
+            #[cfg(test)]
+            resyncs: 0,
         };
         watcher.start_dump(DumpKind::Links)?;
         Ok(watcher)
@@ -94,6 +99,10 @@ impl Watcher {
 
     /// Starts over after lost events: forget, then dump again.
     fn resync(&mut self) -> io::Result<()> {
+        #[cfg(test)]
+        {
+            self.resyncs += 1;
+        }
         self.tracker.apply(Event::Resync);
         self.start_dump(DumpKind::Links)
     }
@@ -328,6 +337,98 @@ pub(crate) async fn wait_async(
                 }
             }
             None => readable.await?,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Tests that need root; they fail, not skip, without it.
+    mod root {
+        use std::io::Write;
+        use std::os::unix::fs::MetadataExt;
+        use std::process::{Command, Stdio};
+        use std::thread;
+        use std::time::{Duration, Instant};
+
+        use super::super::{Round, Watcher, poll_readable};
+        use crate::Filter;
+
+        /// Runs `ip args...` (in the calling thread's namespace).
+        fn ip(args: &[&str], stdin: Option<&str>) {
+            let mut child = Command::new("ip")
+                .args(args)
+                .stdin(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run ip");
+            let mut input = child.stdin.take().unwrap();
+            input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+            drop(input);
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "ip {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+
+        /// Runs `f` on a thread in a private, empty network namespace,
+        /// which vanishes with the thread.
+        fn in_private_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+            let euid = std::fs::metadata("/proc/self").map_or(u32::MAX, |m| m.uid());
+            assert_eq!(euid, 0, "this test needs root (unshare(CLONE_NEWNET))");
+            thread::spawn(move || {
+                // SAFETY: unshare takes only flags; CLONE_NEWNET moves just
+                // this thread (and processes it starts) into a new network
+                // namespace, freed when the thread and its sockets end.
+                #[allow(unsafe_code)]
+                let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+                assert_eq!(rc, 0, "unshare: {}", std::io::Error::last_os_error());
+                f()
+            })
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+        }
+
+        #[test]
+        fn overrun_resyncs_and_still_converges() {
+            let (resyncs, table) = in_private_netns(|| {
+                ip(&["link", "set", "lo", "up"], None);
+                let wanted = "2001:db8:ee::1".parse().unwrap();
+                let mut w = Watcher::new(Filter::Address(wanted)).unwrap();
+                // The smallest buffer the kernel allows: a burst overruns it.
+                w.events.set_rx_buf_sz(0usize).unwrap();
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while !w.tracker.is_synced() {
+                    w.pump().unwrap();
+                    poll_readable(w.fds(), Some(Duration::from_millis(50))).unwrap();
+                }
+                let batch: String = (1..=200)
+                    .map(|i| format!("addr add 2001:db8:ff::{i:x}/128 dev lo\n"))
+                    .collect();
+                ip(&["-batch", "-"], Some(&batch));
+                ip(
+                    &[
+                        "-6",
+                        "addr",
+                        "add",
+                        "2001:db8:ee::1/64",
+                        "dev",
+                        "lo",
+                        "nodad",
+                    ],
+                    None,
+                );
+                loop {
+                    match w.round(Some(deadline)) {
+                        Round::Done(result) => return (w.resyncs, result.unwrap()),
+                        Round::Wait(left) => poll_readable(w.fds(), left).unwrap(),
+                    }
+                }
+            });
+            assert!(resyncs >= 1, "the burst should have overrun the buffer");
+            assert!(table.contains("2001:db8:ee::1".parse().unwrap()));
         }
     }
 }
