@@ -32,6 +32,7 @@ pub enum WaitError {
 
 impl WaitError {
     /// The error for a failed status (`failed` non-empty).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(crate) fn from_failures(mut failed: Vec<Failure>) -> Self {
         match failed
             .iter()

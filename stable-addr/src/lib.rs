@@ -32,6 +32,9 @@
 //! }
 //! ```
 //!
+//! [`watch`] streams the changes themselves (the
+//! `NotifyUnicastIpAddressChange` equivalent).
+//!
 //! The [`Tracker`] at the core does no I/O: feed it [`Event`]s from any
 //! source (a recorded trace, another netlink library) and ask
 //! [`Tracker::status`].
@@ -55,6 +58,7 @@ mod error;
 mod sys;
 mod table;
 pub mod tracker;
+mod watch;
 
 use std::time::Duration;
 
@@ -64,6 +68,7 @@ pub use tracker::{
     AddrFlags, Event, Failure, FailureReason, Filter, Pending, PendingReason, StableAddr, Status,
     Tracker,
 };
+pub use watch::{Watch, watch};
 
 /// Blocks until the addresses `filter` names are stable, and returns them.
 ///

@@ -14,6 +14,7 @@
 
 mod msg;
 
+use std::collections::VecDeque;
 use std::io;
 #[cfg(feature = "tokio")]
 use std::os::fd::{AsFd, BorrowedFd};
@@ -25,6 +26,7 @@ use netlink_sys::{Socket, SocketAddr};
 
 use self::msg::{DumpKind, Parsed, dump_request, parse_datagram};
 use crate::tracker::{Event, Filter, Status, Tracker};
+use crate::watch::Watch;
 use crate::{StableTable, WaitError};
 
 /// `RTMGRP_LINK`: interface changes.
@@ -54,6 +56,8 @@ pub(crate) struct Watcher {
     tracker: Tracker,
     seq: u32,
     buf: Vec<u8>,
+    /// Events kept for [`Watch`] to hand out; `None` when only waiting.
+    queue: Option<VecDeque<Event>>,
     /// How many overruns were recovered from, for tests.
     #[cfg(test)]
     resyncs: u32,
@@ -76,11 +80,20 @@ impl Watcher {
             tracker: Tracker::new(filter),
             seq: 0,
             buf: Vec::with_capacity(RECV_BUF),
+            queue: None,
             #[cfg(test)]
             resyncs: 0,
         };
         watcher.start_dump(DumpKind::Links)?;
         Ok(watcher)
+    }
+
+    /// Folds an event into the tracker (and the queue, when watching).
+    fn apply(&mut self, event: Event) {
+        if let Some(queue) = &mut self.queue {
+            queue.push_back(event.clone());
+        }
+        self.tracker.apply(event);
     }
 
     /// Opens a fresh dump socket (dropping any dump in progress with its
@@ -103,7 +116,7 @@ impl Watcher {
         {
             self.resyncs += 1;
         }
-        self.tracker.apply(Event::Resync);
+        self.apply(Event::Resync);
         self.start_dump(DumpKind::Links)
     }
 
@@ -148,7 +161,7 @@ impl Watcher {
                     progress = true;
                     for parsed in parse_datagram(&self.buf).map_err(invalid)? {
                         if let Parsed::Event(event) = parsed {
-                            self.tracker.apply(event);
+                            self.apply(event);
                         }
                     }
                 }
@@ -184,13 +197,13 @@ impl Watcher {
     fn dump_datagram(&mut self, kind: DumpKind) -> io::Result<()> {
         for parsed in parse_datagram(&self.buf).map_err(invalid)? {
             match parsed {
-                Parsed::Event(event) => self.tracker.apply(event),
+                Parsed::Event(event) => self.apply(event),
                 Parsed::Done => match kind {
                     // Links first, so addresses find their interface.
                     DumpKind::Links => return self.start_dump(DumpKind::Addresses),
                     DumpKind::Addresses => {
                         self.dump = None;
-                        self.tracker.apply(Event::Synced);
+                        self.apply(Event::Synced);
                         return Ok(());
                     }
                 },
@@ -338,6 +351,50 @@ pub(crate) async fn wait_async(
             }
             None => readable.await?,
         }
+    }
+}
+
+/// Starts watching: subscribes, then dumps.
+pub(crate) fn watch() -> io::Result<Watch> {
+    let mut watcher = Watcher::new(Filter::All)?;
+    watcher.queue = Some(VecDeque::new());
+    Ok(Watch::new(watcher))
+}
+
+impl Watcher {
+    /// The next queued event, reading and waiting up to `timeout` (`None`:
+    /// no limit) for one.
+    pub(crate) fn next_event(&mut self, timeout: Option<Duration>) -> io::Result<Option<Event>> {
+        let deadline = timeout.and_then(deadline);
+        loop {
+            if let Some(event) = self.queue.as_mut().and_then(VecDeque::pop_front) {
+                return Ok(Some(event));
+            }
+            self.pump()?;
+            if self.queue.as_ref().is_some_and(|q| !q.is_empty()) {
+                continue;
+            }
+            let left = match deadline {
+                // No timeout, or one beyond any clock.
+                None => None,
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return Ok(None),
+                },
+            };
+            poll_readable(self.fds(), left)?;
+        }
+    }
+
+    /// Whether everything read so far has been handed out and the view is
+    /// whole (no dump in progress).
+    pub(crate) fn is_settled(&self) -> bool {
+        self.tracker.is_synced() && self.queue.as_ref().is_none_or(VecDeque::is_empty)
+    }
+
+    /// The tracker holding the watched view.
+    pub(crate) const fn tracker(&self) -> &Tracker {
+        &self.tracker
     }
 }
 

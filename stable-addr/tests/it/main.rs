@@ -39,7 +39,7 @@ mod root {
     use std::thread;
     use std::time::{Duration, Instant};
 
-    use stable_addr::{FailureReason, Filter, PendingReason, WaitError, wait_stable};
+    use stable_addr::{Event, FailureReason, Filter, PendingReason, WaitError, wait_stable};
 
     use crate::netns::Netns;
 
@@ -317,5 +317,72 @@ mod root {
             table.iter().all(|a| a.ifname.as_deref() == Some("lo")),
             "{table:?}"
         );
+    }
+
+    #[test]
+    fn watch_reports_the_table_then_changes() {
+        let ns = teredo_tun();
+        let seen = ns.run(|| {
+            let mut w = stable_addr::watch().unwrap();
+            let step = Duration::from_secs(5);
+            let mut seen = Vec::new();
+            // The initial table: the tun device, then Synced.
+            loop {
+                let e = w.next_timeout(step).unwrap().expect("initial table");
+                let done = e == Event::Synced;
+                seen.push(e);
+                if done {
+                    break;
+                }
+            }
+            assert!(w.is_settled());
+            let add = [
+                "-6",
+                "addr",
+                "add",
+                &format!("{TEREDO}/32"),
+                "dev",
+                "teredo",
+                "nodad",
+            ];
+            Netns::ip_in(&ns.name, &add);
+            let e = next_address(&mut w, step);
+            assert!(matches!(e, Event::Address { removed: false, .. }), "{e:?}");
+            seen.push(e);
+            assert!(w.tracker().status().is_stable());
+            let del = [
+                "-6",
+                "addr",
+                "del",
+                &format!("{TEREDO}/32"),
+                "dev",
+                "teredo",
+            ];
+            Netns::ip_in(&ns.name, &del);
+            let e = next_address(&mut w, step);
+            assert!(matches!(e, Event::Address { removed: true, .. }), "{e:?}");
+            seen.push(e);
+            seen
+        });
+        assert!(
+            seen.iter()
+                .any(|e| matches!(e, Event::Link { name, up: true, .. } if name == "teredo")),
+            "{seen:?}"
+        );
+        let teredo: Vec<_> = seen
+            .iter()
+            .filter(|e| matches!(e, Event::Address { ip: a, .. } if *a == ip(TEREDO)))
+            .collect();
+        assert_eq!(teredo.len(), 2, "{seen:?}");
+    }
+
+    /// The next address event about the Teredo address.
+    fn next_address(w: &mut stable_addr::Watch, timeout: Duration) -> Event {
+        loop {
+            let e = w.next_timeout(timeout).unwrap().expect("an address event");
+            if matches!(&e, Event::Address { ip: a, .. } if *a == ip(TEREDO)) {
+                return e;
+            }
+        }
     }
 }
