@@ -76,8 +76,9 @@ pub use watch::{Watch, watch};
 /// `timeout` has passed, [`WaitError::DadFailed`] as soon as DAD fails for
 /// an address the filter needs, [`WaitError::InterfaceRemoved`] when an
 /// interface filter's interface goes away, and [`WaitError::Io`] when
-/// netlink fails. An already-stable table returns at once.
-/// `Duration::MAX` waits without limit.
+/// netlink fails. An already-stable table returns at once;
+/// `Duration::ZERO` reads the current table and judges it without waiting
+/// for changes; `Duration::MAX` waits without limit.
 pub fn wait_stable(filter: Filter, timeout: Duration) -> Result<StableTable, WaitError> {
     sys::wait_blocking(filter, timeout)
 }

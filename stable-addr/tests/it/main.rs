@@ -385,4 +385,36 @@ mod root {
             }
         }
     }
+
+    #[test]
+    fn zero_timeout_judges_the_current_table() {
+        let ns = teredo_tun();
+        let err = ns
+            .run(|| wait_stable(Filter::Teredo, Duration::ZERO))
+            .unwrap_err();
+        let WaitError::Timeout { pending } = &err else {
+            panic!("expected a timeout, got {err}")
+        };
+        // The table was read in full: the answer is about Teredo, not about
+        // a dump still in progress.
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].reason, PendingReason::NoTeredoAddress);
+        assert_eq!(
+            err.to_string(),
+            "timed out waiting for stable addresses; pending: no teredo address"
+        );
+        ns.ip(&[
+            "-6",
+            "addr",
+            "add",
+            &format!("{TEREDO}/32"),
+            "dev",
+            "teredo",
+            "nodad",
+        ]);
+        let table = ns
+            .run(|| wait_stable(Filter::Teredo, Duration::ZERO))
+            .unwrap();
+        assert!(table.contains(ip(TEREDO)));
+    }
 }
