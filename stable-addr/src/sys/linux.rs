@@ -10,7 +10,9 @@
 //!
 //! When the kernel drops events (`ENOBUFS` on the event socket) the
 //! tracker is told to [`Event::Resync`] and a fresh dump starts on a new
-//! dump socket; events read meanwhile are applied as usual.
+//! dump socket; events read meanwhile are applied as usual. A dump the
+//! kernel flags as interrupted (`NLM_F_DUMP_INTR`) needs no retry: the
+//! changes that interrupted it arrive as events.
 
 mod msg;
 
