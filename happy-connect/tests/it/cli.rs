@@ -239,7 +239,7 @@ fn sort_honours_a_gai_conf_file() {
 
 #[test]
 fn sort_rejects_bad_destinations_with_status_2() {
-    fails(&["sort", "2001:db8::1"], 2, "@SOURCE");
+    fails(&["sort", "fe80::1%"], 2, "empty zone");
     fails(&["sort", "2001:db8::zz@2001:db8::2"], 2, "2001:db8::zz");
     fails(&["sort", "2001:db8::1@2001:db8::2,fast"], 2, "\"fast\"");
     fails(&["sort", "2001:db8::1@2001:db8::2,plen=129"], 2, "129");
@@ -252,4 +252,90 @@ fn usage_errors_are_one_line_with_status_2() {
     fails(&["sort", "--no-such-flag"], 2, "--no-such-flag");
     fails(&["classify"], 2, "ADDR");
     fails(&["frobnicate"], 2, "frobnicate");
+}
+
+#[test]
+fn probe_json_lists_interfaces_and_capabilities() {
+    let v = json(&["probe", "--json"]);
+    let caps = &v["capabilities"];
+    for key in ["ipv4", "native_ipv6", "sixtofour", "teredo", "teredo_only"] {
+        assert!(caps[key].is_boolean(), "capabilities.{key} in {v}");
+    }
+    let ifaces = v["interfaces"].as_array().expect("interfaces");
+    let lo = ifaces
+        .iter()
+        .find(|i| i["kind"] == "loopback")
+        .expect("a loopback interface");
+    for key in ["index", "name", "kind", "up", "mtu", "addresses"] {
+        assert!(lo.get(key).is_some(), "interface lacks {key}: {lo}");
+    }
+    let v4 = lo["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["address"] == "127.0.0.1")
+        .expect("127.0.0.1 on loopback");
+    assert_eq!(v4["prefix_len"], 8);
+    assert_eq!(v4["class"], "ipv4-loopback");
+    assert!(v4["flags"].is_array());
+    // Loopback is listed after every interface that can reach a network.
+    assert_eq!(ifaces.last().unwrap()["kind"], "loopback", "{v}");
+}
+
+#[test]
+fn wait_stable_returns_at_once_for_a_stable_address() {
+    let v = json(&[
+        "wait-stable",
+        "--address",
+        "127.0.0.1",
+        "--timeout",
+        "2s",
+        "--json",
+    ]);
+    assert_eq!(v["stable"], true, "{v}");
+    assert!(v["waited_ms"].as_f64().unwrap() < 1000.0, "{v}");
+    assert_eq!(v["addresses"][0]["address"], "127.0.0.1");
+}
+
+#[test]
+fn wait_stable_times_out_with_what_is_pending() {
+    // 192.0.2.0/24 is for documentation: no test host carries 192.0.2.254.
+    let out = run(&[
+        "wait-stable",
+        "--address",
+        "192.0.2.254",
+        "--timeout",
+        "200ms",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON even on timeout");
+    assert_eq!(v["stable"], false);
+    assert_eq!(v["pending"][0]["address"], "192.0.2.254", "{v}");
+    assert!(v["waited_ms"].as_f64().unwrap() >= 200.0, "{v}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("192.0.2.254") && stderr.contains("not present"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn wait_stable_rejects_bad_arguments() {
+    fails(&["wait-stable", "--timeout", "soon"], 2, "soon");
+    fails(&["wait-stable", "--timeout", "3h"], 2, "unit");
+    fails(&["wait-stable", "--iface", "lo", "--teredo"], 2, "--teredo");
+    fails(&["wait-stable", "--address", "::zz"], 2, "::zz");
+}
+
+#[test]
+fn sort_asks_the_kernel_for_missing_sources() {
+    let v = json(&["sort", "--json", "127.0.0.1", "::1"]);
+    let order = v["order"].as_array().unwrap();
+    // ::1 has precedence 50 under RFC 6724, 127.0.0.1 35.
+    assert_eq!(order[0]["address"], "::1");
+    assert_eq!(order[0]["source"], "::1");
+    assert_eq!(order[1]["source"], "127.0.0.1");
+    fails(&["sort", "fe80::1%no-such-if0"], 2, "no-such-if0");
+    fails(&["sort", "192.0.2.1%lo"], 2, "zone");
 }

@@ -30,6 +30,9 @@ enum Command {
     Sort(offline::SortArgs),
     /// Show this host's interfaces in RFC 3484 order and its IPv6/Teredo capabilities.
     Probe(online::ProbeArgs),
+    /// Wait until addresses are stable (DAD done, Teredo qualified), like
+    /// Windows' NotifyStableUnicastIpAddressTable.
+    WaitStable(online::WaitStableArgs),
 }
 
 /// Why a command did not succeed, and so which exit status it gets.
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Classify(args) => offline::classify(&args),
         Command::Sort(args) => offline::sort(&args),
         Command::Probe(args) => online::probe(&args),
+        Command::WaitStable(args) => online::wait_stable(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -89,7 +93,11 @@ fn clap_error(err: &clap::Error) -> ExitCode {
                 .lines()
                 .map(str::trim)
                 .take_while(|l| !l.starts_with("Usage:"))
-                .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+                .filter(|l| {
+                    !l.is_empty()
+                        && !l.starts_with("tip:")
+                        && !l.starts_with("For more information")
+                })
                 .collect::<Vec<_>>()
                 .join(" ");
             let line = line.strip_prefix("error: ").unwrap_or(&line);

@@ -1,12 +1,16 @@
-//! The commands that read this host's state from the kernel: `probe`, and
+//! The commands that read this host's state from the kernel: `probe`,
+//! `wait-stable`, and
 //! the kernel's source addresses for `sort` destinations given without
 //! `@SOURCE`.
 
+use std::io::IsTerminal;
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use happy_connect::probe::{Capabilities, Dest, Interface, Snapshot, SourceInfo, SourceResolver};
 use happy_connect::sort::{Source, SourceAttrs};
+use happy_connect::stable::{self as stable_addr, Filter, Pending, StableAddr, Status, Tracker};
 use serde_json::{Value, json};
 
 use crate::Failure;
@@ -176,4 +180,171 @@ fn source_of(info: SourceInfo) -> Source {
             prefix_len: info.prefix_len,
         },
     }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WaitStableArgs {
+    /// How long to wait: 500ms, 3s, 2m (a bare number is seconds).
+    #[arg(long, default_value = "10s", value_name = "DUR", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Wait for every address on this interface.
+    #[arg(long, value_name = "NAME", group = "what")]
+    iface: Option<String>,
+    /// Wait for this one address.
+    #[arg(long, value_name = "IP", group = "what")]
+    address: Option<IpAddr>,
+    /// Wait for a Teredo address (2001:0::/32) to be present and qualified.
+    #[arg(long, group = "what")]
+    teredo: bool,
+    /// Print JSON: {"stable", "waited_ms", "addresses", "pending", "failed"}.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parses `500ms`, `3s`, `2m` or a bare number of seconds.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (try 500ms, 3s or 2m)"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => {
+            return Err(format!(
+                "{text:?} has an unknown unit {unit:?} (use ms, s or m)"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("{text:?} is out of range"))
+}
+
+/// `wait-stable`: follows the kernel's address events through a
+/// [`Tracker`] until the addresses of interest are stable, DAD fails, or
+/// the timeout passes. On a terminal a live line shows what is pending.
+pub(crate) fn wait_stable(args: &WaitStableArgs) -> Result<(), Failure> {
+    let filter = if let Some(name) = &args.iface {
+        Filter::InterfaceName(name.clone())
+    } else if let Some(ip) = args.address {
+        Filter::Address(ip)
+    } else if args.teredo {
+        Filter::Teredo
+    } else {
+        Filter::All
+    };
+    let live = !args.json && std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let deadline = started.checked_add(args.timeout);
+    // Subscribe before reading the table (the watch does both, in that
+    // order), so no change between the two is lost.
+    let mut watch = stable_addr::watch()
+        .map_err(|err| Failure::Negative(format!("cannot watch address events: {err}")))?;
+    let mut tracker = Tracker::new(filter.clone());
+    let mut shown = String::new();
+    let status = loop {
+        if watch.is_settled() {
+            let status = tracker.status();
+            match &status {
+                Status::Pending(pending) => {
+                    if live {
+                        let line = format!("waiting for {filter}: {}", join(pending));
+                        if line != shown {
+                            eprint!("\r\x1b[K{line}");
+                            shown = line;
+                        }
+                    }
+                }
+                _ => break status,
+            }
+        }
+        let now = Instant::now();
+        let left = deadline.map_or(Duration::from_secs(3600), |d| {
+            d.saturating_duration_since(now)
+        });
+        if left.is_zero() {
+            break tracker.status();
+        }
+        match watch.next_timeout(left) {
+            Ok(Some(event)) => tracker.apply(event),
+            Ok(None) => {}
+            Err(err) => {
+                return Err(Failure::Negative(format!(
+                    "reading address events failed: {err}"
+                )));
+            }
+        }
+    };
+    if live && !shown.is_empty() {
+        eprint!("\r\x1b[K");
+    }
+    let waited_ms = started.elapsed().as_secs_f64() * 1000.0;
+    report_wait(args.json, &filter, &status, waited_ms)
+}
+
+fn join<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn report_wait(
+    json: bool,
+    filter: &Filter,
+    status: &Status,
+    waited_ms: f64,
+) -> Result<(), Failure> {
+    let (stable, pending, failed): (&[StableAddr], &[Pending], &[stable_addr::Failure]) =
+        match status {
+            Status::Stable(addrs) => (addrs, &[], &[]),
+            Status::Pending(p) => (&[], p, &[]),
+            Status::Failed(f) => (&[], &[], f),
+        };
+    let ok = matches!(status, Status::Stable(_));
+    if json {
+        let addr_json = |ip: Option<IpAddr>| ip.map(|ip| ip.to_string());
+        crate::offline::print_json(&json!({
+            "stable": ok,
+            "waited_ms": (waited_ms * 10.0).round() / 10.0,
+            "addresses": stable.iter().map(|a| json!({
+                "address": a.ip.to_string(),
+                "prefix_len": a.prefix_len,
+                "interface": a.ifname,
+                "index": a.ifindex,
+            })).collect::<Vec<_>>(),
+            "pending": pending.iter().map(|p| json!({
+                "address": addr_json(p.ip),
+                "interface": p.ifname,
+                "reason": p.reason.as_str(),
+                "text": p.to_string(),
+            })).collect::<Vec<_>>(),
+            "failed": failed.iter().map(|f| json!({
+                "address": addr_json(f.ip),
+                "interface": f.ifname,
+                "text": f.to_string(),
+            })).collect::<Vec<_>>(),
+        }));
+    } else if ok {
+        println!("{filter}: stable after {waited_ms:.1} ms");
+        for a in stable {
+            println!("  {a}");
+        }
+    }
+    if ok {
+        return Ok(());
+    }
+    let msg = if failed.is_empty() {
+        format!(
+            "{filter}: not stable after {waited_ms:.0} ms; pending: {}",
+            join(pending)
+        )
+    } else {
+        format!("{filter}: cannot become stable: {}", join(failed))
+    };
+    Err(Failure::Negative(msg))
 }
