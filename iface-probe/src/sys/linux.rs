@@ -1,6 +1,5 @@
 //! Linux: one `NETLINK_ROUTE` socket for dumps and route lookups.
 
-use std::collections::HashMap;
 use std::io;
 use std::time::Duration;
 
@@ -14,8 +13,9 @@ use netlink_packet_route::route::RouteMessage;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use crate::model::{RT_TABLE_MAIN, Route};
-use crate::parse::{Body, Message, parse_messages};
+use crate::parse::{Body, Message, lookup_replies, parse_messages};
 use crate::snapshot::Snapshot;
+use crate::source::{Dest, encode_lookup};
 
 /// How long to wait for the kernel before giving up. The kernel answers
 /// route requests synchronously, so this only guards against bugs.
@@ -38,6 +38,13 @@ const BATCH_RANGE: (usize, usize) = (8, 512);
 /// `ENOBUFS`: replies were dropped because the receive buffer was full.
 const ENOBUFS: i32 = 105;
 
+/// The buffer one lookup reply is read into. A reply is a few hundred
+/// bytes and never more than the kernel's `NLMSG_GOODSIZE` (at most 8 KiB).
+const REPLY_BUF: usize = 32 * 1024;
+
+/// `MSG_TRUNC`: `recv` returns the datagram's real length.
+const MSG_TRUNC: i32 = 0x20;
+
 /// How many times a dump interrupted by a concurrent change is retried.
 const DUMP_TRIES: usize = 5;
 
@@ -49,6 +56,10 @@ pub(crate) struct RouteSocket {
     /// How many lookups go out in one `send`: as many replies as surely
     /// fit in the receive buffer.
     batch: usize,
+    /// Lookup requests being built, kept between calls.
+    send_buf: Vec<u8>,
+    /// Lookup replies being read, kept between calls.
+    recv_buf: Vec<u8>,
 }
 
 fn invalid(err: crate::ParseError) -> io::Error {
@@ -71,6 +82,8 @@ impl RouteSocket {
             socket,
             sequence: 0,
             batch,
+            send_buf: Vec::new(),
+            recv_buf: Vec::with_capacity(REPLY_BUF),
         })
     }
 
@@ -150,12 +163,9 @@ impl RouteSocket {
     /// the receive buffer holds replies for, and returns the kernel's
     /// answer to each, in order: the route, or the positive errno of an
     /// error reply.
-    pub(crate) fn get_routes(
-        &mut self,
-        requests: &[RouteMessage],
-    ) -> io::Result<Vec<Result<Route, i32>>> {
-        let mut answers = Vec::with_capacity(requests.len());
-        for chunk in requests.chunks(self.batch) {
+    pub(crate) fn get_routes(&mut self, dests: &[Dest]) -> io::Result<Vec<Result<Route, i32>>> {
+        let mut answers = Vec::with_capacity(dests.len());
+        for chunk in dests.chunks(self.batch) {
             self.get_routes_chunk(chunk, &mut answers)?;
         }
         Ok(answers)
@@ -166,22 +176,24 @@ impl RouteSocket {
     /// socket and asks again in two halves.
     fn get_routes_chunk(
         &mut self,
-        chunk: &[RouteMessage],
+        chunk: &[Dest],
         answers: &mut Vec<Result<Route, i32>>,
     ) -> io::Result<()> {
-        match self.exchange(chunk) {
-            Ok(got) => {
-                answers.extend(got);
-                Ok(())
-            }
+        let start = answers.len();
+        match self.exchange(chunk, answers) {
+            Ok(()) => Ok(()),
             Err(e) if e.raw_os_error() == Some(ENOBUFS) && chunk.len() > 1 => {
+                answers.truncate(start);
                 self.drain()?;
                 let (a, b) = chunk.split_at(chunk.len() / 2);
                 self.batch = a.len().max(1);
                 self.get_routes_chunk(a, answers)?;
                 self.get_routes_chunk(b, answers)
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                answers.truncate(start);
+                Err(e)
+            }
         }
     }
 
@@ -202,35 +214,48 @@ impl RouteSocket {
         result
     }
 
-    fn exchange(&mut self, chunk: &[RouteMessage]) -> io::Result<Vec<Result<Route, i32>>> {
-        let mut buf = Vec::new();
-        let mut pending = HashMap::with_capacity(chunk.len());
-        for (i, request) in chunk.iter().enumerate() {
-            let sequence = self.encode(
-                &mut buf,
-                NLM_F_REQUEST,
-                RouteNetlinkMessage::GetRoute(request.clone()),
-            );
-            pending.insert(sequence, i);
+    /// Sends one request per destination in a single `send`, with
+    /// consecutive sequence numbers, then reads replies until each has its
+    /// answer, which is appended to `answers` in order.
+    fn exchange(
+        &mut self,
+        chunk: &[Dest],
+        answers: &mut Vec<Result<Route, i32>>,
+    ) -> io::Result<()> {
+        let mut send_buf = std::mem::take(&mut self.send_buf);
+        send_buf.clear();
+        let first = self.sequence.wrapping_add(1);
+        for dest in chunk {
+            let sequence = self.next_sequence();
+            encode_lookup(&mut send_buf, sequence, *dest);
         }
-        self.send(&buf)?;
-        let mut got: Vec<Result<Route, i32>> = vec![Err(0); chunk.len()];
-        while !pending.is_empty() {
-            for msg in self.recv()? {
-                let Some(&i) = pending.get(&msg.sequence) else {
-                    continue;
-                };
-                got[i] = match msg.body {
-                    Body::Route(route) => Ok(route),
-                    Body::Error { errno } => Err(errno),
-                    // An address family this crate does not decode.
-                    Body::Ignored(_) => Err(0),
-                    _ => continue,
-                };
-                pending.remove(&msg.sequence);
+        let sent = self.send(&send_buf);
+        self.send_buf = send_buf;
+        sent?;
+        let start = answers.len();
+        answers.resize(start + chunk.len(), Err(0));
+        let mut pending = chunk.len();
+        let mut answered = vec![false; chunk.len()];
+        while pending > 0 {
+            self.recv_buf.clear();
+            let len = self.socket.recv(&mut self.recv_buf, MSG_TRUNC)?;
+            if len > self.recv_buf.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("route lookup reply of {len} bytes truncated"),
+                ));
             }
+            lookup_replies(&self.recv_buf, |sequence, answer| {
+                let i = sequence.wrapping_sub(first) as usize;
+                if i < chunk.len() && !answered[i] {
+                    answered[i] = true;
+                    answers[start + i] = answer;
+                    pending -= 1;
+                }
+            })
+            .map_err(invalid)?;
         }
-        Ok(got)
+        Ok(())
     }
 }
 
