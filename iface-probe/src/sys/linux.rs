@@ -1,6 +1,7 @@
 //! Linux: one `NETLINK_ROUTE` socket for dumps and route lookups.
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use netlink_packet_core::{
@@ -38,12 +39,12 @@ const BATCH_RANGE: (usize, usize) = (8, 512);
 /// `ENOBUFS`: replies were dropped because the receive buffer was full.
 const ENOBUFS: i32 = 105;
 
-/// The buffer one lookup reply is read into. A reply is a few hundred
-/// bytes and never more than the kernel's `NLMSG_GOODSIZE` (at most 8 KiB).
-const REPLY_BUF: usize = 32 * 1024;
+/// The room for one lookup reply. A reply is a few hundred bytes and
+/// never more than the kernel's `NLMSG_GOODSIZE` (at most 8 KiB).
+const REPLY_SLOT: usize = 8 * 1024;
 
-/// `MSG_TRUNC`: `recv` returns the datagram's real length.
-const MSG_TRUNC: i32 = 0x20;
+/// How many replies one `recvmmsg` reads at most.
+const REPLIES_PER_RECV: usize = 16;
 
 /// How many times a dump interrupted by a concurrent change is retried.
 const DUMP_TRIES: usize = 5;
@@ -58,7 +59,8 @@ pub(crate) struct RouteSocket {
     batch: usize,
     /// Lookup requests being built, kept between calls.
     send_buf: Vec<u8>,
-    /// Lookup replies being read, kept between calls.
+    /// Room for [`REPLIES_PER_RECV`] lookup replies of [`REPLY_SLOT`]
+    /// bytes each, kept between calls.
     recv_buf: Vec<u8>,
 }
 
@@ -83,7 +85,7 @@ impl RouteSocket {
             sequence: 0,
             batch,
             send_buf: Vec::new(),
-            recv_buf: Vec::with_capacity(REPLY_BUF),
+            recv_buf: vec![0; REPLY_SLOT * REPLIES_PER_RECV],
         })
     }
 
@@ -236,27 +238,80 @@ impl RouteSocket {
         answers.resize(start + chunk.len(), Err(0));
         let mut pending = chunk.len();
         let mut answered = vec![false; chunk.len()];
+        let mut lens = [0; REPLIES_PER_RECV];
         while pending > 0 {
-            self.recv_buf.clear();
-            let len = self.socket.recv(&mut self.recv_buf, MSG_TRUNC)?;
-            if len > self.recv_buf.len() {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("route lookup reply of {len} bytes truncated"),
-                ));
+            let got = recv_many(&self.socket, &mut self.recv_buf, &mut lens)?;
+            for (slot, &len) in self.recv_buf.chunks(REPLY_SLOT).zip(&lens[..got]) {
+                lookup_replies(&slot[..len], |sequence, answer| {
+                    let i = sequence.wrapping_sub(first) as usize;
+                    if i < chunk.len() && !answered[i] {
+                        answered[i] = true;
+                        answers[start + i] = answer;
+                        pending -= 1;
+                    }
+                })
+                .map_err(invalid)?;
             }
-            lookup_replies(&self.recv_buf, |sequence, answer| {
-                let i = sequence.wrapping_sub(first) as usize;
-                if i < chunk.len() && !answered[i] {
-                    answered[i] = true;
-                    answers[start + i] = answer;
-                    pending -= 1;
-                }
-            })
-            .map_err(invalid)?;
         }
         Ok(())
     }
+}
+
+/// Reads datagrams into consecutive [`REPLY_SLOT`]-byte slots of `buf`
+/// with one `recvmmsg`: waits for the first (up to the socket's receive
+/// timeout), then takes whatever else is already queued, as many as there
+/// are slots and entries in `lens`. Returns how many were read; `lens`
+/// holds their lengths.
+///
+/// # Errors
+///
+/// When `recvmmsg` fails, or a datagram did not fit its slot.
+#[allow(unsafe_code)]
+fn recv_many(socket: &Socket, buf: &mut [u8], lens: &mut [usize]) -> io::Result<usize> {
+    let slots = (buf.len() / REPLY_SLOT)
+        .min(lens.len())
+        .min(REPLIES_PER_RECV);
+    let mut iovecs = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; REPLIES_PER_RECV];
+    for (iov, slot) in iovecs.iter_mut().zip(buf.chunks_exact_mut(REPLY_SLOT)) {
+        iov.iov_base = slot.as_mut_ptr().cast();
+        iov.iov_len = slot.len();
+    }
+    // SAFETY: `mmsghdr` is a plain C struct of integers and pointers, for
+    // which all zero bytes is a valid value (null pointers, zero lengths).
+    let mut headers: [libc::mmsghdr; REPLIES_PER_RECV] = unsafe { std::mem::zeroed() };
+    for (header, iov) in headers.iter_mut().zip(iovecs.iter_mut()) {
+        header.msg_hdr.msg_iov = iov;
+        header.msg_hdr.msg_iovlen = 1;
+    }
+    let vlen = u32::try_from(slots).expect("few slots");
+    // SAFETY: the first `slots` headers each point at one iovec that
+    // points at a distinct `REPLY_SLOT`-byte slot of `buf`, and `headers`,
+    // `iovecs` and `buf` all outlive the call; no name or control buffers
+    // are passed; the timeout is null. The kernel writes only within those
+    // buffers and into `headers`.
+    let n = unsafe {
+        libc::recvmmsg(
+            socket.as_raw_fd(),
+            headers.as_mut_ptr(),
+            vlen,
+            libc::MSG_WAITFORONE,
+            std::ptr::null_mut(),
+        )
+    };
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    for (len, header) in lens.iter_mut().zip(&headers[..n]) {
+        if header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "route lookup reply larger than its buffer",
+            ));
+        }
+        *len = header.msg_len as usize;
+    }
+    Ok(n)
 }
 
 /// Dumps links, addresses and routes (both families; main table only).
