@@ -293,3 +293,68 @@ proptest! {
         let _ = parse_messages(&bytes);
     }
 }
+
+/// Each message in a dump: its type and its bytes, header included.
+fn raw_messages(bytes: &[u8]) -> Vec<(u16, &[u8])> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    while offset + 16 <= bytes.len() {
+        let len = u32::from_ne_bytes(bytes[offset..offset + 4].try_into().unwrap()) as usize;
+        let kind = u16::from_ne_bytes(bytes[offset + 4..offset + 6].try_into().unwrap());
+        out.push((kind, &bytes[offset..offset + len]));
+        offset += (len + 3) & !3;
+    }
+    out
+}
+
+#[test]
+fn lean_route_parser_agrees_with_the_full_one() {
+    let mut lean = 0;
+    for dump in [NS_ROUTES, HOST_ROUTES] {
+        for (kind, msg) in raw_messages(dump) {
+            if kind != 24 {
+                continue;
+            }
+            let full = match parse_messages(msg).unwrap().remove(0).body {
+                Body::Route(r) => Some(r),
+                _ => None,
+            };
+            if let Some(route) = crate::parse::route_from_bytes(&msg[16..]) {
+                assert_eq!(Some(route), full);
+                lean += 1;
+            }
+            // Whichever parser answers, lookup replies carry the full answer.
+            let mut got = Vec::new();
+            crate::parse::lookup_replies(msg, |seq, r| got.push((seq, r))).unwrap();
+            assert_eq!(got.len(), 1);
+            assert_eq!(got[0].1.clone().ok(), full);
+        }
+    }
+    assert!(lean > 10, "only {lean} routes took the lean path");
+}
+
+#[test]
+fn lookup_replies_skip_other_messages_and_report_errors() {
+    let routes = raw_messages(NS_ROUTES);
+    let (_, route) = routes.iter().find(|(k, _)| *k == 24).unwrap();
+    let mut bytes = route.to_vec();
+    // An error reply for sequence 77: ENETUNREACH.
+    bytes.extend_from_slice(&36u32.to_ne_bytes());
+    bytes.extend_from_slice(&2u16.to_ne_bytes());
+    bytes.extend_from_slice(&0u16.to_ne_bytes());
+    bytes.extend_from_slice(&77u32.to_ne_bytes());
+    bytes.extend_from_slice(&0u32.to_ne_bytes());
+    bytes.extend_from_slice(&(-101i32).to_ne_bytes());
+    bytes.extend_from_slice(&[0; 16]);
+    // NLMSG_DONE: skipped.
+    bytes.extend_from_slice(&20u32.to_ne_bytes());
+    bytes.extend_from_slice(&3u16.to_ne_bytes());
+    bytes.extend_from_slice(&[0; 10]);
+    bytes.extend_from_slice(&0u32.to_ne_bytes());
+    let mut got = Vec::new();
+    crate::parse::lookup_replies(&bytes, |seq, r| got.push((seq, r.map(|_| ())))).unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1], (77, Err(101)));
+    assert!(got[0].1.is_ok());
+    assert!(crate::parse::lookup_replies(&bytes[..bytes.len() - 1], |_, _| {}).is_err());
+}

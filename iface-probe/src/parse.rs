@@ -441,6 +441,157 @@ pub fn route_from_message(msg: &RouteMessage) -> Option<Route> {
     Some(route)
 }
 
+/// `AF_INET`.
+const AF_INET: u8 = 2;
+/// `AF_INET6`.
+const AF_INET6: u8 = 10;
+/// The size of `struct rtmsg`.
+const RTMSG_LEN: usize = 12;
+/// `RTA_DST`.
+const RTA_DST: u16 = 1;
+/// `RTA_OIF`.
+const RTA_OIF: u16 = 4;
+/// `RTA_GATEWAY`.
+const RTA_GATEWAY: u16 = 5;
+/// `RTA_PRIORITY`.
+const RTA_PRIORITY: u16 = 6;
+/// `RTA_PREFSRC`.
+const RTA_PREFSRC: u16 = 7;
+/// `RTA_MULTIPATH`.
+const RTA_MULTIPATH: u16 = 9;
+/// `RTA_TABLE`.
+const RTA_TABLE: u16 = 15;
+/// `RTA_VIA`.
+const RTA_VIA: u16 = 18;
+/// The type bits of `rta_type` (without `NLA_F_NESTED` and
+/// `NLA_F_NET_BYTEORDER`).
+const NLA_TYPE_MASK: u16 = 0x3fff;
+
+/// An address attribute of a route in `family`; `None` if the length does
+/// not fit the family.
+fn addr_of(family: Family, value: &[u8]) -> Option<IpAddr> {
+    match family {
+        Family::Ipv4 => <[u8; 4]>::try_from(value).ok().map(IpAddr::from),
+        Family::Ipv6 => <[u8; 16]>::try_from(value).ok().map(IpAddr::from),
+    }
+}
+
+/// A [`Route`] read directly from the payload of an `RTM_NEWROUTE`
+/// message, looking only at the attributes [`route_from_message`] uses;
+/// the same result, without decoding everything else. `None` when the
+/// message needs the full decoder: a family other than IPv4 and IPv6, a
+/// multipath or `RTA_VIA` route, an attribute of a surprising length, or
+/// a malformed message.
+pub(crate) fn route_from_bytes(payload: &[u8]) -> Option<Route> {
+    let header = payload.get(..RTMSG_LEN)?;
+    let family = match header[0] {
+        AF_INET => Family::Ipv4,
+        AF_INET6 => Family::Ipv6,
+        _ => return None,
+    };
+    let dst_len = header[1];
+    let mut route = Route::new(family, None);
+    route.table = u32::from(header[4]);
+    route.protocol = header[5];
+    route.scope = header[6];
+    route.kind = RouteKind::from_raw(header[7]);
+    route.flags = read_u32(header, 8);
+    let mut rest = &payload[RTMSG_LEN..];
+    while rest.len() >= 4 {
+        let len = usize::from(read_u16(rest, 0));
+        let kind = read_u16(rest, 2) & NLA_TYPE_MASK;
+        if len < 4 || len > rest.len() {
+            return None;
+        }
+        let value = &rest[4..len];
+        let u32_value = || <[u8; 4]>::try_from(value).ok().map(u32::from_ne_bytes);
+        match kind {
+            RTA_DST if dst_len > 0 => route.dst = Some((addr_of(family, value)?, dst_len)),
+            RTA_OIF => route.oif = Some(u32_value()?),
+            RTA_GATEWAY => route.gateway = Some(addr_of(family, value)?),
+            RTA_PREFSRC => route.pref_src = Some(addr_of(family, value)?),
+            RTA_TABLE => route.table = u32_value()?,
+            RTA_PRIORITY => route.metric = u32_value()?,
+            RTA_MULTIPATH | RTA_VIA => return None,
+            _ => {}
+        }
+        rest = &rest[(len.saturating_add(3) & !3).min(rest.len())..];
+    }
+    Some(route)
+}
+
+/// Reads the replies to route lookups in one datagram and hands each to
+/// `reply` with its sequence number: the route, or the positive errno of
+/// an error reply (0 for a route this crate cannot describe). Other
+/// messages are skipped.
+///
+/// # Errors
+///
+/// When a message header is malformed, or a route message cannot be
+/// decoded at all.
+pub(crate) fn lookup_replies(
+    bytes: &[u8],
+    mut reply: impl FnMut(u32, Result<Route, i32>),
+) -> Result<(), ParseError> {
+    let mut offset = 0;
+    while offset < bytes.len() {
+        let rest = &bytes[offset..];
+        if rest.len() < HEADER_LEN {
+            return Err(ParseError::TruncatedHeader {
+                offset,
+                remaining: rest.len(),
+            });
+        }
+        let length = read_u32(rest, 0);
+        let message_type = read_u16(rest, 4);
+        let sequence = read_u32(rest, 8);
+        let len = usize::try_from(length).unwrap_or(usize::MAX);
+        if len < HEADER_LEN {
+            return Err(ParseError::BadLength { offset, length });
+        }
+        if len > rest.len() {
+            return Err(ParseError::Truncated {
+                offset,
+                length,
+                remaining: rest.len(),
+            });
+        }
+        let payload = &rest[HEADER_LEN..len];
+        match message_type {
+            RTM_NEWROUTE => {
+                let answer = match route_from_bytes(payload) {
+                    Some(route) => Ok(route),
+                    None => match parse_body(message_type, payload).map_err(|reason| {
+                        ParseError::Payload {
+                            offset,
+                            message_type,
+                            reason,
+                        }
+                    })? {
+                        Body::Route(route) => Ok(route),
+                        _ => Err(0),
+                    },
+                };
+                reply(sequence, answer);
+            }
+            NLMSG_ERROR => {
+                if let Body::Error { errno } =
+                    parse_body(message_type, payload).map_err(|reason| ParseError::Payload {
+                        offset,
+                        message_type,
+                        reason,
+                    })?
+                {
+                    reply(sequence, Err(errno));
+                }
+            }
+            _ => {}
+        }
+        offset = offset.saturating_add(len.saturating_add(3) & !3);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,6 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use netlink_packet_route::AddressFamily;
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use teredo_addr::AddrKind;
 
 use crate::model::{Route, RouteKind};
@@ -136,33 +134,61 @@ pub struct SourceResolver {
     pub(crate) socket: RouteSocket,
 }
 
-/// The `RTM_GETROUTE` request for one destination. An IPv4-mapped IPv6
-/// address is looked up as the IPv4 address it carries, as an IPv6 socket
-/// connecting to it would.
-fn request(dest: Dest) -> RouteMessage {
-    let ip = match dest.ip {
+/// `RTM_GETROUTE`.
+const RTM_GETROUTE: u16 = 26;
+/// `NLM_F_REQUEST`.
+const NLM_F_REQUEST: u16 = 1;
+/// `AF_INET`.
+const AF_INET: u8 = 2;
+/// `AF_INET6`.
+const AF_INET6: u8 = 10;
+/// `RTA_DST`.
+const RTA_DST: u16 = 1;
+/// `RTA_OIF`.
+const RTA_OIF: u16 = 4;
+
+/// The address a destination is looked up as: an IPv4-mapped IPv6
+/// address as the IPv4 address it carries, as an IPv6 socket connecting
+/// to it would.
+fn lookup_ip(dest: Dest) -> IpAddr {
+    match dest.ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(dest.ip, IpAddr::V4),
         v4 => v4,
+    }
+}
+
+/// Appends the `RTM_GETROUTE` request for one destination to `buf`: a
+/// netlink header with `sequence`, an `rtmsg` with a host-length
+/// destination prefix, `RTA_DST`, and `RTA_OIF` for a zone.
+pub(crate) fn encode_lookup(buf: &mut Vec<u8>, sequence: u32, dest: Dest) {
+    fn attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
+        let len = u16::try_from(4 + value.len()).expect("short attribute");
+        buf.extend_from_slice(&len.to_ne_bytes());
+        buf.extend_from_slice(&kind.to_ne_bytes());
+        buf.extend_from_slice(value);
+    }
+    let start = buf.len();
+    buf.extend_from_slice(&[0; 4]); // nlmsg_len, set below
+    buf.extend_from_slice(&RTM_GETROUTE.to_ne_bytes());
+    buf.extend_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+    buf.extend_from_slice(&sequence.to_ne_bytes());
+    buf.extend_from_slice(&0u32.to_ne_bytes()); // nlmsg_pid: the kernel
+    let ip = lookup_ip(dest);
+    let (family, dst_len) = match ip {
+        IpAddr::V4(_) => (AF_INET, 32),
+        IpAddr::V6(_) => (AF_INET6, 128),
     };
-    let mut msg = RouteMessage::default();
+    // family, dst_len, src_len, tos, table, protocol, scope, type, flags.
+    buf.extend_from_slice(&[family, dst_len, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     match ip {
-        IpAddr::V4(v4) => {
-            msg.header.address_family = AddressFamily::Inet;
-            msg.header.destination_prefix_length = 32;
-            msg.attributes
-                .push(RouteAttribute::Destination(RouteAddress::Inet(v4)));
-        }
-        IpAddr::V6(v6) => {
-            msg.header.address_family = AddressFamily::Inet6;
-            msg.header.destination_prefix_length = 128;
-            msg.attributes
-                .push(RouteAttribute::Destination(RouteAddress::Inet6(v6)));
-        }
+        IpAddr::V4(v4) => attr(buf, RTA_DST, &v4.octets()),
+        IpAddr::V6(v6) => attr(buf, RTA_DST, &v6.octets()),
     }
     if let Some(oif) = dest.scope_id {
-        msg.attributes.push(RouteAttribute::Oif(oif));
+        attr(buf, RTA_OIF, &oif.to_ne_bytes());
     }
-    msg
+    let len = u32::try_from(buf.len() - start).expect("short message");
+    buf[start..start + 4].copy_from_slice(&len.to_ne_bytes());
 }
 
 impl SourceResolver {
@@ -187,8 +213,8 @@ impl SourceResolver {
     ///
     /// Only when the socket itself fails; per-destination errors are `None`.
     pub fn routes<D: Copy + Into<Dest>>(&mut self, dests: &[D]) -> io::Result<Vec<Option<Route>>> {
-        let requests: Vec<RouteMessage> = dests.iter().map(|d| request((*d).into())).collect();
-        let answers = self.socket.get_routes(&requests)?;
+        let dests: Vec<Dest> = dests.iter().map(|d| (*d).into()).collect();
+        let answers = self.socket.get_routes(&dests)?;
         Ok(answers.into_iter().map(Result::ok).collect())
     }
 
@@ -307,10 +333,63 @@ mod tests {
         );
         let sa: SocketAddr = "[2001:db8::1]:80".parse().unwrap();
         assert_eq!(Dest::from(sa).scope_id, None);
-        let mapped = request(Dest::from("::ffff:192.0.2.1".parse::<IpAddr>().unwrap()));
-        assert_eq!(mapped.header.address_family, AddressFamily::Inet);
-        assert_eq!(mapped.header.destination_prefix_length, 32);
-        let zoned = request(Dest::new("fe80::1".parse().unwrap(), Some(4)));
-        assert!(zoned.attributes.contains(&RouteAttribute::Oif(4)));
+        assert_eq!(
+            lookup_ip(Dest::from("::ffff:192.0.2.1".parse::<IpAddr>().unwrap())),
+            "192.0.2.1".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    /// The request as `netlink-packet-route` builds and serializes it.
+    fn reference_request(dest: Dest, sequence: u32) -> Vec<u8> {
+        use netlink_packet_core::{NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
+        use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
+        use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+        let mut msg = RouteMessage::default();
+        match lookup_ip(dest) {
+            IpAddr::V4(v4) => {
+                msg.header.address_family = AddressFamily::Inet;
+                msg.header.destination_prefix_length = 32;
+                msg.attributes
+                    .push(RouteAttribute::Destination(RouteAddress::Inet(v4)));
+            }
+            IpAddr::V6(v6) => {
+                msg.header.address_family = AddressFamily::Inet6;
+                msg.header.destination_prefix_length = 128;
+                msg.attributes
+                    .push(RouteAttribute::Destination(RouteAddress::Inet6(v6)));
+            }
+        }
+        if let Some(oif) = dest.scope_id {
+            msg.attributes.push(RouteAttribute::Oif(oif));
+        }
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST;
+        header.sequence_number = sequence;
+        let mut nl = NetlinkMessage::new(
+            header,
+            NetlinkPayload::from(RouteNetlinkMessage::GetRoute(msg)),
+        );
+        nl.finalize();
+        let mut buf = vec![0; nl.buffer_len()];
+        nl.serialize(&mut buf);
+        buf
+    }
+
+    #[test]
+    fn requests_encode_as_netlink_packet_route_does() {
+        let dests = [
+            Dest::from("192.0.2.1".parse::<IpAddr>().unwrap()),
+            Dest::from("2001:db8::1".parse::<IpAddr>().unwrap()),
+            Dest::from("::ffff:192.0.2.9".parse::<IpAddr>().unwrap()),
+            Dest::new("fe80::1".parse().unwrap(), Some(4)),
+            Dest::new("fe80::1".parse().unwrap(), Some(0)),
+        ];
+        for (i, dest) in dests.into_iter().enumerate() {
+            let seq = 0x0102_0304 + i as u32;
+            let mut ours = vec![0xaa];
+            encode_lookup(&mut ours, seq, dest);
+            assert_eq!(ours[1..], reference_request(dest, seq), "{dest:?}");
+            assert_eq!(ours.len() % 4, 1, "{dest:?}: aligned");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Linux: one `NETLINK_ROUTE` socket for dumps and route lookups.
 
-use std::collections::HashMap;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use netlink_packet_core::{
@@ -14,8 +14,9 @@ use netlink_packet_route::route::RouteMessage;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use crate::model::{RT_TABLE_MAIN, Route};
-use crate::parse::{Body, Message, parse_messages};
+use crate::parse::{Body, Message, lookup_replies, parse_messages};
 use crate::snapshot::Snapshot;
+use crate::source::{Dest, encode_lookup};
 
 /// How long to wait for the kernel before giving up. The kernel answers
 /// route requests synchronously, so this only guards against bugs.
@@ -38,6 +39,13 @@ const BATCH_RANGE: (usize, usize) = (8, 512);
 /// `ENOBUFS`: replies were dropped because the receive buffer was full.
 const ENOBUFS: i32 = 105;
 
+/// The room for one lookup reply. A reply is a few hundred bytes and
+/// never more than the kernel's `NLMSG_GOODSIZE` (at most 8 KiB).
+const REPLY_SLOT: usize = 8 * 1024;
+
+/// How many replies one `recvmmsg` reads at most.
+const REPLIES_PER_RECV: usize = 16;
+
 /// How many times a dump interrupted by a concurrent change is retried.
 const DUMP_TRIES: usize = 5;
 
@@ -49,6 +57,11 @@ pub(crate) struct RouteSocket {
     /// How many lookups go out in one `send`: as many replies as surely
     /// fit in the receive buffer.
     batch: usize,
+    /// Lookup requests being built, kept between calls.
+    send_buf: Vec<u8>,
+    /// Room for [`REPLIES_PER_RECV`] lookup replies of [`REPLY_SLOT`]
+    /// bytes each, kept between calls.
+    recv_buf: Vec<u8>,
 }
 
 fn invalid(err: crate::ParseError) -> io::Error {
@@ -71,6 +84,8 @@ impl RouteSocket {
             socket,
             sequence: 0,
             batch,
+            send_buf: Vec::new(),
+            recv_buf: vec![0; REPLY_SLOT * REPLIES_PER_RECV],
         })
     }
 
@@ -150,12 +165,9 @@ impl RouteSocket {
     /// the receive buffer holds replies for, and returns the kernel's
     /// answer to each, in order: the route, or the positive errno of an
     /// error reply.
-    pub(crate) fn get_routes(
-        &mut self,
-        requests: &[RouteMessage],
-    ) -> io::Result<Vec<Result<Route, i32>>> {
-        let mut answers = Vec::with_capacity(requests.len());
-        for chunk in requests.chunks(self.batch) {
+    pub(crate) fn get_routes(&mut self, dests: &[Dest]) -> io::Result<Vec<Result<Route, i32>>> {
+        let mut answers = Vec::with_capacity(dests.len());
+        for chunk in dests.chunks(self.batch) {
             self.get_routes_chunk(chunk, &mut answers)?;
         }
         Ok(answers)
@@ -166,22 +178,24 @@ impl RouteSocket {
     /// socket and asks again in two halves.
     fn get_routes_chunk(
         &mut self,
-        chunk: &[RouteMessage],
+        chunk: &[Dest],
         answers: &mut Vec<Result<Route, i32>>,
     ) -> io::Result<()> {
-        match self.exchange(chunk) {
-            Ok(got) => {
-                answers.extend(got);
-                Ok(())
-            }
+        let start = answers.len();
+        match self.exchange(chunk, answers) {
+            Ok(()) => Ok(()),
             Err(e) if e.raw_os_error() == Some(ENOBUFS) && chunk.len() > 1 => {
+                answers.truncate(start);
                 self.drain()?;
                 let (a, b) = chunk.split_at(chunk.len() / 2);
                 self.batch = a.len().max(1);
                 self.get_routes_chunk(a, answers)?;
                 self.get_routes_chunk(b, answers)
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                answers.truncate(start);
+                Err(e)
+            }
         }
     }
 
@@ -202,36 +216,102 @@ impl RouteSocket {
         result
     }
 
-    fn exchange(&mut self, chunk: &[RouteMessage]) -> io::Result<Vec<Result<Route, i32>>> {
-        let mut buf = Vec::new();
-        let mut pending = HashMap::with_capacity(chunk.len());
-        for (i, request) in chunk.iter().enumerate() {
-            let sequence = self.encode(
-                &mut buf,
-                NLM_F_REQUEST,
-                RouteNetlinkMessage::GetRoute(request.clone()),
-            );
-            pending.insert(sequence, i);
+    /// Sends one request per destination in a single `send`, with
+    /// consecutive sequence numbers, then reads replies until each has its
+    /// answer, which is appended to `answers` in order.
+    fn exchange(
+        &mut self,
+        chunk: &[Dest],
+        answers: &mut Vec<Result<Route, i32>>,
+    ) -> io::Result<()> {
+        let mut send_buf = std::mem::take(&mut self.send_buf);
+        send_buf.clear();
+        let first = self.sequence.wrapping_add(1);
+        for dest in chunk {
+            let sequence = self.next_sequence();
+            encode_lookup(&mut send_buf, sequence, *dest);
         }
-        self.send(&buf)?;
-        let mut got: Vec<Result<Route, i32>> = vec![Err(0); chunk.len()];
-        while !pending.is_empty() {
-            for msg in self.recv()? {
-                let Some(&i) = pending.get(&msg.sequence) else {
-                    continue;
-                };
-                got[i] = match msg.body {
-                    Body::Route(route) => Ok(route),
-                    Body::Error { errno } => Err(errno),
-                    // An address family this crate does not decode.
-                    Body::Ignored(_) => Err(0),
-                    _ => continue,
-                };
-                pending.remove(&msg.sequence);
+        let sent = self.send(&send_buf);
+        self.send_buf = send_buf;
+        sent?;
+        let start = answers.len();
+        answers.resize(start + chunk.len(), Err(0));
+        let mut pending = chunk.len();
+        let mut answered = vec![false; chunk.len()];
+        let mut lens = [0; REPLIES_PER_RECV];
+        while pending > 0 {
+            let got = recv_many(&self.socket, &mut self.recv_buf, &mut lens)?;
+            for (slot, &len) in self.recv_buf.chunks(REPLY_SLOT).zip(&lens[..got]) {
+                lookup_replies(&slot[..len], |sequence, answer| {
+                    let i = sequence.wrapping_sub(first) as usize;
+                    if i < chunk.len() && !answered[i] {
+                        answered[i] = true;
+                        answers[start + i] = answer;
+                        pending -= 1;
+                    }
+                })
+                .map_err(invalid)?;
             }
         }
-        Ok(got)
+        Ok(())
     }
+}
+
+/// Reads datagrams into consecutive [`REPLY_SLOT`]-byte slots of `buf`
+/// with one `recvmmsg`: waits for the first (up to the socket's receive
+/// timeout), then takes whatever else is already queued, as many as there
+/// are slots and entries in `lens`. Returns how many were read; `lens`
+/// holds their lengths.
+///
+/// # Errors
+///
+/// When `recvmmsg` fails, or a datagram did not fit its slot.
+#[allow(unsafe_code)]
+fn recv_many(socket: &Socket, buf: &mut [u8], lens: &mut [usize]) -> io::Result<usize> {
+    let slots = (buf.len() / REPLY_SLOT)
+        .min(lens.len())
+        .min(REPLIES_PER_RECV);
+    let mut iovecs = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; REPLIES_PER_RECV];
+    for (iov, slot) in iovecs.iter_mut().zip(buf.chunks_exact_mut(REPLY_SLOT)) {
+        iov.iov_base = slot.as_mut_ptr().cast();
+        iov.iov_len = slot.len();
+    }
+    // SAFETY: `mmsghdr` is a plain C struct of integers and pointers, for
+    // which all zero bytes is a valid value (null pointers, zero lengths).
+    let mut headers: [libc::mmsghdr; REPLIES_PER_RECV] = unsafe { std::mem::zeroed() };
+    for (header, iov) in headers.iter_mut().zip(iovecs.iter_mut()) {
+        header.msg_hdr.msg_iov = iov;
+        header.msg_hdr.msg_iovlen = 1;
+    }
+    let vlen = u32::try_from(slots).expect("few slots");
+    // SAFETY: the first `slots` headers each point at one iovec that
+    // points at a distinct `REPLY_SLOT`-byte slot of `buf`, and `headers`,
+    // `iovecs` and `buf` all outlive the call; no name or control buffers
+    // are passed; the timeout is null. The kernel writes only within those
+    // buffers and into `headers`.
+    let n = unsafe {
+        libc::recvmmsg(
+            socket.as_raw_fd(),
+            headers.as_mut_ptr(),
+            vlen,
+            libc::MSG_WAITFORONE,
+            std::ptr::null_mut(),
+        )
+    };
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    for (len, header) in lens.iter_mut().zip(&headers[..n]) {
+        if header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "route lookup reply larger than its buffer",
+            ));
+        }
+        *len = header.msg_len as usize;
+    }
+    Ok(n)
 }
 
 /// Dumps links, addresses and routes (both families; main table only).

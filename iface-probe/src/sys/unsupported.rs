@@ -4,10 +4,9 @@
 use std::convert::Infallible;
 use std::io;
 
-use netlink_packet_route::route::RouteMessage;
-
 use crate::model::Route;
 use crate::snapshot::Snapshot;
+use crate::source::Dest;
 
 fn unsupported() -> io::Error {
     io::Error::new(
@@ -27,10 +26,7 @@ impl RouteSocket {
         Err(unsupported())
     }
 
-    pub(crate) fn get_routes(
-        &mut self,
-        _requests: &[RouteMessage],
-    ) -> io::Result<Vec<Result<Route, i32>>> {
+    pub(crate) fn get_routes(&mut self, _dests: &[Dest]) -> io::Result<Vec<Result<Route, i32>>> {
         match self.never {}
     }
 }
