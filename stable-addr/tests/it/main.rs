@@ -99,6 +99,58 @@ mod root {
         assert_eq!(got.ifname.as_deref(), Some("va"));
     }
 
+    /// The waiter wakes promptly: it returns within 50 ms of the kernel
+    /// event that ends DAD, as timed by an independent watcher thread that
+    /// receives the same multicast event.
+    #[test]
+    fn returns_within_50_ms_of_the_dad_event() {
+        let ns = veth_slow_dad();
+        let a = ip("2001:db8:1::2");
+        let (event_at, returned_at) = ns.run(|| {
+            // A thread spawned here inherits this thread's namespace.
+            let mut watch = stable_addr::watch().unwrap();
+            while watch.next_timeout(Duration::from_secs(5)).unwrap() != Some(Event::Synced) {}
+            let watcher = thread::spawn(move || {
+                loop {
+                    let e = watch
+                        .next_timeout(Duration::from_secs(10))
+                        .unwrap()
+                        .expect("the DAD-complete event");
+                    if let Event::Address {
+                        ip: got,
+                        flags,
+                        removed: false,
+                        ..
+                    } = e
+                    {
+                        if got == a && !flags.tentative {
+                            return Instant::now();
+                        }
+                    }
+                }
+            });
+            Netns::ip_in(
+                &ns.name,
+                &["-6", "addr", "add", &format!("{a}/64"), "dev", "va"],
+            );
+            wait_stable(Filter::Address(a), Duration::from_secs(10)).unwrap();
+            let returned_at = Instant::now();
+            (watcher.join().unwrap(), returned_at)
+        });
+        let late = returned_at.saturating_duration_since(event_at);
+        let early = event_at.saturating_duration_since(returned_at);
+        assert!(
+            late <= Duration::from_millis(50),
+            "returned {late:?} after the event"
+        );
+        // Both threads read the same event; the waiter cannot have seen it
+        // meaningfully earlier than the watcher.
+        assert!(
+            early <= Duration::from_millis(50),
+            "returned {early:?} before the event"
+        );
+    }
+
     #[cfg(feature = "tokio")]
     #[test]
     fn async_interface_wait_covers_link_local_and_global() {
