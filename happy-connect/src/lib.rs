@@ -55,14 +55,61 @@
 //! assert_eq!(explain(&policy, &dests), [Rule::HigherPrecedence]);
 //! ```
 //!
+//! Connect by name, and see why it went where it went:
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), happy_connect::ConnectError> {
+//! let (stream, report) = happy_connect::connect("example.com", 443).await?;
+//! println!("{report}");
+//! # drop(stream); Ok(()) }
+//! ```
+//!
+//! The same from blocking code, with a `std::net::TcpStream`:
+//!
+//! ```no_run
+//! # fn f() -> Result<(), happy_connect::ConnectError> {
+//! let (stream, report) = happy_connect::blocking::connect("example.com", 443)?;
+//! # drop((stream, report)); Ok(()) }
+//! ```
+//!
 //! # Features
 //!
+//! - `serde`: `Serialize` for [`ConnectReport`].
 //! - `cli`: the `happy-connect` command-line tool (`teredo`, `classify`,
-//!   `sort`).
+//!   `sort`, `probe`, `wait-stable`, `resolve`, `connect`).
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
+
+pub mod blocking;
+mod connect;
+mod error;
+pub mod race;
+mod report;
+pub mod resolve;
+
+pub use connect::{AaaaPolicy, Connector};
+pub use error::{ConnectError, ConnectErrorKind};
+pub use race::Strategy;
+pub use report::{
+    AttemptOutcome, AttemptReport, CandidateReport, ConnectReport, HostCapabilities, QueryReport,
+    Winner,
+};
 
 pub use iface_probe as probe;
 pub use rfc3484_sort as sort;
 pub use stable_addr as stable;
 pub use teredo_addr as addr;
+
+/// Connects to `host` on `port` with the default [`Connector`]: the
+/// system's DNS, RFC 6724 order, AAAA skipped on Teredo-only hosts, and
+/// the RFC 8305 race.
+///
+/// # Errors
+///
+/// A [`ConnectError`] with the report of every query and attempt.
+pub async fn connect(
+    host: &str,
+    port: u16,
+) -> Result<(tokio::net::TcpStream, ConnectReport), ConnectError> {
+    Connector::new().connect(host, port).await
+}

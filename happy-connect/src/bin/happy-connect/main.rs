@@ -4,6 +4,7 @@
 //! negative (for example an address that is not Teredo), 2 on bad input.
 //! Every error is one line on standard error.
 
+mod net;
 mod offline;
 mod online;
 
@@ -33,6 +34,12 @@ enum Command {
     /// Wait until addresses are stable (DAD done, Teredo qualified), like
     /// Windows' NotifyStableUnicastIpAddressTable.
     WaitStable(online::WaitStableArgs),
+    /// Resolve a name: the queries sent or skipped (and why), the answers,
+    /// and the order a connect would try.
+    Resolve(net::ResolveArgs),
+    /// Connect by name (race or sequential), print the report, then relay
+    /// stdin and stdout over the connection like nc.
+    Connect(net::ConnectArgs),
 }
 
 /// Why a command did not succeed, and so which exit status it gets.
@@ -55,6 +62,8 @@ fn main() -> ExitCode {
         Command::Sort(args) => offline::sort(&args),
         Command::Probe(args) => online::probe(&args),
         Command::WaitStable(args) => online::wait_stable(&args),
+        Command::Resolve(args) => net::resolve(&args),
+        Command::Connect(args) => net::connect(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,219 @@
+//! The commands that use the network: `resolve` and `connect`.
+
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use happy_connect::{AaaaPolicy, ConnectReport, Connector, Strategy};
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+
+use crate::Failure;
+use crate::offline::{parse_policy, print_json};
+use crate::online::parse_duration;
+
+/// `--aaaa`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Aaaa {
+    /// Skip AAAA when Teredo is the host's only IPv6.
+    Auto,
+    /// Always ask.
+    Always,
+    /// Never ask.
+    Never,
+}
+
+impl From<Aaaa> for AaaaPolicy {
+    fn from(a: Aaaa) -> Self {
+        match a {
+            Aaaa::Auto => Self::Auto,
+            Aaaa::Always => Self::Always,
+            Aaaa::Never => Self::Never,
+        }
+    }
+}
+
+/// `--strategy`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum StrategyArg {
+    /// RFC 8305: start the next attempt every attempt delay.
+    Race,
+    /// One attempt at a time in sorted order.
+    Sequential,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResolveArgs {
+    /// The name to resolve.
+    name: String,
+    /// Whether to ask for AAAA: auto skips it on Teredo-only hosts.
+    #[arg(long, value_enum, default_value = "auto")]
+    aaaa: Aaaa,
+    /// Policy table: rfc6724 (default), rfc3484, windows, glibc or gai:PATH.
+    #[arg(long, default_value = "rfc6724", value_name = "P")]
+    policy: String,
+    /// Print JSON: {"name", "queries": [...], "order": [...]}.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConnectArgs {
+    /// Host name or IP address.
+    host: String,
+    /// TCP port.
+    port: u16,
+    /// Race the candidates (RFC 8305) or try them one at a time.
+    #[arg(long, value_enum, default_value = "race")]
+    strategy: StrategyArg,
+    /// Connection Attempt Delay in milliseconds (clamped to 10..2000).
+    #[arg(long, value_name = "MS", default_value_t = 250)]
+    attempt_delay: u64,
+    /// Longest one attempt may take: 500ms, 3s, 2m.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "10s")]
+    attempt_timeout: Duration,
+    /// Longest the whole connect may take.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "30s")]
+    timeout: Duration,
+    /// Policy table: rfc6724 (default), rfc3484, windows, glibc or gai:PATH.
+    #[arg(long, default_value = "rfc6724", value_name = "P")]
+    policy: String,
+    /// Whether to ask for AAAA: auto skips it on Teredo-only hosts.
+    #[arg(long, value_enum, default_value = "auto")]
+    aaaa: Aaaa,
+    /// Close as soon as connected instead of relaying stdin and stdout.
+    #[arg(short = 'z')]
+    zero_io: bool,
+    /// Print the report as JSON (on standard error).
+    #[arg(long)]
+    json: bool,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| Failure::Negative(format!("cannot start the async runtime: {err}")))
+}
+
+pub(crate) fn resolve(args: &ResolveArgs) -> Result<(), Failure> {
+    let mut connector = Connector::new();
+    connector
+        .set_policy(parse_policy(&args.policy)?)
+        .set_aaaa(args.aaaa.into());
+    let result = runtime()?.block_on(connector.resolve(&args.name, 0));
+    let (report, error) = match result {
+        Ok(report) => (report, None),
+        Err(err) => {
+            let message = err.to_string();
+            (err.into_report(), Some(message))
+        }
+    };
+    if args.json {
+        print_json(&resolve_json(&args.name, &report));
+    } else {
+        print!("{}", human_resolution(&report));
+    }
+    match error {
+        None => Ok(()),
+        Some(message) => Err(Failure::Negative(message)),
+    }
+}
+
+fn resolve_json(name: &str, report: &ConnectReport) -> Value {
+    let full = serde_json::to_value(report).unwrap_or(Value::Null);
+    let queries: Vec<Value> = full["queries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|q| {
+            json!({
+                "type": q["type"], "sent": q["sent"], "reason": q["reason"],
+                "answers": q["answers"], "ms": q["ms"], "error": q["error"],
+            })
+        })
+        .collect();
+    json!({ "name": name, "queries": queries, "order": full["candidates"] })
+}
+
+fn human_resolution(report: &ConnectReport) -> String {
+    // The connect report without attempts is exactly the resolution, under
+    // its own heading.
+    let text = report.to_string();
+    let mut out = format!("resolve {}\n", report.host);
+    for line in text.lines().skip(1) {
+        if !line.trim_start().starts_with("not connected") {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+pub(crate) fn connect(args: &ConnectArgs) -> Result<(), Failure> {
+    let mut connector = Connector::new();
+    connector
+        .set_policy(parse_policy(&args.policy)?)
+        .set_aaaa(args.aaaa.into())
+        .set_strategy(match args.strategy {
+            StrategyArg::Race => Strategy::Race,
+            StrategyArg::Sequential => Strategy::Sequential,
+        })
+        .set_attempt_delay(Duration::from_millis(args.attempt_delay))
+        .set_attempt_timeout(args.attempt_timeout)
+        .set_timeout(args.timeout);
+    let runtime = runtime()?;
+    let connected = runtime.block_on(connector.connect(&args.host, args.port));
+    let (stream, report) = match connected {
+        Ok(pair) => pair,
+        Err(err) => {
+            let message = err.to_string();
+            let report = err.into_report();
+            if args.json {
+                eprintln!("{}", serde_json::to_string(&report).unwrap_or_default());
+            } else {
+                eprintln!("{report}");
+            }
+            return Err(Failure::Negative(message));
+        }
+    };
+    if args.json {
+        eprintln!("{}", serde_json::to_string(&report).unwrap_or_default());
+    } else {
+        eprintln!("{report}");
+    }
+    if args.zero_io {
+        return Ok(());
+    }
+    let relayed = runtime.block_on(relay(stream));
+    // A read of standard input may still be blocked on its thread: do not
+    // wait for it.
+    runtime.shutdown_background();
+    relayed.map_err(|err| Failure::Negative(format!("connection failed while relaying: {err}")))
+}
+
+/// Copies standard input to the connection and the connection to standard
+/// output until the peer closes; end of input half-closes the connection,
+/// as `nc -N` does, so the peer's answer still flows back.
+async fn relay(stream: tokio::net::TcpStream) -> std::io::Result<()> {
+    let (mut from_peer, mut to_peer) = stream.into_split();
+    let upload = async move {
+        let mut stdin = tokio::io::stdin();
+        tokio::io::copy(&mut stdin, &mut to_peer).await?;
+        to_peer.shutdown().await
+    };
+    let download = async move {
+        let mut stdout = tokio::io::stdout();
+        tokio::io::copy(&mut from_peer, &mut stdout).await?;
+        stdout.flush().await
+    };
+    tokio::pin!(upload, download);
+    // The download decides when we are done; an upload error ends it too.
+    tokio::select! {
+        result = &mut download => result,
+        result = &mut upload => match result {
+            Ok(()) => download.await,
+            Err(err) => Err(err),
+        },
+    }
+}

@@ -1,0 +1,62 @@
+//! Connect by name from blocking code: the same connector, driven on a
+//! small runtime of its own, returning a `std::net::TcpStream`.
+
+use std::net::TcpStream;
+
+use crate::{ConnectError, ConnectReport, Connector};
+
+/// Connects to `host` on `port` with the default [`Connector`], blocking
+/// the calling thread.
+///
+/// # Errors
+///
+/// A [`ConnectError`] with the report of every query and attempt.
+pub fn connect(host: &str, port: u16) -> Result<(TcpStream, ConnectReport), ConnectError> {
+    connect_with(&Connector::new(), host, port)
+}
+
+/// [`connect`] with a configured [`Connector`].
+///
+/// It may be called from inside an async runtime too (it then runs on a
+/// thread of its own rather than blocking the runtime's thread in place),
+/// though async code should await [`Connector::connect`] instead.
+///
+/// # Errors
+///
+/// A [`ConnectError`] with the report of every query and attempt.
+pub fn connect_with(
+    connector: &Connector,
+    host: &str,
+    port: u16,
+) -> Result<(TcpStream, ConnectReport), ConnectError> {
+    let run = || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a current-thread runtime can be built");
+        runtime.block_on(async {
+            let (stream, report) = connector.connect(host, port).await?;
+            Ok((into_std(stream), report))
+        })
+    };
+    if tokio::runtime::Handle::try_current().is_ok() {
+        std::thread::scope(|s| {
+            s.spawn(run)
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))
+        })
+    } else {
+        run()
+    }
+}
+
+fn into_std(stream: tokio::net::TcpStream) -> TcpStream {
+    let stream = stream
+        .into_std()
+        .expect("a connected tokio stream converts to std");
+    // A blocking caller expects blocking reads and writes.
+    stream
+        .set_nonblocking(false)
+        .expect("clearing O_NONBLOCK on a connected socket succeeds");
+    stream
+}

@@ -1,0 +1,413 @@
+//! What a connect did and why: the queries sent or skipped, the order of
+//! the candidates and the rule that placed each, every attempt with its
+//! times and outcome, and the winner.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use crate::race::Strategy;
+use crate::resolve::RecordType;
+
+/// The account of one connect (or one resolution), returned with the
+/// stream and inside every [`ConnectError`](crate::ConnectError).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ConnectReport {
+    /// The host as given.
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// How the candidates were tried.
+    pub strategy: Strategy,
+    /// The host's capabilities as the AAAA decision saw them, when probed.
+    pub capabilities: Option<HostCapabilities>,
+    /// One entry per record type: sent (with its answer) or skipped.
+    pub queries: Vec<QueryReport>,
+    /// The destinations in the order they were planned.
+    pub candidates: Vec<CandidateReport>,
+    /// Candidates dropped because an answer held more than the cap.
+    pub dropped_candidates: usize,
+    /// Every connection attempt, in the order started.
+    pub attempts: Vec<AttemptReport>,
+    /// The attempt that connected.
+    pub winner: Option<Winner>,
+    /// From the start of the call to its end.
+    pub total: Duration,
+}
+
+/// What the host could reach when the connect started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HostCapabilities {
+    /// A usable IPv4 address with a default route.
+    pub ipv4: bool,
+    /// Native IPv6 (neither 6to4 nor Teredo).
+    pub native_ipv6: bool,
+    /// A Teredo address on an IPv6-capable interface.
+    pub teredo: bool,
+    /// Teredo is the only IPv6 the host has.
+    pub teredo_only: bool,
+}
+
+/// One DNS query: sent or skipped, and what came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueryReport {
+    /// A or AAAA.
+    pub rtype: RecordType,
+    /// Whether the query was sent.
+    pub sent: bool,
+    /// Why it was sent or skipped.
+    pub reason: String,
+    /// The addresses in the answer.
+    pub answers: Vec<IpAddr>,
+    /// When the answer (or the error) came, from the start.
+    pub elapsed: Option<Duration>,
+    /// The error, if the query failed.
+    pub error: Option<String>,
+}
+
+/// One destination in the planned order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CandidateReport {
+    /// The destination.
+    pub address: IpAddr,
+    /// The source the kernel would use; `None` when it has no route.
+    pub source: Option<IpAddr>,
+    /// The destination's kind: `native-global`, `teredo`, `6to4`, ...
+    pub class: &'static str,
+    /// Why it stands before the next candidate: an RFC 6724 rule, family
+    /// interleaving (RFC 8305 §4) or Teredo as the last resort. `None` for
+    /// the last candidate.
+    pub placed_by: Option<String>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AttemptOutcome {
+    /// It connected and won.
+    Connected,
+    /// It connected, but another attempt had already won.
+    Lost,
+    /// The peer refused (RST).
+    Refused,
+    /// No answer within the per-attempt timeout.
+    TimedOut,
+    /// Cancelled because another attempt connected first.
+    Cancelled,
+    /// Cancelled because the whole connect ran out of time.
+    Abandoned,
+    /// The Teredo source did not become stable in time.
+    SourceNotStable(String),
+    /// Any other error (unreachable, ...), as the OS said it.
+    Failed(String),
+    /// Still running when the report was taken.
+    Running,
+}
+
+impl fmt::Display for AttemptOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Connected => f.write_str("connected"),
+            Self::Lost => f.write_str("connected too late"),
+            Self::Refused => f.write_str("refused"),
+            Self::TimedOut => f.write_str("timed out"),
+            Self::Cancelled => f.write_str("cancelled: another attempt won"),
+            Self::Abandoned => f.write_str("cancelled: total timeout"),
+            Self::SourceNotStable(why) => write!(f, "source not stable: {why}"),
+            Self::Failed(why) => f.write_str(why),
+            Self::Running => f.write_str("running"),
+        }
+    }
+}
+
+/// One connection attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AttemptReport {
+    /// Where it connected to.
+    pub address: SocketAddr,
+    /// The source the kernel was expected to use.
+    pub source: Option<IpAddr>,
+    /// When it started, from the start of the call.
+    pub start: Duration,
+    /// When it ended.
+    pub end: Option<Duration>,
+    /// How long it waited for its Teredo source to become stable first.
+    pub stable_wait: Option<Duration>,
+    /// How it ended.
+    pub outcome: AttemptOutcome,
+}
+
+/// The attempt that connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Winner {
+    /// The peer.
+    pub address: SocketAddr,
+    /// The local address of the connection.
+    pub source: Option<IpAddr>,
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0
+}
+
+impl fmt::Display for ConnectReport {
+    /// A human account: queries, the candidate order, and the attempts
+    /// drawn on a millisecond timeline.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "connect {} port {} ({})",
+            self.host, self.port, self.strategy
+        )?;
+        if let Some(c) = self.capabilities {
+            writeln!(
+                f,
+                "  host: ipv4 {}, native ipv6 {}, teredo {}, teredo-only {}",
+                yes(c.ipv4),
+                yes(c.native_ipv6),
+                yes(c.teredo),
+                yes(c.teredo_only)
+            )?;
+        }
+        for q in &self.queries {
+            if !q.sent {
+                writeln!(f, "  {:<4} skipped: {}", q.rtype.to_string(), q.reason)?;
+                continue;
+            }
+            let when = q
+                .elapsed
+                .map_or_else(|| "-".to_owned(), |d| format!("{:.1} ms", ms(d)));
+            match &q.error {
+                Some(err) => writeln!(
+                    f,
+                    "  {:<4} sent, failed after {when}: {err}",
+                    q.rtype.to_string()
+                )?,
+                None => writeln!(
+                    f,
+                    "  {:<4} sent, answered after {when}: {}",
+                    q.rtype.to_string(),
+                    list(&q.answers)
+                )?,
+            }
+        }
+        if !self.candidates.is_empty() {
+            writeln!(f, "  order:")?;
+        }
+        for (i, c) in self.candidates.iter().enumerate() {
+            let source = c
+                .source
+                .map_or_else(|| "no route".to_owned(), |s| s.to_string());
+            write!(
+                f,
+                "   {:>2}. {} ({}) from {}",
+                i + 1,
+                c.address,
+                c.class,
+                source
+            )?;
+            match &c.placed_by {
+                Some(why) => writeln!(f, "  [before next: {why}]")?,
+                None => writeln!(f)?,
+            }
+        }
+        if self.dropped_candidates > 0 {
+            writeln!(
+                f,
+                "  ({} more addresses dropped by the cap)",
+                self.dropped_candidates
+            )?;
+        }
+        self.fmt_timeline(f)?;
+        match &self.winner {
+            Some(w) => {
+                let from = w.source.map_or_else(String::new, |s| format!(" from {s}"));
+                write!(
+                    f,
+                    "  connected to {}{from} in {:.1} ms",
+                    w.address,
+                    ms(self.total)
+                )
+            }
+            None => write!(f, "  not connected after {:.1} ms", ms(self.total)),
+        }
+    }
+}
+
+impl ConnectReport {
+    /// One row per attempt, with a bar from its start to its end on an
+    /// axis that spans the whole call.
+    fn fmt_timeline(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.attempts.is_empty() {
+            return Ok(());
+        }
+        const WIDTH: usize = 40;
+        let span = ms(self.total).max(1.0);
+        let col = |d: Duration| ((ms(d) / span) * WIDTH as f64).round() as usize;
+        let label_width = self
+            .attempts
+            .iter()
+            .map(|a| a.address.to_string().len())
+            .max()
+            .unwrap_or(0);
+        writeln!(f, "  attempts (0 to {span:.0} ms):")?;
+        for a in &self.attempts {
+            let start = col(a.start).min(WIDTH);
+            let end = a.end.map_or(WIDTH, col).clamp(start, WIDTH);
+            let mut bar = String::with_capacity(WIDTH + 2);
+            bar.push_str(&" ".repeat(start));
+            bar.push('[');
+            bar.push_str(&"=".repeat(end.saturating_sub(start)));
+            bar.push(']');
+            let end_text = a
+                .end
+                .map_or_else(|| "-".to_owned(), |e| format!("{:.1}", ms(e)));
+            let wait = a.stable_wait.map_or_else(String::new, |w| {
+                format!(", waited {:.1} ms for a stable source", ms(w))
+            });
+            writeln!(
+                f,
+                "   {:<label_width$}  |{bar:<width$}|  {:.1}..{end_text} ms  {}{wait}",
+                a.address.to_string(),
+                ms(a.start),
+                a.outcome,
+                width = WIDTH + 2,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn list(addrs: &[IpAddr]) -> String {
+    if addrs.is_empty() {
+        return "no addresses".to_owned();
+    }
+    addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(feature = "serde")]
+mod serde_impl {
+    //! The JSON shape of a report: addresses as plain IP strings, times as
+    //! milliseconds.
+
+    use serde::ser::{Serialize, SerializeMap, Serializer};
+
+    use super::{ConnectReport, ms};
+
+    impl Serialize for ConnectReport {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("host", &self.host)?;
+            m.serialize_entry("port", &self.port)?;
+            m.serialize_entry("strategy", &self.strategy.to_string())?;
+            if let Some(c) = self.capabilities {
+                m.serialize_entry(
+                    "capabilities",
+                    &[
+                        ("ipv4", c.ipv4),
+                        ("native_ipv6", c.native_ipv6),
+                        ("teredo", c.teredo),
+                        ("teredo_only", c.teredo_only),
+                    ]
+                    .into_iter()
+                    .collect::<std::collections::BTreeMap<_, _>>(),
+                )?;
+            }
+            let queries: Vec<_> = self
+                .queries
+                .iter()
+                .map(|q| Query {
+                    rtype: q.rtype.to_string(),
+                    sent: q.sent,
+                    reason: &q.reason,
+                    answers: q.answers.iter().map(ToString::to_string).collect(),
+                    ms: q.elapsed.map(ms),
+                    error: q.error.as_deref(),
+                })
+                .collect();
+            m.serialize_entry("queries", &queries)?;
+            let candidates: Vec<_> = self
+                .candidates
+                .iter()
+                .map(|c| Candidate {
+                    address: c.address.to_string(),
+                    source: c.source.map(|s| s.to_string()),
+                    class: c.class,
+                    rule: c.placed_by.as_deref(),
+                })
+                .collect();
+            m.serialize_entry("candidates", &candidates)?;
+            let attempts: Vec<_> = self
+                .attempts
+                .iter()
+                .map(|a| Attempt {
+                    address: a.address.ip().to_string(),
+                    port: a.address.port(),
+                    source: a.source.map(|s| s.to_string()),
+                    start_ms: ms(a.start),
+                    end_ms: a.end.map(ms),
+                    stable_wait_ms: a.stable_wait.map(ms),
+                    outcome: a.outcome.to_string(),
+                })
+                .collect();
+            m.serialize_entry("attempts", &attempts)?;
+            let winner = self.winner.map(|w| Winner {
+                address: w.address.ip().to_string(),
+                source: w.source.map(|s| s.to_string()),
+            });
+            m.serialize_entry("winner", &winner)?;
+            m.serialize_entry("total_ms", &ms(self.total))?;
+            m.end()
+        }
+    }
+
+    #[derive(serde::Serialize)]
+    struct Query<'a> {
+        #[serde(rename = "type")]
+        rtype: String,
+        sent: bool,
+        reason: &'a str,
+        answers: Vec<String>,
+        ms: Option<f64>,
+        error: Option<&'a str>,
+    }
+
+    #[derive(serde::Serialize)]
+    struct Candidate<'a> {
+        address: String,
+        source: Option<String>,
+        class: &'a str,
+        rule: Option<&'a str>,
+    }
+
+    #[derive(serde::Serialize)]
+    struct Attempt {
+        address: String,
+        port: u16,
+        source: Option<String>,
+        start_ms: f64,
+        end_ms: Option<f64>,
+        stable_wait_ms: Option<f64>,
+        outcome: String,
+    }
+
+    #[derive(serde::Serialize)]
+    struct Winner {
+        address: String,
+        source: Option<String>,
+    }
+}

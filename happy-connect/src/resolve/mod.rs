@@ -1,0 +1,190 @@
+//! Name resolution, one address family per call.
+//!
+//! Connecting by name starts with the A and AAAA queries. RFC 8305 §3 asks
+//! for both to be sent at once and for each answer to be used the moment it
+//! arrives: a slow or lost AAAA answer must not hold back the IPv4
+//! connection attempts, and a host whose only IPv6 is Teredo should not
+//! send the AAAA query at all. A resolver that returns both families
+//! together (`getaddrinfo` with `AF_UNSPEC`, hickory's `lookup_ip`) hides
+//! exactly what the race needs to see, so [`Resolve::lookup`] answers for
+//! one [`RecordType`] at a time and the caller runs the two futures side by
+//! side.
+//!
+//! Three resolvers are provided:
+//!
+//! - [`SystemResolver`]: DNS through hickory-resolver with the system's
+//!   `/etc/resolv.conf` and `/etc/hosts`, or with name servers of your own.
+//! - [`GaiResolver`]: the C library's `getaddrinfo`, one family per call,
+//!   for hosts whose names come from NSS modules (mDNS, LDAP, …).
+//! - [`StaticResolver`]: a fixed table with injectable delays and failures,
+//!   for tests.
+//!
+//! Every resolver answers a literal IP address itself, without a query: the
+//! connect driver never sends one, but a resolver used on its own should not
+//! turn `"192.0.2.1"` into a DNS lookup.
+//!
+//! # Examples
+//!
+//! Ask for both families at once and see the IPv4 answer first while the
+//! IPv6 one is slow:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use happy_connect::resolve::{RecordType, Resolve, StaticResolver};
+//!
+//! let resolver = StaticResolver::new()
+//!     .with("example.test", &["192.0.2.1".parse()?, "2001:db8::1".parse()?])
+//!     .with_delay(RecordType::Aaaa, Duration::from_millis(50));
+//!
+//! let rt = tokio::runtime::Builder::new_current_thread()
+//!     .enable_time()
+//!     .build()?;
+//! rt.block_on(async {
+//!     let mut v4 = resolver.lookup("example.test", RecordType::A);
+//!     let mut v6 = resolver.lookup("example.test", RecordType::Aaaa);
+//!     // The A answer arrives while the AAAA one is still on its way.
+//!     let first = tokio::select! {
+//!         a = &mut v4 => (RecordType::A, a?),
+//!         aaaa = &mut v6 => (RecordType::Aaaa, aaaa?),
+//!     };
+//!     assert_eq!(first, (RecordType::A, vec!["192.0.2.1".parse()?]));
+//!     assert_eq!(v6.await?, ["2001:db8::1".parse::<std::net::IpAddr>()?]);
+//!     Ok::<_, Box<dyn std::error::Error>>(())
+//! })?;
+//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+mod error;
+// The only module of the crate that needs `unsafe`: the FFI calls to
+// getaddrinfo(3). Every block there carries its own `// SAFETY:` comment.
+#[allow(unsafe_code)]
+mod gai;
+mod system;
+mod table;
+
+pub use error::ResolveError;
+pub use gai::GaiResolver;
+pub use system::{ResolverOptions, SystemResolver};
+pub use table::StaticResolver;
+
+/// The address record a lookup asks for: one family per query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecordType {
+    /// An IPv4 address record (RFC 1035).
+    A,
+    /// An IPv6 address record (RFC 3596).
+    Aaaa,
+}
+
+impl RecordType {
+    /// Whether `addr` belongs to the family this record type returns.
+    pub fn matches(self, addr: &IpAddr) -> bool {
+        match self {
+            Self::A => addr.is_ipv4(),
+            Self::Aaaa => addr.is_ipv6(),
+        }
+    }
+}
+
+impl fmt::Display for RecordType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::A => "A",
+            Self::Aaaa => "AAAA",
+        })
+    }
+}
+
+/// The future of one lookup: the addresses of one family, in the order the
+/// source gave them (sorting is the caller's job, RFC 6724).
+///
+/// It is boxed and `'static` so that the caller can spawn it or keep the A
+/// and AAAA lookups in one collection, and `Send` so that it can move to any
+/// worker thread.
+pub type LookupFuture =
+    Pin<Box<dyn Future<Output = Result<Vec<IpAddr>, ResolveError>> + Send + 'static>>;
+
+/// Resolves a host name to the addresses of one family.
+///
+/// Dropping the returned future abandons the lookup: the race drops the
+/// AAAA future once it has connected over IPv4. Implementations should
+/// stop their work then (a blocking `getaddrinfo` call cannot be stopped
+/// and runs to its end on its own thread).
+pub trait Resolve: Send + Sync + 'static {
+    /// Looks up the addresses of `name` for one record type.
+    ///
+    /// One family at a time, so the two queries run in parallel and each
+    /// answer is used the moment it arrives. An empty answer is an error
+    /// ([`ResolveError::NoRecords`]), never an empty list, so the caller can
+    /// tell "nothing there" from "not asked".
+    fn lookup(&self, name: &str, rtype: RecordType) -> LookupFuture;
+}
+
+impl<R: Resolve + ?Sized> Resolve for Arc<R> {
+    fn lookup(&self, name: &str, rtype: RecordType) -> LookupFuture {
+        (**self).lookup(name, rtype)
+    }
+}
+
+/// The answer for a name that is already an IP address, if it is one.
+///
+/// A literal of the asked family is its own answer; a literal of the other
+/// family has no records of this type, which is what a DNS server would say
+/// too.
+fn literal(name: &str, rtype: RecordType) -> Option<Result<Vec<IpAddr>, ResolveError>> {
+    let addr: IpAddr = name.parse().ok()?;
+    Some(if rtype.matches(&addr) {
+        Ok(vec![addr])
+    } else {
+        Err(ResolveError::NoRecords {
+            name: name.to_owned(),
+            rtype,
+        })
+    })
+}
+
+/// Removes repeated addresses, keeping the first of each: several sources
+/// (hosts file and DNS, one `addrinfo` per socket type) can give the same
+/// address twice, and the race should not try it twice.
+fn dedup(addrs: &mut Vec<IpAddr>) {
+    let mut seen = std::collections::HashSet::with_capacity(addrs.len());
+    addrs.retain(|addr| seen.insert(*addr));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_type_display() {
+        assert_eq!(RecordType::A.to_string(), "A");
+        assert_eq!(RecordType::Aaaa.to_string(), "AAAA");
+    }
+
+    #[test]
+    fn literal_answers_itself() {
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(literal("192.0.2.1", RecordType::A).unwrap().unwrap(), [v4]);
+        assert!(matches!(
+            literal("192.0.2.1", RecordType::Aaaa),
+            Some(Err(ResolveError::NoRecords { .. }))
+        ));
+        assert!(literal("example.test", RecordType::A).is_none());
+    }
+
+    #[test]
+    fn dedup_keeps_first_order() {
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let mut v = vec![a, b, a, b];
+        dedup(&mut v);
+        assert_eq!(v, [a, b]);
+    }
+}

@@ -1,0 +1,356 @@
+//! DNS through hickory-resolver, configured like the system's stub resolver.
+//!
+//! hickory is used instead of `getaddrinfo` because it is asynchronous (no
+//! thread per lookup), lets A and AAAA be asked separately, and reports
+//! NXDOMAIN, NODATA, SERVFAIL and timeouts as distinct errors, which the
+//! race needs to tell "no IPv6 here" from "IPv6 answer lost".
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{
+    NameServerConfig, NameServerConfigGroup, ResolveHosts, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::name_server::TokioConnectionProvider;
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{Name, RData, RecordType as HickoryType};
+use hickory_resolver::proto::xfer::Protocol;
+use hickory_resolver::proto::{ProtoError, ProtoErrorKind};
+
+use super::{LookupFuture, RecordType, Resolve, ResolveError, dedup, literal};
+
+/// The system's resolver configuration file.
+const RESOLV_CONF: &str = "/etc/resolv.conf";
+
+/// Options of a [`SystemResolver`] built with
+/// [`SystemResolver::with_nameservers`].
+///
+/// The defaults are those of `resolv.conf(5)`: 5 s timeout, 2 attempts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResolverOptions {
+    /// How long to wait for the answer to one query sent to one server
+    /// before trying again (`options timeout:` in resolv.conf).
+    pub timeout: Duration,
+    /// How many times a query is sent in all before giving up, the first
+    /// try included (`options attempts:` in resolv.conf). 0 counts as 1.
+    pub attempts: usize,
+    /// Answer from `/etc/hosts` before asking the servers.
+    pub use_hosts_file: bool,
+    /// Keep answers (and negative answers) for their TTL.
+    pub cache: bool,
+}
+
+impl Default for ResolverOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(5),
+            attempts: 2,
+            use_hosts_file: false,
+            cache: true,
+        }
+    }
+}
+
+impl ResolverOptions {
+    /// Sets [`timeout`](Self::timeout).
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets [`attempts`](Self::attempts).
+    #[must_use]
+    pub fn with_attempts(mut self, attempts: usize) -> Self {
+        self.attempts = attempts;
+        self
+    }
+
+    /// Sets [`use_hosts_file`](Self::use_hosts_file).
+    #[must_use]
+    pub fn with_hosts_file(mut self, use_hosts_file: bool) -> Self {
+        self.use_hosts_file = use_hosts_file;
+        self
+    }
+
+    /// Sets [`cache`](Self::cache).
+    #[must_use]
+    pub fn with_cache(mut self, cache: bool) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Writes these options over hickory's.
+    fn apply(&self, opts: &mut ResolverOpts) {
+        opts.timeout = self.timeout;
+        opts.attempts = hickory_attempts(self.attempts);
+        opts.use_hosts_file = if self.use_hosts_file {
+            ResolveHosts::Always
+        } else {
+            ResolveHosts::Never
+        };
+        if !self.cache {
+            opts.cache_size = 0;
+        }
+    }
+}
+
+/// hickory's `attempts` counts the retries after the first try, resolv.conf
+/// counts the tries: `attempts:1` must send one query, not two, or a lost
+/// answer takes twice the timeout the user asked for.
+fn hickory_attempts(tries: usize) -> usize {
+    tries.saturating_sub(1)
+}
+
+/// DNS lookups through hickory-resolver.
+///
+/// [`SystemResolver::new`] follows `/etc/resolv.conf` (name servers,
+/// `search`/`domain`, `ndots`, `timeout`, `attempts`) and answers from
+/// `/etc/hosts` first, as the C library does with `hosts: files dns`.
+/// [`SystemResolver::with_nameservers`] asks exactly the servers given.
+///
+/// Queries go over UDP; a truncated answer is asked again over TCP.
+/// Cloning is cheap and clones share the cache and connections. Lookups
+/// must run inside a tokio runtime with I/O and time enabled.
+#[derive(Clone)]
+pub struct SystemResolver {
+    inner: Arc<TokioResolver>,
+}
+
+impl SystemResolver {
+    /// A resolver with the system configuration: `/etc/resolv.conf` and
+    /// `/etc/hosts`.
+    ///
+    /// # Errors
+    ///
+    /// [`ResolveError::Config`] naming `/etc/resolv.conf` if it is missing,
+    /// unreadable, malformed or lists no name server.
+    pub fn new() -> Result<Self, ResolveError> {
+        Self::from_resolv_conf(RESOLV_CONF)
+    }
+
+    /// Like [`new`](Self::new) but reads the resolv.conf at `path` (a
+    /// container's, a test's). `/etc/hosts` is still used.
+    ///
+    /// # Errors
+    ///
+    /// [`ResolveError::Config`] naming `path` if it cannot be read or
+    /// parsed, or lists no name server.
+    pub fn from_resolv_conf(path: impl AsRef<Path>) -> Result<Self, ResolveError> {
+        let path = path.as_ref();
+        let config_error = |detail: String| ResolveError::Config {
+            path: path.display().to_string(),
+            detail,
+        };
+        let data = std::fs::read(path).map_err(|e| config_error(format!("cannot read: {e}")))?;
+        let (config, mut opts) = hickory_resolver::system_conf::parse_resolv_conf(&data)
+            .map_err(|e| config_error(config_detail(&e)))?;
+        // The file says how many tries; hickory wants the retries.
+        opts.attempts = hickory_attempts(opts.attempts);
+        opts.use_hosts_file = ResolveHosts::Always;
+        Ok(Self::build(config, opts))
+    }
+
+    /// A resolver that sends its queries to exactly `servers` (UDP, then
+    /// TCP when an answer is truncated), with no search list and no
+    /// `/etc/hosts` unless `opts.use_hosts_file`.
+    ///
+    /// For tests (a local server on a random port) and setups that must not
+    /// depend on the host's configuration. With several servers, they are
+    /// tried in turn (hickory orders them by how well they answered).
+    pub fn with_nameservers(servers: &[SocketAddr], opts: ResolverOptions) -> Self {
+        let mut group = NameServerConfigGroup::with_capacity(servers.len() * 2);
+        for &addr in servers {
+            for protocol in [Protocol::Udp, Protocol::Tcp] {
+                let mut server = NameServerConfig::new(addr, protocol);
+                // These servers were chosen explicitly: their NXDOMAIN is
+                // the answer, not a reason to ask the next one.
+                server.trust_negative_responses = true;
+                group.push(server);
+            }
+        }
+        let config = ResolverConfig::from_parts(None, vec![], group);
+        let mut hickory_opts = ResolverOpts::default();
+        opts.apply(&mut hickory_opts);
+        Self::build(config, hickory_opts)
+    }
+
+    fn build(config: ResolverConfig, opts: ResolverOpts) -> Self {
+        let resolver =
+            TokioResolver::builder_with_config(config, TokioConnectionProvider::default())
+                .with_options(opts)
+                .build();
+        Self {
+            inner: Arc::new(resolver),
+        }
+    }
+}
+
+impl fmt::Debug for SystemResolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let servers: Vec<String> = self
+            .inner
+            .config()
+            .name_servers()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        f.debug_struct("SystemResolver")
+            .field("name_servers", &servers)
+            .field("timeout", &self.inner.options().timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Resolve for SystemResolver {
+    fn lookup(&self, name: &str, rtype: RecordType) -> LookupFuture {
+        if let Some(answer) = literal(name, rtype) {
+            return Box::pin(std::future::ready(answer));
+        }
+        let resolver = Arc::clone(&self.inner);
+        let name = name.to_owned();
+        Box::pin(async move {
+            // Parsed here, not by hickory, so that a bad name is reported as
+            // such and not as a failed query.
+            let query = Name::from_utf8(&name).map_err(|e| ResolveError::InvalidName {
+                name: name.clone(),
+                detail: e.to_string(),
+            })?;
+            let hickory_type = match rtype {
+                RecordType::A => HickoryType::A,
+                RecordType::Aaaa => HickoryType::AAAA,
+            };
+            let answer = resolver
+                .lookup(query, hickory_type)
+                .await
+                .map_err(|e| map_error(&e, &name, rtype))?;
+            // The answer may hold the CNAME chain too; keep the addresses.
+            let mut addrs: Vec<IpAddr> = answer
+                .iter()
+                .filter_map(|rdata| match (rtype, rdata) {
+                    (RecordType::A, RData::A(a)) => Some(IpAddr::V4(a.0)),
+                    (RecordType::Aaaa, RData::AAAA(aaaa)) => Some(IpAddr::V6(aaaa.0)),
+                    _ => None,
+                })
+                .collect();
+            dedup(&mut addrs);
+            if addrs.is_empty() {
+                return Err(ResolveError::NoRecords { name, rtype });
+            }
+            Ok(addrs)
+        })
+    }
+}
+
+/// What hickory said about a resolv.conf it could not use, without the
+/// "proto error: io error:" layers of its error chain.
+fn config_detail(err: &hickory_resolver::ResolveError) -> String {
+    match err.proto().map(ProtoError::kind) {
+        Some(ProtoErrorKind::Io(io)) => lowercase_first(&io.to_string()),
+        _ => lowercase_first(&err.to_string()),
+    }
+}
+
+/// Maps one failed hickory lookup onto [`ResolveError`].
+fn map_error(err: &hickory_resolver::ResolveError, name: &str, rtype: RecordType) -> ResolveError {
+    let server = |detail: String| ResolveError::Server {
+        name: name.to_owned(),
+        rtype,
+        detail,
+    };
+    let Some(proto) = err.proto() else {
+        return server(lowercase_first(&err.to_string()));
+    };
+    match proto.kind() {
+        // hickory reports every answer without records as "no records",
+        // whatever the response code: NOERROR is NODATA, NXDOMAIN is a name
+        // that does not exist, anything else is the server failing.
+        ProtoErrorKind::NoRecordsFound { response_code, .. } => match *response_code {
+            ResponseCode::NoError => ResolveError::NoRecords {
+                name: name.to_owned(),
+                rtype,
+            },
+            ResponseCode::NXDomain => ResolveError::NxDomain {
+                name: name.to_owned(),
+            },
+            code => server(format!("server answered {}", rcode_name(code))),
+        },
+        ProtoErrorKind::Timeout => ResolveError::Timeout {
+            name: name.to_owned(),
+            rtype,
+        },
+        ProtoErrorKind::Io(io) => ResolveError::Io(std::io::Error::new(
+            io.kind(),
+            format!("{rtype} lookup of {name}: {io}"),
+        )),
+        ProtoErrorKind::NoConnections => server("no name server could be reached".to_owned()),
+        ProtoErrorKind::Busy => server("every name server is busy".to_owned()),
+        _ => server(lowercase_first(&proto.to_string())),
+    }
+}
+
+/// The mnemonic of a response code as DNS tools print it (`SERVFAIL`),
+/// which is what an operator searches logs for.
+fn rcode_name(code: ResponseCode) -> String {
+    match code {
+        ResponseCode::FormErr => "FORMERR".to_owned(),
+        ResponseCode::ServFail => "SERVFAIL".to_owned(),
+        ResponseCode::NotImp => "NOTIMP".to_owned(),
+        ResponseCode::Refused => "REFUSED".to_owned(),
+        other => format!("response code {}", u16::from(other)),
+    }
+}
+
+/// Error messages of this crate start lowercase; hickory's and the C
+/// library's sometimes do not.
+pub(super) fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        // Leave acronyms ("SERVFAIL", "IO") alone.
+        Some(c) if chars.next().is_some_and(char::is_lowercase) => {
+            c.to_lowercase().chain(s[c.len_utf8()..].chars()).collect()
+        }
+        _ => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempts_are_tries() {
+        assert_eq!(hickory_attempts(0), 0);
+        assert_eq!(hickory_attempts(1), 0);
+        assert_eq!(hickory_attempts(2), 1);
+    }
+
+    #[test]
+    fn lowercase_first_keeps_acronyms() {
+        assert_eq!(
+            lowercase_first("Name or service not known"),
+            "name or service not known"
+        );
+        assert_eq!(lowercase_first("SERVFAIL"), "SERVFAIL");
+        assert_eq!(lowercase_first(""), "");
+    }
+
+    #[test]
+    fn options_apply() {
+        let mut opts = ResolverOpts::default();
+        ResolverOptions::default()
+            .with_timeout(Duration::from_millis(300))
+            .with_attempts(1)
+            .with_cache(false)
+            .apply(&mut opts);
+        assert_eq!(opts.timeout, Duration::from_millis(300));
+        assert_eq!(opts.attempts, 0);
+        assert_eq!(opts.cache_size, 0);
+        assert_eq!(opts.use_hosts_file, ResolveHosts::Never);
+    }
+}

@@ -1,0 +1,119 @@
+//! A resolver answering from a fixed table, with injectable faults.
+//!
+//! The race and the driver are tested against answers that come late, fail
+//! or never exist for one family; a table with per-type delays and failures
+//! makes those cases deterministic without a network.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::{LookupFuture, RecordType, Resolve, ResolveError, literal};
+
+/// Answers from a fixed name → addresses table.
+///
+/// Names match case-insensitively and with or without a final dot. A name
+/// not in the table is [`ResolveError::NxDomain`]; a name without addresses
+/// of the asked family is [`ResolveError::NoRecords`].
+///
+/// Delays need a tokio runtime with time enabled.
+///
+/// ```
+/// use happy_connect::resolve::{RecordType, ResolveError, StaticResolver};
+///
+/// let resolver = StaticResolver::new()
+///     .with("v4only.test", &["192.0.2.7".parse()?])
+///     .failing(RecordType::Aaaa);
+/// # let _ = resolver;
+/// # Ok::<_, std::net::AddrParseError>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct StaticResolver {
+    hosts: HashMap<String, Vec<IpAddr>>,
+    delays: HashMap<RecordType, Duration>,
+    failing: Vec<RecordType>,
+}
+
+impl StaticResolver {
+    /// An empty table: every name is NXDOMAIN.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `addrs` to the addresses of `name`, both families mixed; each
+    /// lookup returns those of its family in this order.
+    #[must_use]
+    pub fn with(mut self, name: &str, addrs: &[IpAddr]) -> Self {
+        self.hosts
+            .entry(normalize(name))
+            .or_default()
+            .extend_from_slice(addrs);
+        self
+    }
+
+    /// Delays every answer (and failure) for `rtype` by `delay`.
+    #[must_use]
+    pub fn with_delay(mut self, rtype: RecordType, delay: Duration) -> Self {
+        self.delays.insert(rtype, delay);
+        self
+    }
+
+    /// Makes every lookup for `rtype` fail with [`ResolveError::Server`],
+    /// after the delay if there is one.
+    #[must_use]
+    pub fn failing(mut self, rtype: RecordType) -> Self {
+        if !self.failing.contains(&rtype) {
+            self.failing.push(rtype);
+        }
+        self
+    }
+
+    /// The answer, computed now; the delay is applied by the caller.
+    fn answer(&self, name: &str, rtype: RecordType) -> Result<Vec<IpAddr>, ResolveError> {
+        if self.failing.contains(&rtype) {
+            return Err(ResolveError::Server {
+                name: name.to_owned(),
+                rtype,
+                detail: "failure injected by the static resolver".to_owned(),
+            });
+        }
+        if let Some(answer) = literal(name, rtype) {
+            return answer;
+        }
+        let Some(addrs) = self.hosts.get(&normalize(name)) else {
+            return Err(ResolveError::NxDomain {
+                name: name.to_owned(),
+            });
+        };
+        let found: Vec<IpAddr> = addrs
+            .iter()
+            .copied()
+            .filter(|addr| rtype.matches(addr))
+            .collect();
+        if found.is_empty() {
+            return Err(ResolveError::NoRecords {
+                name: name.to_owned(),
+                rtype,
+            });
+        }
+        Ok(found)
+    }
+}
+
+impl Resolve for StaticResolver {
+    fn lookup(&self, name: &str, rtype: RecordType) -> LookupFuture {
+        let answer = self.answer(name, rtype);
+        match self.delays.get(&rtype).copied() {
+            Some(delay) => Box::pin(async move {
+                tokio::time::sleep(delay).await;
+                answer
+            }),
+            None => Box::pin(std::future::ready(answer)),
+        }
+    }
+}
+
+/// DNS names are case-insensitive and `name.` is `name`.
+fn normalize(name: &str) -> String {
+    name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
+}
