@@ -43,6 +43,50 @@ pub enum AaaaPolicy {
     Never,
 }
 
+impl AaaaPolicy {
+    /// Whether to send the AAAA query on a host with these capabilities
+    /// (`Err` when they could not be read, with the reason), and why: the
+    /// pure decision the connector records in its report.
+    ///
+    /// ```
+    /// use happy_connect::{AaaaPolicy, HostCapabilities};
+    ///
+    /// let mut teredo_only = HostCapabilities::default();
+    /// teredo_only.ipv4 = true;
+    /// teredo_only.teredo = true;
+    /// teredo_only.teredo_only = true;
+    /// let (send, why) = AaaaPolicy::Auto.decide(Ok(&teredo_only));
+    /// assert!(!send, "{why}");
+    /// assert!(AaaaPolicy::Always.decide(Ok(&teredo_only)).0);
+    /// ```
+    pub fn decide(self, caps: Result<&HostCapabilities, &str>) -> (bool, String) {
+        match (self, caps) {
+            (Self::Never, _) => (false, "AAAA policy is never".to_owned()),
+            (Self::Always, _) => (true, "AAAA policy is always".to_owned()),
+            (Self::Auto, Ok(c)) if c.teredo_only => (
+                false,
+                "the host is Teredo-only: its only IPv6 is Teredo, which reaches native IPv6 \
+                 only through a relay, so IPv4 is used (as Windows does)"
+                    .to_owned(),
+            ),
+            (Self::Auto, Ok(c)) if c.native_ipv6 => (true, "the host has native IPv6".to_owned()),
+            (Self::Auto, Ok(c)) if c.teredo => {
+                (true, "the host has IPv6 besides Teredo".to_owned())
+            }
+            (Self::Auto, Ok(_)) => (
+                true,
+                "the host has no IPv6-capable interface, asked anyway (policy auto skips AAAA \
+                 only on Teredo-only hosts)"
+                    .to_owned(),
+            ),
+            (Self::Auto, Err(why)) => (
+                true,
+                format!("host capabilities unknown ({why}), asked anyway"),
+            ),
+        }
+    }
+}
+
 /// Connects by name: resolves A and AAAA, orders the destinations by RFC
 /// 6724 (with Teredo as the last resort), races them (RFC 8305) and
 /// reports every decision.
@@ -451,31 +495,10 @@ impl<'a> Run<'a> {
     fn start_queries(&mut self, resolver: &Arc<dyn Resolve>) -> Vec<Family> {
         let (caps, _) = self.connector.probe(&[]);
         self.report.capabilities = caps.as_ref().ok().copied();
-        let (send_aaaa, aaaa_reason) = match (self.connector.aaaa, &caps) {
-            (AaaaPolicy::Never, _) => (false, "AAAA policy is never".to_owned()),
-            (AaaaPolicy::Always, _) => (true, "AAAA policy is always".to_owned()),
-            (AaaaPolicy::Auto, Ok(c)) if c.teredo_only => (
-                false,
-                "the host is Teredo-only: its only IPv6 is Teredo, which reaches native IPv6 \
-                 only through a relay, so IPv4 is used (as Windows does)"
-                    .to_owned(),
-            ),
-            (AaaaPolicy::Auto, Ok(c)) if c.native_ipv6 => {
-                (true, "the host has native IPv6".to_owned())
-            }
-            (AaaaPolicy::Auto, Ok(c)) if c.teredo => {
-                (true, "the host has IPv6 besides Teredo".to_owned())
-            }
-            (AaaaPolicy::Auto, Ok(_)) => (
-                true,
-                "the host has no IPv6-capable interface, asked anyway (policy auto skips AAAA only \
-                 on Teredo-only hosts)"
-                    .to_owned(),
-            ),
-            (AaaaPolicy::Auto, Err(why)) => {
-                (true, format!("host capabilities unknown ({why}), asked anyway"))
-            }
-        };
+        let (send_aaaa, aaaa_reason) = self
+            .connector
+            .aaaa
+            .decide(caps.as_ref().map_err(String::as_str));
         let mut families = vec![Family::V4];
         let mut spawn = |rtype: RecordType| {
             let resolver = Arc::clone(resolver);

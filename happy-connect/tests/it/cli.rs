@@ -339,3 +339,109 @@ fn sort_asks_the_kernel_for_missing_sources() {
     fails(&["sort", "fe80::1%no-such-if0"], 2, "no-such-if0");
     fails(&["sort", "192.0.2.1%lo"], 2, "zone");
 }
+
+#[test]
+fn demo_runs_without_root_or_network_and_says_where_next() {
+    let out = run(&["demo"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    for needle in [
+        "connected to 127.0.0.1:",
+        "refused",
+        "AAAA not sent: the host is Teredo-only",
+        "glibc default:",
+        "race      : connected over IPv4 after 251 ms",
+        "Where next",
+    ] {
+        assert!(text.contains(needle), "demo output lacks {needle:?}:\n{text}");
+    }
+}
+
+#[test]
+fn connect_reports_json_on_stderr_and_closes_with_z() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let out = run(&["connect", "127.0.0.1", &port, "-z", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stderr).expect("JSON report on stderr");
+    assert_eq!(report["host"], "127.0.0.1");
+    assert_eq!(report["winner"]["address"], "127.0.0.1", "{report}");
+    assert_eq!(report["attempts"][0]["outcome"], "connected");
+    assert!(report["attempts"][0]["start_ms"].is_number());
+    assert!(report["total_ms"].is_number());
+    assert_eq!(report["queries"].as_array().map(Vec::len), Some(0), "a literal needs no DNS");
+}
+
+#[test]
+fn connect_relays_stdin_and_stdout() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut got = String::new();
+        conn.read_to_string(&mut got).unwrap();
+        conn.write_all(format!("echo: {got}").as_bytes()).unwrap();
+    });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_happy-connect"))
+        .args(["connect", "127.0.0.1", &port])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"ping").unwrap();
+    let out = child.wait_with_output().unwrap();
+    server.join().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "echo: ping");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("connected to 127.0.0.1"));
+}
+
+#[test]
+fn connect_failure_exits_1_with_every_attempt() {
+    // Bind then drop: the port is (almost certainly) closed on both families.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let out = run(&["connect", "127.0.0.1", &port, "-z"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(stderr.lines().last().unwrap().contains("all 1 attempts failed"), "{stderr}");
+}
+
+#[test]
+fn connect_and_resolve_reject_bad_arguments() {
+    fails(&["connect", "localhost", "99999"], 2, "99999");
+    fails(&["connect", "localhost", "80", "--strategy", "fastest"], 2, "fastest");
+    fails(&["connect", "localhost", "80", "--timeout", "x"], 2, "\"x\"");
+    fails(&["resolve", "localhost", "--aaaa", "sometimes"], 2, "sometimes");
+    fails(&["resolve", "localhost", "--policy", "nope"], 2, "nope");
+}
+
+#[test]
+fn resolve_localhost_lists_queries_and_order() {
+    let v = json(&["resolve", "localhost", "--json", "--aaaa", "always"]);
+    assert_eq!(v["name"], "localhost");
+    let queries = v["queries"].as_array().unwrap();
+    assert_eq!(queries.len(), 2);
+    assert_eq!(queries[0]["type"], "A");
+    assert_eq!(queries[1]["type"], "AAAA");
+    assert_eq!(queries[1]["sent"], true);
+    assert_eq!(queries[1]["reason"], "AAAA policy is always");
+    let order: Vec<&str> = v["order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["address"].as_str().unwrap())
+        .collect();
+    assert!(order.contains(&"127.0.0.1"), "{v}");
+
+    let v = json(&["resolve", "localhost", "--json", "--aaaa", "never"]);
+    assert_eq!(v["queries"][1]["sent"], false);
+    assert_eq!(v["queries"][1]["reason"], "AAAA policy is never");
+}

@@ -4,6 +4,7 @@
 //! negative (for example an address that is not Teredo), 2 on bad input.
 //! Every error is one line on standard error.
 
+mod demo;
 mod net;
 mod offline;
 mod online;
@@ -23,6 +24,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// A tour: this host for real (probe, loopback race), then the Teredo
+    /// scenarios on simulated hosts next to glibc's behaviour.
+    Demo,
     /// Decode a Teredo address (RFC 4380, RFC 5991): server, client, port, flags.
     Teredo(offline::TeredoArgs),
     /// Classify addresses: kind, scope, and the policy's precedence and label.
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Err(err) => return clap_error(&err),
     };
     let result = match cli.command {
+        Command::Demo => demo::demo(),
         Command::Teredo(args) => offline::teredo(&args),
         Command::Classify(args) => offline::classify(&args),
         Command::Sort(args) => offline::sort(&args),
