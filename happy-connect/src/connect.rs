@@ -119,6 +119,9 @@ pub struct Connector {
     nodelay: bool,
     keepalive: Option<Duration>,
     host: Arc<Mutex<HostState>>,
+    /// The system resolver, built on first use and shared by clones so
+    /// its cache and configuration are read once.
+    system_resolver: Arc<Mutex<Option<Arc<dyn Resolve>>>>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -169,6 +172,7 @@ impl Connector {
             nodelay: false,
             keepalive: None,
             host: Arc::new(Mutex::new(HostState::Unopened)),
+            system_resolver: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -280,10 +284,20 @@ impl Connector {
     }
 
     fn resolver(&self) -> Result<Arc<dyn Resolve>, ResolveError> {
-        match &self.resolver {
-            Some(r) => Ok(Arc::clone(r)),
-            None => Ok(Arc::new(SystemResolver::new()?)),
+        if let Some(r) = &self.resolver {
+            return Ok(Arc::clone(r));
         }
+        let mut shared = self
+            .system_resolver
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(r) = &*shared {
+            return Ok(Arc::clone(r));
+        }
+        // A failure is not kept: the configuration may be fixed later.
+        let r: Arc<dyn Resolve> = Arc::new(SystemResolver::new()?);
+        *shared = Some(Arc::clone(&r));
+        Ok(r)
     }
 
     /// Asks for AAAA records whatever the host's capabilities: the
