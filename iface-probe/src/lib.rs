@@ -20,6 +20,85 @@
 //! A Teredo interface (Miredo's `tun` device) is recognised by its
 //! `2001:0::/32` address, whatever its name.
 //!
+//! # Standards
+//!
+//! - Netlink route messages (`RTM_NEWLINK`, `RTM_NEWADDR`, `RTM_NEWROUTE`,
+//!   `RTM_GETROUTE`) as RFC 3549 describes them, in Linux's encoding.
+//! - The interface preference order is the one RFC 3484 §2.1's table
+//!   implies and Windows uses: native IPv6, 6to4 (RFC 3056), IPv4, Teredo
+//!   (RFC 4380).
+//! - Address usability follows the DAD states of RFC 4862 §5.4 and
+//!   optimistic DAD (RFC 4429): tentative, optimistic, deprecated and
+//!   DAD-failed addresses are told apart.
+//! - [`SourceInfo`] carries what RFC 6724 §5 source selection needs
+//!   (deprecated, temporary, home, tunnel, prefix length), for
+//!   `rfc3484-sort`.
+//!
+//! # Example
+//!
+//! Judging a host from a snapshot built by hand (what
+//! [`Snapshot::capture`] reads on a live host): IPv4 on `eth0`, and
+//! Miredo's Teredo tunnel as the only IPv6.
+//!
+//! ```
+//! use iface_probe::{Address, Family, Interface, LinkKind, Route, Snapshot};
+//!
+//! let mut eth0 = Interface::new(2, "eth0");
+//! eth0.kind = LinkKind::Ethernet;
+//! eth0.up = true;
+//! eth0.addresses.push(Address::new("192.0.2.45".parse()?, 24));
+//! let mut teredo = Interface::new(3, "teredo");
+//! teredo.kind = LinkKind::Tun;
+//! teredo.up = true;
+//! teredo
+//!     .addresses
+//!     .push(Address::new("2001:0:4136:e378:8000:63bf:3fff:fdd2".parse()?, 32));
+//!
+//! let mut default_v4 = Route::new(Family::Ipv4, None);
+//! default_v4.oif = Some(2);
+//! let mut default_v6 = Route::new(Family::Ipv6, None);
+//! default_v6.oif = Some(3);
+//!
+//! let mut snap = Snapshot::default();
+//! snap.interfaces = vec![teredo, eth0];
+//! snap.routes = vec![default_v4, default_v6];
+//!
+//! let caps = snap.capabilities();
+//! assert!(caps.ipv4 && caps.teredo && caps.teredo_only && !caps.native_ipv6);
+//! let order: Vec<&str> = snap
+//!     .interfaces_in_preference_order()
+//!     .iter()
+//!     .map(|i| i.name.as_str())
+//!     .collect();
+//! assert_eq!(order, ["eth0", "teredo"]);
+//! # Ok::<(), std::net::AddrParseError>(())
+//! ```
+//!
+//! On a live Linux host, with no privileges (`cargo run -p iface-probe
+//! --example show -- 2001:db8::1 192.0.2.1` does the same):
+//!
+//! ```no_run
+//! use std::net::IpAddr;
+//! use iface_probe::{Snapshot, SourceResolver};
+//!
+//! let snap = Snapshot::capture()?;
+//! println!("{:?}", snap.capabilities());
+//! let dests: [IpAddr; 2] = ["2001:db8::1".parse().unwrap(), "192.0.2.1".parse().unwrap()];
+//! for (dest, source) in dests.iter().zip(SourceResolver::new()?.sources(&snap, &dests)?) {
+//!     match source {
+//!         Some(s) => println!("{dest} -> {} via {} ({})", s.addr, s.oif, s.class),
+//!         None => println!("{dest} -> unreachable"),
+//!     }
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # Features
+//!
+//! There are no Cargo features. The netlink code is compiled on Linux only;
+//! elsewhere the parsers and the snapshot logic still build and the kernel
+//! calls fail with [`std::io::ErrorKind::Unsupported`].
+//!
 //! The netlink socket comes from `netlink-sys`. The crate's only `unsafe`
 //! code is one `recvmmsg` call at the operating-system edge, which reads
 //! many lookup replies at once.

@@ -14,6 +14,11 @@
 //!   each adjacent pair of a sorted list.
 //! - [`select_source`] picks a source address by RFC 6724 §5 rules 1-8.
 //!
+//! # Example
+//!
+//! A Teredo, an IPv4 and a native IPv6 destination, ordered by the
+//! Windows table: native IPv6, then IPv4, then Teredo.
+//!
 //! ```
 //! use rfc3484_sort::{sort, explain, Destination, Policy, Rule, SourceAttrs};
 //!
@@ -31,10 +36,22 @@
 //! let order: Vec<_> = dests.iter().map(|d| d.addr.to_string()).collect();
 //! assert_eq!(order, ["2001:db8::1", "192.0.2.1", "2001:0:4136:e378::1"]);
 //! assert_eq!(explain(&policy, &dests), [Rule::HigherPrecedence, Rule::HigherPrecedence]);
+//!
+//! // glibc's built-in table has no `2001::/32` precedence row: Teredo gets
+//! // `::/0`'s 40 and goes before IPv4 (10).
+//! sort(&Policy::glibc(), &mut dests);
+//! let order: Vec<_> = dests.iter().map(|d| d.addr.to_string()).collect();
+//! assert_eq!(order, ["2001:db8::1", "2001:0:4136:e378::1", "192.0.2.1"]);
 //! ```
 //!
-//! The crate is `no_std` with `alloc` and has no `unsafe` code. Building a
-//! [`Policy`] allocates; sorting up to 32 destinations does not.
+//! [`Policy::from_gai_conf`] reads `/etc/gai.conf`, where a glibc system
+//! can fix that order.
+//!
+//! # Features
+//!
+//! There are no Cargo features. The crate is `no_std` with `alloc` and has
+//! no `unsafe` code. Building a [`Policy`] allocates; sorting up to
+//! [`SORT_INLINE_CAPACITY`] destinations does not.
 
 #![no_std]
 #![forbid(unsafe_code)]

@@ -4,10 +4,10 @@
 //!
 //! Windows holds off connecting over a Teredo address until it is stable,
 //! and lets applications wait for that. On Linux, duplicate address
-//! detection (DAD) keeps new IPv6 addresses *tentative* for a second or
-//! so, and a socket bound to a tentative address fails with
-//! `EADDRNOTAVAIL`; Miredo announces its Teredo address tentative and then,
-//! at once, not. This crate waits for that moment over netlink
+//! detection (DAD, RFC 4862 §5.4) keeps new IPv6 addresses *tentative*
+//! for a second or so, and a socket bound to a tentative address fails
+//! with `EADDRNOTAVAIL`; Miredo announces its Teredo address tentative and
+//! then, at once, not. This crate waits for that moment over netlink
 //! (`RTMGRP_LINK`, `RTMGRP_IPV4_IFADDR`, `RTMGRP_IPV6_IFADDR`), without
 //! polling and without races: it subscribes before it reads the current
 //! table, and re-reads the table if the kernel ever drops events.
@@ -37,7 +37,27 @@
 //!
 //! The [`Tracker`] at the core does no I/O: feed it [`Event`]s from any
 //! source (a recorded trace, another netlink library) and ask
-//! [`Tracker::status`].
+//! [`Tracker::status`]. This runs anywhere:
+//!
+//! ```
+//! use stable_addr::{AddrFlags, Event, Filter, Status, Tracker};
+//!
+//! let ip = "2001:db8::1".parse().unwrap();
+//! let mut t = Tracker::new(Filter::Address(ip));
+//! t.apply(Event::Link { ifindex: 2, name: "eth0".into(), up: true, removed: false });
+//! t.apply(Event::Address { ifindex: 2, ip, prefix_len: 64, flags: AddrFlags::TENTATIVE, removed: false });
+//! t.apply(Event::Synced);
+//! assert!(matches!(t.status(), Status::Pending(_)));
+//! t.apply(Event::Address { ifindex: 2, ip, prefix_len: 64, flags: AddrFlags::PREFERRED, removed: false });
+//! assert!(t.status().is_stable());
+//! ```
+//!
+//! # Standards
+//!
+//! - The address states are those of IPv6 stateless autoconfiguration:
+//!   tentative and duplicate (RFC 4862 §5.4), deprecated (RFC 4862 §5.5.4),
+//!   optimistic (RFC 4429), as Linux reports them in `IFA_F_*` flags.
+//! - Teredo addresses are those of RFC 4380 §2.6 (`2001:0::/32`).
 //!
 //! # Features
 //!

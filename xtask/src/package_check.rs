@@ -1,0 +1,270 @@
+//! `cargo xtask package-check`: what each publishable crate would ship,
+//! and whether the feature combinations users pick still build.
+//!
+//! For every workspace member that may be published (`publish` not set to
+//! `false`), `cargo package --list -p CRATE --allow-dirty` names the files
+//! of its `.crate`. The check fails if one of them is test data, a fixture,
+//! lab material, a binary dump, build output or CI script (see
+//! [`FORBIDDEN`]), or if a file every crate must ship is missing (see
+//! [`REQUIRED`]).
+//!
+//! `--list` needs neither the network nor the siblings on crates.io: it
+//! only reads the manifests. (Building the `.crate` itself does need them,
+//! for the lock file: `cargo package -p rfc3484-sort` alone fails with "no
+//! matching package named `teredo-addr`" until `teredo-addr` is published;
+//! `cargo package --workspace` packages the siblings together against a
+//! temporary local registry, and `--exclude-lockfile` skips the lock file.)
+//!
+//! Then `cargo check` runs for the feature sets that the workspace-wide
+//! `--all-features` builds of CI never see: `happy-connect` without default
+//! features and with each of `serde`, `hyper` and `reqwest` alone,
+//! `stable-addr` without `tokio`, and the whole workspace with every
+//! feature. `--skip-features` leaves them out.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Path fragments no published file may contain: a fragment ending in `/`
+/// matches a directory at any depth, one starting with `.` and no `/`
+/// matches a file extension.
+const FORBIDDEN: &[&str] = &[
+    "tests/fixtures/",
+    "tests/data/",
+    "tests/lab/",
+    "target/",
+    ".ci/",
+    ".bin",
+];
+
+/// Files every published crate must contain.
+const REQUIRED: &[&str] = &["Cargo.toml", "README.md", "CHANGELOG.md", "src/lib.rs"];
+
+/// The `cargo check` runs of the feature check, each a list of arguments.
+const FEATURE_CHECKS: &[&[&str]] = &[
+    &["check", "-p", "happy-connect", "--no-default-features"],
+    &[
+        "check",
+        "-p",
+        "happy-connect",
+        "--no-default-features",
+        "--features",
+        "serde",
+    ],
+    &[
+        "check",
+        "-p",
+        "happy-connect",
+        "--no-default-features",
+        "--features",
+        "hyper",
+    ],
+    &[
+        "check",
+        "-p",
+        "happy-connect",
+        "--no-default-features",
+        "--features",
+        "reqwest",
+    ],
+    &["check", "-p", "stable-addr", "--no-default-features"],
+    &["check", "--workspace", "--all-features"],
+];
+
+/// Command-line options of `cargo xtask package-check`.
+#[derive(Debug, Default)]
+pub(crate) struct Options {
+    skip_features: bool,
+}
+
+impl Options {
+    pub(crate) fn parse(args: &[String]) -> Result<Self> {
+        let mut options = Self::default();
+        for arg in args {
+            match arg.as_str() {
+                "--skip-features" => options.skip_features = true,
+                other => bail!(
+                    "unknown argument {other:?} to `package-check` (expected --skip-features)"
+                ),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// Runs the package check, then (unless skipped) the feature check.
+pub(crate) fn run(options: &Options) -> Result<()> {
+    let crates = publishable_crates()?;
+    if crates.is_empty() {
+        bail!("no publishable crate in the workspace");
+    }
+    let mut problems = Vec::new();
+    println!("files each crate would publish (`cargo package --list`):");
+    for name in &crates {
+        let files = package_list(name)?;
+        let bad = check_files(&files);
+        let verdict = if bad.is_empty() { "ok" } else { "FAILED" };
+        let sources = files.iter().filter(|f| f.starts_with("src/")).count();
+        println!(
+            "  {name:<16} {:>3} files, {sources:>3} in src/  {verdict}",
+            files.len()
+        );
+        problems.extend(bad.into_iter().map(|p| format!("{name}: {p}")));
+    }
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("  {problem}");
+        }
+        bail!(
+            "{} packaging problem(s); fix the `include` list of the crate's Cargo.toml",
+            problems.len()
+        );
+    }
+    if options.skip_features {
+        return Ok(());
+    }
+    println!("feature combinations:");
+    for args in FEATURE_CHECKS {
+        println!("  cargo {}", args.join(" "));
+        crate::cargo(args)?;
+    }
+    Ok(())
+}
+
+/// The names of the workspace members whose `publish` is not `false`
+/// (`cargo metadata` reports `publish: []` for `publish = false`).
+fn publishable_crates() -> Result<Vec<String>> {
+    let out = cargo_output(&["metadata", "--no-deps", "--format-version", "1"])?;
+    let metadata: serde_json::Value =
+        serde_json::from_str(&out).context("`cargo metadata` printed something other than JSON")?;
+    let packages = metadata["packages"]
+        .as_array()
+        .context("`cargo metadata` has no `packages` array")?;
+    let mut names = Vec::new();
+    for package in packages {
+        let publishable = match &package["publish"] {
+            serde_json::Value::Array(registries) => !registries.is_empty(),
+            _ => true,
+        };
+        if publishable {
+            let name = package["name"]
+                .as_str()
+                .context("a package without a name in `cargo metadata`")?;
+            names.push(name.to_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The files `cargo package` would put in the crate's `.crate`, as paths
+/// relative to the crate's root with `/` separators.
+fn package_list(name: &str) -> Result<Vec<String>> {
+    let out = cargo_output(&["package", "--list", "-p", name, "--allow-dirty"])?;
+    Ok(out
+        .lines()
+        .map(|line| line.trim().replace('\\', "/"))
+        .filter(|line| !line.is_empty())
+        .collect())
+}
+
+/// What is wrong with a file list: forbidden files, then missing ones.
+fn check_files(files: &[String]) -> Vec<String> {
+    let mut problems: Vec<String> = files
+        .iter()
+        .filter_map(|file| {
+            FORBIDDEN
+                .iter()
+                .find(|pattern| matches_forbidden(file, pattern))
+                .map(|pattern| format!("ships {file} (matches {pattern:?})"))
+        })
+        .collect();
+    for required in REQUIRED {
+        if !files.iter().any(|f| f == required) {
+            problems.push(format!("does not ship {required}"));
+        }
+    }
+    problems
+}
+
+/// Whether `file` matches one [`FORBIDDEN`] pattern.
+fn matches_forbidden(file: &str, pattern: &str) -> bool {
+    if pattern.ends_with('/') {
+        file.starts_with(pattern) || file.contains(&format!("/{pattern}"))
+    } else {
+        file.ends_with(pattern)
+    }
+}
+
+/// Runs cargo from the workspace root and returns its standard output;
+/// on failure, the error carries its standard error.
+fn cargo_output(args: &[&str]) -> Result<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(&cargo)
+        .args(args)
+        .current_dir(crate::workspace_root())
+        .output()
+        .with_context(|| format!("could not run `{cargo}`"))?;
+    if !out.status.success() {
+        bail!(
+            "`cargo {}` failed ({}):\n{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+    }
+    String::from_utf8(out.stdout).context("cargo printed something other than UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(files: &[&str]) -> Vec<String> {
+        files.iter().map(|f| (*f).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_clean_list_passes() {
+        let files = list(&[
+            ".cargo_vcs_info.json",
+            "Cargo.lock",
+            "Cargo.toml",
+            "Cargo.toml.orig",
+            "CHANGELOG.md",
+            "README.md",
+            "src/lib.rs",
+        ]);
+        assert_eq!(check_files(&files), Vec::<String>::new());
+    }
+
+    #[test]
+    fn fixtures_data_and_dumps_fail() {
+        let files = list(&[
+            "Cargo.toml",
+            "CHANGELOG.md",
+            "README.md",
+            "src/lib.rs",
+            "tests/fixtures/host/links.bin",
+            "tests/data/policy-tables.json",
+            "sub/tests/lab/run.sh",
+            "dump.bin",
+            ".ci/run",
+        ]);
+        let problems = check_files(&files);
+        assert_eq!(problems.len(), 5, "{problems:?}");
+    }
+
+    #[test]
+    fn missing_readme_fails() {
+        let files = list(&["Cargo.toml", "CHANGELOG.md", "src/lib.rs"]);
+        assert_eq!(check_files(&files), ["does not ship README.md"]);
+    }
+
+    #[test]
+    fn lookalikes_pass() {
+        assert!(!matches_forbidden("src/bin/main.rs", ".bin"));
+        assert!(!matches_forbidden("src/target.rs", "target/"));
+        assert!(matches_forbidden("a/target/x", "target/"));
+    }
+}
