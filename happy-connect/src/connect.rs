@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use iface_probe::{Dest, SourceCache, SourceInfo};
+use iface_probe::{Dest, LinkKind, SourceCache, SourceInfo};
 use rfc3484_sort::{Destination, Policy, Source, SourceAttrs};
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
 use tokio::net::{TcpSocket, TcpStream};
@@ -389,6 +389,33 @@ impl Connector {
     }
 }
 
+impl Connector {
+    /// Whether a Teredo client looks started but not qualified: a `tun`
+    /// device that Miredo would create (named `teredo`, Miredo's default,
+    /// or carrying a Teredo address that is not usable yet) without a
+    /// usable Teredo address. Before qualification the device exists but
+    /// is down and has no address, so the kernel has no route for Teredo
+    /// destinations; an attempt then waits for qualification instead of
+    /// failing at once with "network unreachable".
+    fn teredo_client_pending(&self) -> bool {
+        let mut host = self
+            .host
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let HostState::Open(cache) = &mut *host else {
+            return false;
+        };
+        let teredo = |ip: &IpAddr| matches!(ip, IpAddr::V6(v6) if teredo_addr::is_teredo(*v6));
+        cache.snapshot().is_ok_and(|s| {
+            s.interfaces.iter().any(|i| {
+                i.kind == LinkKind::Tun
+                    && (i.name.contains("teredo") || i.addresses.iter().any(|a| teredo(&a.ip)))
+                    && !i.addresses.iter().any(|a| teredo(&a.ip) && a.is_usable())
+            })
+        })
+    }
+}
+
 /// What an attempt task hands back.
 struct AttemptResult {
     stable_wait: Option<Duration>,
@@ -668,8 +695,18 @@ impl<'a> Run<'a> {
         let address = candidate.addr();
         let source = candidate.dest.source.map(|s| s.addr);
         debug!(%address, ?source, "attempt");
-        let teredo_source =
-            source.filter(|s| matches!(s, IpAddr::V6(v6) if teredo_addr::is_teredo(*v6)));
+        let is_teredo = |ip: &IpAddr| matches!(ip, IpAddr::V6(v6) if teredo_addr::is_teredo(*v6));
+        // Wait for stability (bounded) before going over Teredo: for the
+        // Teredo source the kernel chose, or, when a Teredo destination has
+        // no source because the Teredo client has not qualified yet, for
+        // the client to qualify.
+        let stable_filter = match source {
+            Some(src) if is_teredo(&src) => Some(stable_addr::Filter::Address(src)),
+            None if is_teredo(&address.ip()) && self.connector.teredo_client_pending() => {
+                Some(stable_addr::Filter::Teredo)
+            }
+            _ => None,
+        };
         let opts = SocketOptions {
             local: match address {
                 SocketAddr::V4(_) => self.connector.local_v4.map(IpAddr::V4),
@@ -682,11 +719,9 @@ impl<'a> Run<'a> {
         let stable_wait = self.connector.stable_wait;
         let handle = self.attempts.spawn(async move {
             let mut waited = None;
-            if let Some(src) = teredo_source {
+            if let Some(filter) = stable_filter {
                 let started = Instant::now();
-                let stable =
-                    stable_addr::wait_stable_async(stable_addr::Filter::Address(src), stable_wait)
-                        .await;
+                let stable = stable_addr::wait_stable_async(filter, stable_wait).await;
                 waited = Some(started.elapsed());
                 if let Err(err) = stable {
                     return (

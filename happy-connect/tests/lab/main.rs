@@ -1,0 +1,11 @@
+//! End-to-end tests in the real Teredo lab (`cargo xtask lab test`): Miredo
+//! clients qualified by a Miredo server, dnsmasq, native IPv6 and a router
+//! that can blackhole a path, all in network namespaces.
+//!
+//! Each test reads the lab's state file named by `$HAPPY_CONNECT_LAB` and
+//! fails (it does not skip) without it. Run one at a time
+//! (`--test-threads=1`): test 5 changes the router's rules and test 6
+//! restarts t1's Miredo.
+
+mod lab_scenarios;
+mod support;
