@@ -344,7 +344,11 @@ fn sort_asks_the_kernel_for_missing_sources() {
 fn demo_runs_without_root_or_network_and_says_where_next() {
     let out = run(&["demo"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for needle in [
         "connected to 127.0.0.1:",
         "refused",
@@ -353,7 +357,10 @@ fn demo_runs_without_root_or_network_and_says_where_next() {
         "race      : connected over IPv4 after 251 ms",
         "Where next",
     ] {
-        assert!(text.contains(needle), "demo output lacks {needle:?}:\n{text}");
+        assert!(
+            text.contains(needle),
+            "demo output lacks {needle:?}:\n{text}"
+        );
     }
 }
 
@@ -362,14 +369,22 @@ fn connect_reports_json_on_stderr_and_closes_with_z() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
     let out = run(&["connect", "127.0.0.1", &port, "-z", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_slice(&out.stderr).expect("JSON report on stderr");
     assert_eq!(report["host"], "127.0.0.1");
     assert_eq!(report["winner"]["address"], "127.0.0.1", "{report}");
     assert_eq!(report["attempts"][0]["outcome"], "connected");
     assert!(report["attempts"][0]["start_ms"].is_number());
     assert!(report["total_ms"].is_number());
-    assert_eq!(report["queries"].as_array().map(Vec::len), Some(0), "a literal needs no DNS");
+    assert_eq!(
+        report["queries"].as_array().map(Vec::len),
+        Some(0),
+        "a literal needs no DNS"
+    );
 }
 
 #[test]
@@ -393,7 +408,11 @@ fn connect_relays_stdin_and_stdout() {
     child.stdin.take().unwrap().write_all(b"ping").unwrap();
     let out = child.wait_with_output().unwrap();
     server.join().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "echo: ping");
     assert!(String::from_utf8_lossy(&out.stderr).contains("connected to 127.0.0.1"));
 }
@@ -411,15 +430,34 @@ fn connect_failure_exits_1_with_every_attempt() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("refused"), "{stderr}");
-    assert!(stderr.lines().last().unwrap().contains("all 1 attempts failed"), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap()
+            .contains("all 1 attempts failed"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn connect_and_resolve_reject_bad_arguments() {
     fails(&["connect", "localhost", "99999"], 2, "99999");
-    fails(&["connect", "localhost", "80", "--strategy", "fastest"], 2, "fastest");
-    fails(&["connect", "localhost", "80", "--timeout", "x"], 2, "\"x\"");
-    fails(&["resolve", "localhost", "--aaaa", "sometimes"], 2, "sometimes");
+    fails(
+        &["connect", "localhost", "80", "--strategy", "fastest"],
+        2,
+        "fastest",
+    );
+    fails(
+        &["connect", "localhost", "80", "--timeout", "x"],
+        2,
+        "\"x\"",
+    );
+    fails(
+        &["resolve", "localhost", "--aaaa", "sometimes"],
+        2,
+        "sometimes",
+    );
     fails(&["resolve", "localhost", "--policy", "nope"], 2, "nope");
 }
 

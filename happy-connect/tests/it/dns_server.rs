@@ -62,7 +62,55 @@ pub(crate) enum Fault {
     /// Over UDP, answer with the TC bit set and no records, so that the
     /// client must ask again over TCP; TCP queries are answered normally.
     Truncate,
+    /// Over UDP, first a reply with another transaction ID (an off-path
+    /// spoofing attempt) whose records point at [`SPOOF_V4`] /
+    /// [`SPOOF_V6`]; then, [`SPOOF_LEAD`] later, the real answer if
+    /// `then_real`. TCP queries are answered normally.
+    WrongId {
+        /// Whether the real answer follows the spoofed one.
+        then_real: bool,
+    },
+    /// Over UDP, first a spoofed reply (right ID, spoofed records) sent
+    /// from another socket, so from another source port; then the real
+    /// answer if `then_real`.
+    ForeignSource {
+        /// Whether the real answer follows the spoofed one.
+        then_real: bool,
+    },
+    /// Over UDP, first a reply (right ID, spoofed records) whose question
+    /// is another name; then the real answer if `then_real`.
+    OtherQuestion {
+        /// Whether the real answer follows the spoofed one.
+        then_real: bool,
+    },
+    /// The question is echoed, but the only answer records are spoofed
+    /// addresses owned by another name (`elsewhere.test`): nothing for the
+    /// name asked. Both transports.
+    ForeignRecords,
+    /// Over UDP, first a datagram of random bytes (with the query's ID in
+    /// its first two bytes if `keep_id`); then the real answer if
+    /// `then_real`.
+    Garbage {
+        /// Whether the first two bytes are the query's ID.
+        keep_id: bool,
+        /// Whether the real answer follows the garbage.
+        then_real: bool,
+    },
+    /// What a real server does with a large answer: over UDP, a response
+    /// longer than this many bytes is sent with the TC bit and no records,
+    /// so the client asks again over TCP. Without this fault the test
+    /// server sends any answer whole, even over UDP.
+    TruncateOver(usize),
 }
+
+/// The IPv4 address in spoofed replies: a loopback address nothing
+/// listens on, so a connect that trusted a spoofed reply shows in the
+/// answers and goes nowhere.
+pub(crate) const SPOOF_V4: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 66);
+/// The IPv6 address in spoofed replies (not configured on any interface).
+pub(crate) const SPOOF_V6: Ipv6Addr = Ipv6Addr::new(0xfd66, 0, 0, 0, 0, 0, 0, 0x66);
+/// How long after a spoofed reply the real one follows.
+pub(crate) const SPOOF_LEAD: Duration = Duration::from_millis(30);
 
 impl Fault {
     /// SERVFAIL for every query of the type.
@@ -176,6 +224,18 @@ enum Action {
     Ignore,
     /// Send `bytes` after `delay`.
     Reply { delay: Duration, bytes: Vec<u8> },
+    /// Send these datagrams in order (UDP only), each after its delay.
+    Packets(Vec<Packet>),
+}
+
+/// One datagram of an [`Action::Packets`].
+#[derive(Debug)]
+struct Packet {
+    /// Waited before sending, after the previous packet.
+    delay: Duration,
+    bytes: Vec<u8>,
+    /// Sent from a second socket (another source port), not the server's.
+    foreign: bool,
 }
 
 /// State shared by the server's tasks and its handle.
@@ -305,18 +365,137 @@ fn decide(shared: &Shared, packet: &[u8], transport: Transport) -> Action {
         .set_recursion_desired(request.recursion_desired())
         .set_recursion_available(true)
         .add_query(query.clone());
+    let udp = transport == Transport::Udp;
+    // The spoofed packet sent ahead of the real answer, if any.
+    let mut lead: Option<Packet> = None;
+    let mut then_real = true;
     match zone.faults.get(&qtype) {
         Some(Fault::Drop) => return Action::Ignore,
         Some(Fault::Rcode(code)) => {
             response.set_response_code(*code);
         }
-        Some(Fault::Truncate) if transport == Transport::Udp => {
+        Some(Fault::Truncate) if udp => {
             response.set_truncated(true);
         }
-        Some(Fault::Truncate) | None => zone.answer(&query, &mut response),
+        Some(Fault::WrongId { then_real: real }) if udp => {
+            let mut spoof = spoofed(&response, &query);
+            spoof.set_id(request.id().wrapping_add(0x5555));
+            lead = Some(datagram(&spoof, false));
+            then_real = *real;
+            zone.answer(&query, &mut response);
+        }
+        Some(Fault::ForeignSource { then_real: real }) if udp => {
+            lead = Some(datagram(&spoofed(&response, &query), true));
+            then_real = *real;
+            zone.answer(&query, &mut response);
+        }
+        Some(Fault::OtherQuestion { then_real: real }) if udp => {
+            let other = Query::query(
+                Name::from_ascii("elsewhere.test.").expect("valid name"),
+                qtype,
+            );
+            let mut spoof = response.clone();
+            spoof.take_queries();
+            spoof.add_query(other.clone());
+            let spoof = spoofed(&spoof, &other);
+            lead = Some(datagram(&spoof, false));
+            then_real = *real;
+            zone.answer(&query, &mut response);
+        }
+        Some(Fault::Garbage {
+            keep_id,
+            then_real: real,
+        }) if udp => {
+            let mut bytes = garbage(usize::from(request.id()) + packet.len());
+            if *keep_id {
+                bytes[..2].copy_from_slice(&request.id().to_be_bytes());
+            }
+            lead = Some(Packet {
+                delay: Duration::ZERO,
+                bytes,
+                foreign: false,
+            });
+            then_real = *real;
+            zone.answer(&query, &mut response);
+        }
+        Some(Fault::ForeignRecords) => {
+            let elsewhere = Query::query(
+                Name::from_ascii("elsewhere.test.").expect("valid name"),
+                qtype,
+            );
+            let mut spoof = spoofed(&Message::new(), &elsewhere);
+            for record in spoof.take_answers() {
+                response.add_answer(record);
+            }
+        }
+        Some(Fault::TruncateOver(limit)) => {
+            zone.answer(&query, &mut response);
+            let whole = response.to_vec().expect("the response encodes");
+            if udp && whole.len() > *limit {
+                response.take_answers();
+                response.take_name_servers();
+                response.set_truncated(true);
+            }
+        }
+        // Over TCP, the spoofing faults do not apply.
+        Some(
+            Fault::Truncate
+            | Fault::WrongId { .. }
+            | Fault::ForeignSource { .. }
+            | Fault::OtherQuestion { .. }
+            | Fault::Garbage { .. },
+        )
+        | None => zone.answer(&query, &mut response),
     }
     let bytes = response.to_vec().expect("the response encodes");
-    Action::Reply { delay, bytes }
+    match lead {
+        None => Action::Reply { delay, bytes },
+        Some(mut lead) => {
+            lead.delay = delay;
+            let mut packets = vec![lead];
+            if then_real {
+                packets.push(Packet {
+                    delay: SPOOF_LEAD,
+                    bytes,
+                    foreign: false,
+                });
+            }
+            Action::Packets(packets)
+        }
+    }
+}
+
+/// A copy of `response` answering `query` with the spoofed addresses.
+fn spoofed(response: &Message, query: &Query) -> Message {
+    let mut spoof = response.clone();
+    let rdata = match query.query_type() {
+        RecordType::AAAA => RData::AAAA(AAAA(SPOOF_V6)),
+        _ => RData::A(A(SPOOF_V4)),
+    };
+    spoof.add_answer(Record::from_rdata(query.name().clone(), TTL, rdata));
+    spoof
+}
+
+/// An encoded message as a packet sent at once.
+fn datagram(message: &Message, foreign: bool) -> Packet {
+    Packet {
+        delay: Duration::ZERO,
+        bytes: message.to_vec().expect("the response encodes"),
+        foreign,
+    }
+}
+
+/// Deterministic junk: 12 to 300 bytes from an xorshift seeded by `seed`.
+fn garbage(seed: usize) -> Vec<u8> {
+    let mut x = (seed as u64) | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let len = 12 + (next() % 289) as usize;
+    (0..len).map(|_| next() as u8).collect()
 }
 
 async fn serve_udp(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
@@ -324,18 +503,38 @@ async fn serve_udp(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
     // not hold back the ones after it.
     let mut replies = JoinSet::new();
     let mut buf = vec![0; 65_535];
+    // Where replies from "another source" come from.
+    let foreign = Arc::new(
+        UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("bind the foreign UDP socket"),
+    );
     loop {
         let Ok((len, peer)) = socket.recv_from(&mut buf).await else {
             continue;
         };
         while replies.try_join_next().is_some() {}
-        if let Action::Reply { delay, bytes } = decide(&shared, &buf[..len], Transport::Udp) {
-            let socket = Arc::clone(&socket);
-            replies.spawn(async move {
-                tokio::time::sleep(delay).await;
-                // The client may be gone; that is its business.
-                let _ = socket.send_to(&bytes, peer).await;
-            });
+        match decide(&shared, &buf[..len], Transport::Udp) {
+            Action::Ignore => {}
+            Action::Reply { delay, bytes } => {
+                let socket = Arc::clone(&socket);
+                replies.spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    // The client may be gone; that is its business.
+                    let _ = socket.send_to(&bytes, peer).await;
+                });
+            }
+            Action::Packets(packets) => {
+                let socket = Arc::clone(&socket);
+                let foreign = Arc::clone(&foreign);
+                replies.spawn(async move {
+                    for p in packets {
+                        tokio::time::sleep(p.delay).await;
+                        let from = if p.foreign { &foreign } else { &socket };
+                        let _ = from.send_to(&p.bytes, peer).await;
+                    }
+                });
+            }
         }
     }
 }
@@ -367,6 +566,7 @@ async fn serve_tcp_connection(stream: TcpStream, shared: Arc<Shared>) {
             return;
         }
         while replies.try_join_next().is_some() {}
+        // `decide` only asks for several packets over UDP.
         if let Action::Reply { delay, bytes } = decide(&shared, &packet, Transport::Tcp) {
             let writer = Arc::clone(&writer);
             replies.spawn(async move {

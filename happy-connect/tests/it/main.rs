@@ -1,5 +1,7 @@
 //! Integration tests of the `happy-connect` crate and its command-line tool.
 
 mod cli;
+mod connect;
 mod dns_server;
+mod netns;
 mod resolve;
