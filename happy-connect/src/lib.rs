@@ -83,6 +83,7 @@
 pub mod blocking;
 mod connect;
 mod error;
+pub mod integrations;
 pub mod race;
 mod report;
 pub mod resolve;
