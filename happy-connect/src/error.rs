@@ -93,6 +93,10 @@ impl fmt::Display for ConnectError {
                     write!(f, "{} skipped ({})", q.rtype, q.reason)?;
                 } else if let Some(err) = &q.error {
                     write!(f, "{} failed ({err})", q.rtype)?;
+                } else if q.elapsed.is_none() {
+                    // Still outstanding when the connect ended (the total
+                    // timeout came first): no answer, not an empty one.
+                    write!(f, "{} unanswered", q.rtype)?;
                 } else {
                     write!(f, "{} gave {} address(es)", q.rtype, q.answers.len())?;
                 }

@@ -184,6 +184,10 @@ impl fmt::Display for ConnectReport {
                 .elapsed
                 .map_or_else(|| "-".to_owned(), |d| format!("{:.1} ms", ms(d)));
             match &q.error {
+                // Still outstanding when the report was taken.
+                None if q.elapsed.is_none() => {
+                    writeln!(f, "  {:<4} sent, unanswered", q.rtype.to_string())?;
+                }
                 Some(err) => writeln!(
                     f,
                     "  {:<4} sent, failed after {when}: {err}",

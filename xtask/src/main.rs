@@ -3,9 +3,19 @@
 //! - `cargo xtask bench [--quick] [--filter TEXT]` runs every criterion
 //!   benchmark of the workspace, then prints a table of medians and ratios
 //!   against their baselines and writes it to `target/bench-summary.json`.
-//! - `cargo xtask test` runs the whole test suite (the README's test command).
+//! - `cargo xtask test [--no-lab]` runs the whole test suite (the README's
+//!   test command): every crate's tests, then the Teredo lab's (root).
+//! - `cargo xtask package-check [--skip-features]` checks what each
+//!   publishable crate would ship, then builds the feature combinations.
+//! - `cargo xtask lab up|down|status|test [--install]` runs the Teredo lab
+//!   in network namespaces and its end-to-end tests (root only).
+//! - `cargo xtask fuzz NAME|all [--seconds N]` runs the stable-toolchain
+//!   fuzzers of `fuzz/` for N seconds each.
 
 mod bench;
+mod fuzz;
+mod lab;
+mod package_check;
 
 use std::process::ExitCode;
 
@@ -17,7 +27,17 @@ usage: cargo xtask <command>
 commands:
   bench [--quick] [--filter TEXT]   run the criterion benchmarks, print medians and
                                     ratios to baselines, write target/bench-summary.json
-  test                              run every test of the workspace
+  test [--no-lab]                   run every test of the workspace, then the lab's
+                                    end-to-end tests (root; --no-lab leaves them out)
+  package-check [--skip-features]   check the files each crate would publish, then
+                                    `cargo check` the feature combinations
+  lab up [--install]                start the Teredo lab in network namespaces (root)
+  lab down                          stop it and remove every lab namespace, even leftovers
+  lab status                        print the lab state and whether its processes run
+  lab test [--install] [-- ARGS]    lab up, the lab tests (happy-connect/tests/lab; ARGS go
+                                    to the test binary), lab down even on failure
+  fuzz NAME|all [--seconds N]       run a stable-toolchain fuzzer of fuzz/ (teredo, gai_conf,
+                                    netlink, race) for N seconds (default 10), release build
 ";
 
 fn main() -> ExitCode {
@@ -39,12 +59,29 @@ fn run() -> Result<()> {
     let rest: Vec<String> = args.collect();
     match command.as_str() {
         "bench" => bench::run(&bench::Options::parse(&rest)?),
+        "package-check" => package_check::run(&package_check::Options::parse(&rest)?),
         "test" => {
-            if let Some(extra) = rest.first() {
-                bail!("`test` takes no arguments, got {extra:?}");
+            let lab = match rest.first().map(String::as_str) {
+                None => true,
+                Some("--no-lab") if rest.len() == 1 => false,
+                Some(_) => bail!("`test` takes only --no-lab, got {rest:?}"),
+            };
+            // The lab scenarios run in their own step, with the lab up.
+            cargo(&[
+                "test",
+                "--workspace",
+                "--all-features",
+                "--",
+                "--skip",
+                "lab_scenarios::",
+            ])?;
+            if lab {
+                lab::run(&["test".to_owned()])?;
             }
-            cargo(&["test", "--workspace", "--all-features"])
+            Ok(())
         }
+        "lab" => lab::run(&rest),
+        "fuzz" => fuzz::run(&fuzz::Options::parse(&rest)?),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())

@@ -34,7 +34,8 @@
 //!      probe did not.
 //!
 //!    Identical socket addresses are tried once, and at most
-//!    [`RaceConfig::max_candidates`] are kept.
+//!    [`RaceConfig::max_candidates`] are kept; the first answer keeps at
+//!    most the cap less half of it while the other query is outstanding.
 //! 3. **Attempts (RFC 8305 §5).** One attempt starts at once, then the next
 //!    when the *Connection Attempt Delay* (250 ms) has passed since the last
 //!    start, or at once when an attempt fails. Several attempts may be in
@@ -193,6 +194,8 @@ pub struct RaceConfig {
     /// The most candidates the race keeps (default 32, the most
     /// [`rfc3484_sort::sort`] orders without allocating). Answers beyond it
     /// lose their least preferred candidates; [`Race::dropped`] counts them.
+    /// While the other family's query is outstanding, an answer keeps at
+    /// most the cap less half of it, so that both families get a place.
     pub max_candidates: usize,
     /// Race or one at a time.
     pub strategy: Strategy,
@@ -707,7 +710,14 @@ impl Race {
             }
         }
         candidates.truncate(kept);
-        let room = self.config.max_candidates.saturating_sub(self.order.len());
+        let mut room = self.config.max_candidates.saturating_sub(self.order.len());
+        if self.pending.contains(&true) {
+            // The other family's query is still out: keep half the cap for
+            // its answer, so that an answer of hundreds of addresses (a
+            // broken or hostile server) cannot crowd the other family out
+            // of the race.
+            room = room.saturating_sub(self.config.max_candidates / 2);
+        }
         if candidates.len() > room {
             // Keep the answer's best, not whichever the server listed first.
             sort_candidates(&self.config.policy, &mut candidates, &mut self.scratch);

@@ -1,0 +1,36 @@
+//! `iface_probe::parse_messages` on any bytes, as if read from netlink.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // RTM_NEWADDR for 192.0.2.1/24 on ifindex 2, then NLMSG_DONE.
+    let newaddr: &[u8] = &[
+        40, 0, 0, 0, 20, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, // nlmsghdr
+        2, 24, 0, 0, 2, 0, 0, 0, // ifaddrmsg
+        8, 0, 1, 0, 192, 0, 2, 1, // IFA_ADDRESS
+        8, 0, 2, 0, 192, 0, 2, 1, // IFA_LOCAL
+    ];
+    let done: &[u8] = &[20, 0, 0, 0, 3, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let both: Vec<u8> = [newaddr, done].concat();
+    // RTM_NEWLINK for "lo".
+    let newlink: &[u8] = &[
+        40, 0, 0, 0, 16, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, // nlmsghdr
+        0, 0, 4, 3, 1, 0, 0, 0, 0x49, 0, 1, 0, 0, 0, 0, 0, // ifinfomsg
+        7, 0, 3, 0, b'l', b'o', 0, 0, // IFLA_IFNAME
+        8, 0, 4, 0, 0, 0, 1, 0, // IFLA_MTU
+    ];
+    // RTM_NEWROUTE default via 192.0.2.254.
+    let newroute: &[u8] = &[
+        44, 0, 0, 0, 24, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, // nlmsghdr
+        2, 0, 0, 0, 254, 3, 0, 1, 0, 0, 0, 0, // rtmsg
+        8, 0, 15, 0, 254, 0, 0, 0, // RTA_TABLE
+        8, 0, 5, 0, 192, 0, 2, 254, // RTA_GATEWAY
+        8, 0, 4, 0, 2, 0, 0, 0, // RTA_OIF
+    ];
+    let seeds: &[&[u8]] = &[newaddr, done, &both, newlink, newroute];
+    happy_connect_fuzz::main("netlink", seeds, 1024, |data| {
+        if let Ok(messages) = iface_probe::parse_messages(data) {
+            let _ = format!("{messages:?}");
+        }
+    })
+}
