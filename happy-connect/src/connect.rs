@@ -2,20 +2,22 @@
 //! the pure [`Race`] and carries out its actions with real sockets.
 //!
 //! Every decision is the race's; this file only does I/O and keeps the
-//! report. Queries and attempts run as tasks in [`JoinSet`]s, so dropping
-//! the connect future (a caller's timeout, a `select!`) aborts them all and
-//! closes every socket.
+//! report. Queries and attempts are futures polled by the connect future
+//! itself (no task is spawned), so dropping it (a caller's timeout, a
+//! `select!`) drops them all and closes every socket at once.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
+use futures_util::future::{AbortHandle, Abortable, BoxFuture};
+use futures_util::stream::FuturesUnordered;
 use iface_probe::{Dest, LinkKind, SourceCache, SourceInfo};
 use rfc3484_sort::{Destination, Policy, Source, SourceAttrs};
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::task::{AbortHandle, JoinSet};
 use tracing::{Instrument, debug, debug_span};
 
 use crate::error::{ConnectError, ConnectErrorKind};
@@ -343,11 +345,12 @@ impl Connector {
             .map(|(_, report)| report)
     }
 
-    /// The host's capabilities and the kernel's source for each address,
-    /// from the shared cache.
+    /// The host's capabilities (when `caps` is set) and the kernel's source
+    /// for each address, from the shared cache.
     fn probe(
         &self,
         addrs: &[IpAddr],
+        caps: bool,
     ) -> (Result<HostCapabilities, String>, Vec<Option<SourceInfo>>) {
         let mut host = self
             .host
@@ -360,6 +363,17 @@ impl Connector {
             };
         }
         match &mut *host {
+            HostState::Open(cache) if !caps => {
+                let dests: Vec<Dest> = addrs.iter().map(|&a| Dest::from(a)).collect();
+                let sources = if dests.is_empty() {
+                    Vec::new()
+                } else {
+                    cache
+                        .sources(&dests)
+                        .unwrap_or_else(|_| vec![None; addrs.len()])
+                };
+                (Err("not asked".to_owned()), sources)
+            }
             HostState::Open(cache) => {
                 let caps = cache
                     .snapshot()
@@ -422,6 +436,9 @@ struct AttemptResult {
     result: Result<TcpStream, AttemptOutcome>,
 }
 
+/// A query's record type and its answer.
+type QueryResult = (RecordType, Result<Vec<IpAddr>, ResolveError>);
+
 /// One connect (or resolve) in progress.
 struct Run<'a> {
     connector: &'a Connector,
@@ -431,8 +448,8 @@ struct Run<'a> {
     start: Instant,
     report: ConnectReport,
     race: Option<Race>,
-    queries: JoinSet<(RecordType, Result<Vec<IpAddr>, ResolveError>)>,
-    attempts: JoinSet<(AttemptId, AttemptResult)>,
+    queries: FuturesUnordered<BoxFuture<'static, QueryResult>>,
+    attempts: FuturesUnordered<Abortable<BoxFuture<'static, (AttemptId, AttemptResult)>>>,
     running: HashMap<AttemptId, (AbortHandle, usize)>,
     connected: Option<(AttemptId, TcpStream)>,
     actions: Vec<Action>,
@@ -453,8 +470,8 @@ impl<'a> Run<'a> {
                 ..ConnectReport::default()
             },
             race: None,
-            queries: JoinSet::new(),
-            attempts: JoinSet::new(),
+            queries: FuturesUnordered::new(),
+            attempts: FuturesUnordered::new(),
             running: HashMap::new(),
             connected: None,
             actions: Vec::new(),
@@ -498,6 +515,10 @@ impl<'a> Run<'a> {
             self.race = Some(Race::new(config, self.start, &families));
         }
 
+        // One timer, moved to each new deadline rather than re-created.
+        let timer = tokio::time::sleep_until(self.start.into());
+        tokio::pin!(timer);
+        let mut armed: Option<Instant> = None;
         loop {
             if let Some(outcome) = self.apply_actions() {
                 return self.finish(outcome);
@@ -508,18 +529,22 @@ impl<'a> Run<'a> {
             }
             let race = self.race.as_ref().expect("race set up");
             let deadline = race.poll_timeout();
+            if let Some(at) = deadline.filter(|at| armed != Some(*at)) {
+                timer.as_mut().reset(at.into());
+                armed = Some(at);
+            }
             tokio::select! {
-                Some(done) = self.queries.join_next(), if !self.queries.is_empty() => {
-                    if let Ok((rtype, result)) = done {
-                        self.on_answer(rtype, result);
-                    }
+                Some((rtype, result)) = self.queries.next(), if !self.queries.is_empty() => {
+                    self.on_answer(rtype, result);
                 }
-                Some(done) = self.attempts.join_next(), if !self.attempts.is_empty() => {
+                Some(done) = self.attempts.next(), if !self.attempts.is_empty() => {
+                    // An aborted attempt was cancelled by the race already.
                     if let Ok((id, result)) = done {
                         self.on_attempt(id, result);
                     }
                 }
-                () = sleep_until(deadline), if deadline.is_some() => {
+                () = &mut timer, if deadline.is_some() => {
+                    armed = None;
                     self.race_input(Input::Timer);
                 }
                 else => {
@@ -534,20 +559,20 @@ impl<'a> Run<'a> {
     /// Decides which queries to send, records the decision, and starts
     /// them. Returns the families asked for.
     fn start_queries(&mut self, resolver: &Arc<dyn Resolve>) -> Vec<Family> {
-        let (caps, _) = self.connector.probe(&[]);
+        let (caps, _) = self.connector.probe(&[], true);
         self.report.capabilities = caps.as_ref().ok().copied();
         let (send_aaaa, aaaa_reason) = self
             .connector
             .aaaa
             .decide(caps.as_ref().map_err(String::as_str));
         let mut families = vec![Family::V4];
-        let mut spawn = |rtype: RecordType| {
+        let spawn = |rtype: RecordType| {
             let resolver = Arc::clone(resolver);
             let name = self.host.clone();
-            self.queries.spawn(async move {
+            self.queries.push(Box::pin(async move {
                 let result = resolver.lookup(&name, rtype).await;
                 (rtype, result)
-            });
+            }));
         };
         spawn(RecordType::A);
         if send_aaaa {
@@ -576,7 +601,7 @@ impl<'a> Run<'a> {
 
     /// The candidates for these addresses, with the kernel's sources.
     fn candidates(&mut self, addrs: &[IpAddr]) -> Vec<Candidate> {
-        let (_, sources) = self.connector.probe(addrs);
+        let (_, sources) = self.connector.probe(addrs, false);
         addrs
             .iter()
             .zip(sources)
@@ -717,7 +742,8 @@ impl<'a> Run<'a> {
             keepalive: self.connector.keepalive,
         };
         let stable_wait = self.connector.stable_wait;
-        let handle = self.attempts.spawn(async move {
+        let (handle, registration) = AbortHandle::new_pair();
+        let attempt = Box::pin(async move {
             let mut waited = None;
             if let Some(filter) = stable_filter {
                 let started = Instant::now();
@@ -748,6 +774,8 @@ impl<'a> Run<'a> {
                 },
             )
         });
+        let attempt: BoxFuture<'static, (AttemptId, AttemptResult)> = attempt;
+        self.attempts.push(Abortable::new(attempt, registration));
         self.report.attempts.push(AttemptReport {
             address,
             source,
@@ -824,13 +852,6 @@ impl<'a> Run<'a> {
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// `192.0.2.1`, `2001:db8::1` or `[2001:db8::1]`.
 fn literal_ip(host: &str) -> Option<IpAddr> {
     let bare = host
@@ -858,8 +879,19 @@ struct SocketOptions {
 
 /// One non-blocking TCP connect with the options applied first.
 async fn connect_socket(addr: SocketAddr, opts: &SocketOptions) -> std::io::Result<TcpStream> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_nonblocking(true)?;
+    // Created non-blocking where the OS allows it in the same call.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.nonblocking(),
+        Some(Protocol::TCP),
+    )?;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let socket = {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_nonblocking(true)?;
+        socket
+    };
     if opts.nodelay {
         socket.set_tcp_nodelay(true)?;
     }
