@@ -377,15 +377,7 @@ impl Connector {
             HostState::Open(cache) => {
                 let caps = cache
                     .snapshot()
-                    .map(|s| {
-                        let c = s.capabilities();
-                        HostCapabilities {
-                            ipv4: c.ipv4,
-                            native_ipv6: c.native_ipv6,
-                            teredo: c.teredo,
-                            teredo_only: c.teredo_only,
-                        }
-                    })
+                    .map(|s| HostCapabilities::from(s.capabilities()))
                     .map_err(|e| e.to_string());
                 let dests: Vec<Dest> = addrs.iter().map(|&a| Dest::from(a)).collect();
                 let sources = if dests.is_empty() {

@@ -55,6 +55,31 @@
 //! assert_eq!(explain(&policy, &dests), [Rule::HigherPrecedence]);
 //! ```
 //!
+//! Ask the kernel what this host can reach (Linux, netlink; no root
+//! needed):
+//!
+//! ```no_run
+//! let snapshot = happy_connect::probe::Snapshot::capture()?;
+//! let caps = snapshot.capabilities();
+//! println!("teredo-only: {}", caps.teredo_only);
+//! for iface in snapshot.interfaces_in_preference_order() {
+//!     println!("{} ({})", iface.name, iface.kind.name());
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Wait until the Teredo address has qualified (the
+//! `NotifyStableUnicastIpAddressTable` equivalent):
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use happy_connect::stable::{wait_stable, Filter};
+//!
+//! let table = wait_stable(Filter::Teredo, Duration::from_secs(30))?;
+//! println!("stable: {:?}", table.addresses());
+//! # Ok::<(), happy_connect::stable::WaitError>(())
+//! ```
+//!
 //! Connect by name, and see why it went where it went:
 //!
 //! ```no_run
@@ -84,12 +109,14 @@ pub mod blocking;
 mod connect;
 mod error;
 pub mod integrations;
+mod policy;
 pub mod race;
 mod report;
 pub mod resolve;
 
 pub use connect::{AaaaPolicy, Connector};
 pub use error::{ConnectError, ConnectErrorKind};
+pub use policy::{GAI_CONF, PolicyFileError, policy_from_file, system_policy};
 pub use race::Strategy;
 pub use report::{
     AttemptOutcome, AttemptReport, CandidateReport, ConnectReport, HostCapabilities, QueryReport,

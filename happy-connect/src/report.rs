@@ -50,6 +50,17 @@ pub struct HostCapabilities {
     pub teredo_only: bool,
 }
 
+impl From<iface_probe::Capabilities> for HostCapabilities {
+    fn from(c: iface_probe::Capabilities) -> Self {
+        Self {
+            ipv4: c.ipv4,
+            native_ipv6: c.native_ipv6,
+            teredo: c.teredo,
+            teredo_only: c.teredo_only,
+        }
+    }
+}
+
 /// One DNS query: sent or skipped, and what came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

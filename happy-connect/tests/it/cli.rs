@@ -483,3 +483,10 @@ fn resolve_localhost_lists_queries_and_order() {
     assert_eq!(v["queries"][1]["sent"], false);
     assert_eq!(v["queries"][1]["reason"], "AAAA policy is never");
 }
+
+#[test]
+fn probe_and_demo_reject_bad_arguments() {
+    fails(&["probe", "--yaml"], 2, "--yaml");
+    fails(&["probe", "eth0"], 2, "eth0");
+    fails(&["demo", "--fast"], 2, "--fast");
+}

@@ -243,6 +243,8 @@ struct Packet {
 struct Shared {
     zone: Mutex<Zone>,
     log: Mutex<Vec<LoggedQuery>>,
+    /// Each query's transaction ID and the client's source port.
+    origins: Mutex<Vec<(u16, u16)>>,
 }
 
 /// A running test DNS server. Dropping it stops it: its tasks, and the
@@ -261,6 +263,7 @@ impl DnsServer {
         let shared = Arc::new(Shared {
             zone: Mutex::new(zone),
             log: Mutex::new(Vec::new()),
+            origins: Mutex::new(Vec::new()),
         });
         let tasks = vec![
             tokio::spawn(serve_udp(Arc::new(udp), Arc::clone(&shared))),
@@ -281,6 +284,11 @@ impl DnsServer {
     /// Every query received so far, in order.
     pub(crate) fn queries(&self) -> Vec<LoggedQuery> {
         lock(&self.shared.log).clone()
+    }
+
+    /// Every query's transaction ID and source port, in arrival order.
+    pub(crate) fn origins(&self) -> Vec<(u16, u16)> {
+        lock(&self.shared.origins).clone()
     }
 
     /// How many `qtype` queries for `name` were received, any transport.
@@ -340,7 +348,7 @@ async fn bind_pair() -> (UdpSocket, TcpListener) {
 
 /// Decides the fate of one received message, and logs it if it is a
 /// query.
-fn decide(shared: &Shared, packet: &[u8], transport: Transport) -> Action {
+fn decide(shared: &Shared, packet: &[u8], transport: Transport, source_port: u16) -> Action {
     // Not a DNS message: nothing a resolver would wait for.
     let Ok(request) = Message::from_vec(packet) else {
         return Action::Ignore;
@@ -354,6 +362,7 @@ fn decide(shared: &Shared, packet: &[u8], transport: Transport) -> Action {
         qtype,
         transport,
     });
+    lock(&shared.origins).push((request.id(), source_port));
 
     let zone = lock(&shared.zone);
     let delay = zone.delays.get(&qtype).copied().unwrap_or_default();
@@ -514,7 +523,7 @@ async fn serve_udp(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
             continue;
         };
         while replies.try_join_next().is_some() {}
-        match decide(&shared, &buf[..len], Transport::Udp) {
+        match decide(&shared, &buf[..len], Transport::Udp, peer.port()) {
             Action::Ignore => {}
             Action::Reply { delay, bytes } => {
                 let socket = Arc::clone(&socket);
@@ -542,18 +551,22 @@ async fn serve_udp(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
 async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
     let mut connections = JoinSet::new();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
+        let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
         while connections.try_join_next().is_some() {}
-        connections.spawn(serve_tcp_connection(stream, Arc::clone(&shared)));
+        connections.spawn(serve_tcp_connection(
+            stream,
+            peer.port(),
+            Arc::clone(&shared),
+        ));
     }
 }
 
 /// Serves the queries of one connection: each a message with a two-byte
 /// length prefix (RFC 1035 §4.2.2), possibly several in flight at once
 /// (RFC 7766 §6.2.1), answered in any order.
-async fn serve_tcp_connection(stream: TcpStream, shared: Arc<Shared>) {
+async fn serve_tcp_connection(stream: TcpStream, source_port: u16, shared: Arc<Shared>) {
     let (mut reader, writer) = stream.into_split();
     let writer = Arc::new(tokio::sync::Mutex::new(writer));
     let mut replies = JoinSet::new();
@@ -567,7 +580,9 @@ async fn serve_tcp_connection(stream: TcpStream, shared: Arc<Shared>) {
         }
         while replies.try_join_next().is_some() {}
         // `decide` only asks for several packets over UDP.
-        if let Action::Reply { delay, bytes } = decide(&shared, &packet, Transport::Tcp) {
+        if let Action::Reply { delay, bytes } =
+            decide(&shared, &packet, Transport::Tcp, source_port)
+        {
             let writer = Arc::clone(&writer);
             replies.spawn(async move {
                 tokio::time::sleep(delay).await;

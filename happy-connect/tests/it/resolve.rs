@@ -506,3 +506,38 @@ async fn static_failing() {
         "{err}"
     );
 }
+
+/// Off-path spoofing needs the query's transaction ID and source port:
+/// both must be unpredictable, so each lookup gets fresh random ones.
+#[tokio::test]
+async fn queries_use_random_ids_and_source_ports() {
+    let server = zone().start().await;
+    let resolver = resolver(&server);
+    const N: usize = 24;
+    for _ in 0..N {
+        resolver.lookup("dual.test", RecordType::A).await.unwrap();
+    }
+    let origins = server.origins();
+    assert_eq!(origins.len(), N);
+    let mut ids: Vec<u16> = origins.iter().map(|o| o.0).collect();
+    let mut ports: Vec<u16> = origins.iter().map(|o| o.1).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ports.sort_unstable();
+    ports.dedup();
+    println!(
+        "{N} queries: {} distinct IDs, {} distinct source ports",
+        ids.len(),
+        ports.len()
+    );
+    // Two equal values among 24 random 16-bit numbers happen about once in
+    // 240 runs; more than two never should.
+    assert!(ids.len() >= N - 2, "transaction IDs repeat: {origins:?}");
+    assert!(ports.len() >= N - 2, "source ports repeat: {origins:?}");
+    // Sequential values would pass the checks above but be guessable.
+    let steps = origins
+        .windows(2)
+        .filter(|w| w[1].0 == w[0].0.wrapping_add(1))
+        .count();
+    assert!(steps < 3, "transaction IDs look sequential: {origins:?}");
+}

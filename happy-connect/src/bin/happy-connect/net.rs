@@ -48,7 +48,7 @@ pub(crate) struct ResolveArgs {
     /// Whether to ask for AAAA: auto skips it on Teredo-only hosts.
     #[arg(long, value_enum, default_value = "auto")]
     aaaa: Aaaa,
-    /// Policy table: rfc6724 (default), rfc3484, windows, glibc or gai:PATH.
+    /// Policy table: rfc6724 (default), rfc3484, windows, glibc, system or gai:PATH.
     #[arg(long, default_value = "rfc6724", value_name = "P")]
     policy: String,
     /// Print JSON: {"name", "queries": [...], "order": [...]}.
@@ -74,7 +74,7 @@ pub(crate) struct ConnectArgs {
     /// Longest the whole connect may take.
     #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "30s")]
     timeout: Duration,
-    /// Policy table: rfc6724 (default), rfc3484, windows, glibc or gai:PATH.
+    /// Policy table: rfc6724 (default), rfc3484, windows, glibc, system or gai:PATH.
     #[arg(long, default_value = "rfc6724", value_name = "P")]
     policy: String,
     /// Whether to ask for AAAA: auto skips it on Teredo-only hosts.

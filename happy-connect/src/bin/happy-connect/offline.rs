@@ -24,7 +24,7 @@ pub(crate) struct ClassifyArgs {
     /// Addresses to classify (IPv4 or IPv6).
     #[arg(required = true, value_name = "ADDR")]
     addresses: Vec<String>,
-    /// Policy table for precedence and label: rfc6724, rfc3484, windows, glibc or gai:PATH.
+    /// Policy table for precedence and label: rfc6724, rfc3484, windows, glibc, system or gai:PATH.
     #[arg(long, default_value = "rfc6724", value_name = "P")]
     policy: String,
     /// Print a JSON array of {"address", "kind", "scope", "precedence", "label"}.
@@ -46,7 +46,7 @@ pub(crate) struct SortArgs {
     /// Sort a built-in mix of native IPv6, 6to4, IPv4 and Teredo destinations.
     #[arg(long, conflicts_with = "destinations")]
     example: bool,
-    /// Policy table: rfc6724 (default), rfc3484, windows, glibc or gai:PATH.
+    /// Policy table: rfc6724 (default), rfc3484, windows, glibc, system or gai:PATH.
     #[arg(long, default_value = "rfc6724", value_name = "P")]
     policy: String,
     /// Show, for each entry, the rule that placed it before the next one.
@@ -215,24 +215,23 @@ pub(crate) fn sort(args: &SortArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Parses `rfc6724`, `rfc3484`, `windows`, `glibc` or `gai:PATH`.
+/// Parses `rfc6724`, `rfc3484`, `windows`, `glibc`, `system` (glibc's
+/// choice on this host: /etc/gai.conf, else its built-in tables) or
+/// `gai:PATH`.
 pub(crate) fn parse_policy(text: &str) -> Result<Policy, Failure> {
+    let bad = |err: happy_connect::PolicyFileError| Failure::BadInput(err.to_string());
     match text {
         "rfc6724" => Ok(Policy::rfc6724()),
         "rfc3484" => Ok(Policy::rfc3484()),
         "windows" => Ok(Policy::windows()),
         "glibc" => Ok(Policy::glibc()),
-        _ => {
-            let Some(path) = text.strip_prefix("gai:") else {
-                return Err(Failure::BadInput(format!(
-                    "unknown policy {text:?} (expected rfc6724, rfc3484, windows, glibc or gai:PATH)"
-                )));
-            };
-            let conf = std::fs::read_to_string(path).map_err(|err| {
-                Failure::BadInput(format!("cannot read gai.conf {path:?}: {err}"))
-            })?;
-            Policy::from_gai_conf(&conf).map_err(|err| Failure::BadInput(format!("{path}: {err}")))
-        }
+        "system" => happy_connect::system_policy().map_err(bad),
+        _ => match text.strip_prefix("gai:") {
+            Some(path) => happy_connect::policy_from_file(path).map_err(bad),
+            None => Err(Failure::BadInput(format!(
+                "unknown policy {text:?} (expected rfc6724, rfc3484, windows, glibc, system or gai:PATH)"
+            ))),
+        },
     }
 }
 
