@@ -3,7 +3,7 @@
 
 use std::net::TcpStream;
 
-use crate::{ConnectError, ConnectReport, Connector};
+use crate::{ConnectError, ConnectErrorKind, ConnectReport, Connector};
 
 /// Connects to `host` on `port` with the default [`Connector`], blocking
 /// the calling thread.
@@ -29,14 +29,28 @@ pub fn connect_with(
     host: &str,
     port: u16,
 ) -> Result<(TcpStream, ConnectReport), ConnectError> {
+    let setup_error = |what: &str, err: std::io::Error| {
+        let report = ConnectReport {
+            host: host.to_owned(),
+            port,
+            ..ConnectReport::default()
+        };
+        ConnectError::new(
+            ConnectErrorKind::Setup,
+            Some(format!("{what}: {err}")),
+            report,
+        )
+    };
     let run = || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .expect("a current-thread runtime can be built");
+            .map_err(|err| setup_error("cannot start a runtime", err))?;
         runtime.block_on(async {
             let (stream, report) = connector.connect(host, port).await?;
-            Ok((into_std(stream), report))
+            let stream = into_std(stream)
+                .map_err(|err| setup_error("cannot hand the stream to blocking code", err))?;
+            Ok((stream, report))
         })
     };
     if tokio::runtime::Handle::try_current().is_ok() {
@@ -50,13 +64,9 @@ pub fn connect_with(
     }
 }
 
-fn into_std(stream: tokio::net::TcpStream) -> TcpStream {
-    let stream = stream
-        .into_std()
-        .expect("a connected tokio stream converts to std");
+fn into_std(stream: tokio::net::TcpStream) -> std::io::Result<TcpStream> {
+    let stream = stream.into_std()?;
     // A blocking caller expects blocking reads and writes.
-    stream
-        .set_nonblocking(false)
-        .expect("clearing O_NONBLOCK on a connected socket succeeds");
-    stream
+    stream.set_nonblocking(false)?;
+    Ok(stream)
 }

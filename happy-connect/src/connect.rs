@@ -23,6 +23,7 @@ use tracing::{Instrument, debug, debug_span};
 use crate::error::{ConnectError, ConnectErrorKind};
 use crate::race::{
     Action, AttemptId, CancelReason, Candidate, Family, Input, Outcome, Race, RaceConfig, Strategy,
+    is_teredo_ip,
 };
 use crate::report::{
     AttemptOutcome, AttemptReport, CandidateReport, ConnectReport, HostCapabilities, QueryReport,
@@ -330,8 +331,11 @@ impl Connector {
             .map(|(stream, report)| (stream.expect("a connect run yields a stream"), report))
     }
 
-    /// Resolves `host` and plans the order a connect would use, without
-    /// connecting: the report has the queries and the candidates.
+    /// Resolves `host` and plans the order without connecting: the report
+    /// has the queries (sent or skipped, and why) and the candidates in
+    /// the order a sequential connect would try them, which is RFC 6724's
+    /// with Teredo and unreachable destinations last. A race interleaves
+    /// the families of that order (RFC 8305 §4) as it goes.
     ///
     /// # Errors
     ///
@@ -368,9 +372,10 @@ impl Connector {
                 let sources = if dests.is_empty() {
                     Vec::new()
                 } else {
-                    cache
-                        .sources(&dests)
-                        .unwrap_or_else(|_| vec![None; addrs.len()])
+                    cache.sources(&dests).unwrap_or_else(|err| {
+                        debug!(error = %err, "kernel source lookup failed; sources unknown");
+                        vec![None; addrs.len()]
+                    })
                 };
                 (Err("not asked".to_owned()), sources)
             }
@@ -383,9 +388,10 @@ impl Connector {
                 let sources = if dests.is_empty() {
                     Vec::new()
                 } else {
-                    cache
-                        .sources(&dests)
-                        .unwrap_or_else(|_| vec![None; addrs.len()])
+                    cache.sources(&dests).unwrap_or_else(|err| {
+                        debug!(error = %err, "kernel source lookup failed; sources unknown");
+                        vec![None; addrs.len()]
+                    })
                 };
                 (caps, sources)
             }
@@ -411,12 +417,14 @@ impl Connector {
         let HostState::Open(cache) = &mut *host else {
             return false;
         };
-        let teredo = |ip: &IpAddr| matches!(ip, IpAddr::V6(v6) if teredo_addr::is_teredo(*v6));
         cache.snapshot().is_ok_and(|s| {
             s.interfaces.iter().any(|i| {
                 i.kind == LinkKind::Tun
-                    && (i.name.contains("teredo") || i.addresses.iter().any(|a| teredo(&a.ip)))
-                    && !i.addresses.iter().any(|a| teredo(&a.ip) && a.is_usable())
+                    && (i.name.contains("teredo") || i.addresses.iter().any(|a| is_teredo_ip(a.ip)))
+                    && !i
+                        .addresses
+                        .iter()
+                        .any(|a| is_teredo_ip(a.ip) && a.is_usable())
             })
         })
     }
@@ -445,6 +453,8 @@ struct Run<'a> {
     running: HashMap<AttemptId, (AbortHandle, usize)>,
     connected: Option<(AttemptId, TcpStream)>,
     actions: Vec<Action>,
+    /// Addresses of oversized answers never handed to the race.
+    dropped_early: usize,
 }
 
 impl<'a> Run<'a> {
@@ -467,6 +477,7 @@ impl<'a> Run<'a> {
             running: HashMap::new(),
             connected: None,
             actions: Vec::new(),
+            dropped_early: 0,
         }
     }
 
@@ -480,9 +491,10 @@ impl<'a> Run<'a> {
         if self.plan_only {
             // Planning needs every answer: no attempt may start early.
             config.strategy = Strategy::Sequential;
+            self.report.strategy = Strategy::Sequential;
         }
         if let Some(ip) = literal_ip(&self.host) {
-            let family = family_of(ip);
+            let family = Family::of(ip);
             let mut race = Race::new(config, self.start, &[family]);
             let candidates = self.candidates(&[ip]);
             race.handle(
@@ -630,12 +642,29 @@ impl<'a> Run<'a> {
                 // the type) is kept out: the race is per family.
                 let addrs: Vec<IpAddr> = addrs
                     .into_iter()
-                    .filter(|a| family_of(*a) == family)
+                    .filter(|a| Family::of(*a) == family)
                     .collect();
                 debug!(%rtype, count = addrs.len(), "answer");
                 if let Some(q) = entry {
                     q.elapsed = Some(elapsed);
                     q.answers.clone_from(&addrs);
+                }
+                // A huge answer must not cost a kernel lookup per address:
+                // the race keeps at most `max_candidates` of them anyway,
+                // preferring by RFC 6724, so a generous multiple is enough
+                // for it to choose from.
+                let mut addrs = addrs;
+                let limit = self
+                    .connector
+                    .config
+                    .max_candidates
+                    .saturating_mul(4)
+                    .max(64);
+                if addrs.len() > limit {
+                    let mut seen = std::collections::HashSet::new();
+                    addrs.retain(|a| seen.insert(*a));
+                    self.dropped_early += addrs.len().saturating_sub(limit);
+                    addrs.truncate(limit);
                 }
                 let candidates = self.candidates(&addrs);
                 self.race_input(Input::Answer { family, candidates });
@@ -712,14 +741,13 @@ impl<'a> Run<'a> {
         let address = candidate.addr();
         let source = candidate.dest.source.map(|s| s.addr);
         debug!(%address, ?source, "attempt");
-        let is_teredo = |ip: &IpAddr| matches!(ip, IpAddr::V6(v6) if teredo_addr::is_teredo(*v6));
         // Wait for stability (bounded) before going over Teredo: for the
         // Teredo source the kernel chose, or, when a Teredo destination has
         // no source because the Teredo client has not qualified yet, for
         // the client to qualify.
         let stable_filter = match source {
-            Some(src) if is_teredo(&src) => Some(stable_addr::Filter::Address(src)),
-            None if is_teredo(&address.ip()) && self.connector.teredo_client_pending() => {
+            Some(src) if is_teredo_ip(src) => Some(stable_addr::Filter::Address(src)),
+            None if is_teredo_ip(address.ip()) && self.connector.teredo_client_pending() => {
                 Some(stable_addr::Filter::Teredo)
             }
             _ => None,
@@ -795,7 +823,7 @@ impl<'a> Run<'a> {
                     placed_by: placed.get(i).map(ToString::to_string),
                 })
                 .collect();
-            self.report.dropped_candidates = race.dropped();
+            self.report.dropped_candidates = race.dropped() + self.dropped_early;
         }
         self.report.total = self.start.elapsed();
     }
@@ -804,8 +832,8 @@ impl<'a> Run<'a> {
         mut self,
         outcome: Outcome,
     ) -> Result<(Option<TcpStream>, ConnectReport), ConnectError> {
-        // Whatever is still running lost: abort it now (the JoinSet would
-        // on drop, but the report should say so).
+        // Whatever is still running lost: abort it now (dropping the
+        // attempts would too, but the report should say so).
         for (_, (handle, index)) in self.running.drain() {
             handle.abort();
             let attempt = &mut self.report.attempts[index];
@@ -851,13 +879,6 @@ fn literal_ip(host: &str) -> Option<IpAddr> {
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
     bare.parse().ok()
-}
-
-fn family_of(ip: IpAddr) -> Family {
-    match ip {
-        IpAddr::V4(_) => Family::V4,
-        IpAddr::V6(_) => Family::V6,
-    }
 }
 
 /// Socket options applied to every attempt.

@@ -18,6 +18,9 @@ pub enum ConnectErrorKind {
     AllAttemptsFailed,
     /// The total timeout passed first.
     TimedOut,
+    /// The connector could not set itself up (a runtime, a socket option),
+    /// for instance because the process is out of descriptors.
+    Setup,
 }
 
 /// A failed connect, with the report of everything it tried.
@@ -70,6 +73,7 @@ impl fmt::Display for ConnectError {
             ConnectErrorKind::TimedOut => {
                 write!(f, "timed out after {} ms", r.total.as_millis())?;
             }
+            ConnectErrorKind::Setup => f.write_str("the connector could not set itself up")?,
         }
         if let Some(detail) = &self.detail {
             write!(f, " ({detail})")?;
@@ -117,12 +121,13 @@ impl From<ConnectError> for io::Error {
             ConnectErrorKind::InvalidHost => io::ErrorKind::InvalidInput,
             ConnectErrorKind::NoAddresses => io::ErrorKind::NotFound,
             ConnectErrorKind::TimedOut => io::ErrorKind::TimedOut,
+            ConnectErrorKind::Setup => io::ErrorKind::Other,
             ConnectErrorKind::AllAttemptsFailed => {
-                if err
-                    .report
-                    .attempts
-                    .iter()
-                    .all(|a| a.outcome == AttemptOutcome::Refused)
+                let attempts = &err.report.attempts;
+                if !attempts.is_empty()
+                    && attempts
+                        .iter()
+                        .all(|a| a.outcome == AttemptOutcome::Refused)
                 {
                     io::ErrorKind::ConnectionRefused
                 } else {

@@ -101,8 +101,6 @@ pub struct CandidateReport {
 pub enum AttemptOutcome {
     /// It connected and won.
     Connected,
-    /// It connected, but another attempt had already won.
-    Lost,
     /// The peer refused (RST).
     Refused,
     /// No answer within the per-attempt timeout.
@@ -123,7 +121,6 @@ impl fmt::Display for AttemptOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Connected => f.write_str("connected"),
-            Self::Lost => f.write_str("connected too late"),
             Self::Refused => f.write_str("refused"),
             Self::TimedOut => f.write_str("timed out"),
             Self::Cancelled => f.write_str("cancelled: another attempt won"),

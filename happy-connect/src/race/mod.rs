@@ -292,7 +292,7 @@ impl Candidate {
     }
 }
 
-fn is_teredo_ip(addr: IpAddr) -> bool {
+pub(crate) fn is_teredo_ip(addr: IpAddr) -> bool {
     matches!(addr, IpAddr::V6(v6) if teredo_addr::is_teredo(v6))
 }
 
@@ -635,11 +635,12 @@ impl Race {
                     // The plan is sorted within each family and group, so
                     // what is left is an attempted candidate followed by a
                     // better one it was planned before (after a group or
-                    // family change the later answer brought).
-                    _ => {
-                        debug_assert!(i < attempted, "unexplained order");
-                        Placement::Attempted
-                    }
+                    // family change the later answer brought)...
+                    _ if i < attempted => Placement::Attempted,
+                    // ...or a custom table that makes RFC 6724's comparison
+                    // intransitive (rule 9 applies within a family only), so
+                    // that a sorted pair still compares the other way.
+                    _ => Placement::Rule(Rule::KeepOrder),
                 }
             })
             .collect()

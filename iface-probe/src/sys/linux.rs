@@ -37,7 +37,7 @@ const BYTES_PER_REPLY: usize = 2048;
 const BATCH_RANGE: (usize, usize) = (8, 512);
 
 /// `ENOBUFS`: replies were dropped because the receive buffer was full.
-const ENOBUFS: i32 = 105;
+const ENOBUFS: i32 = libc::ENOBUFS;
 
 /// The room for one lookup reply. A reply is a few hundred bytes and
 /// never more than the kernel's `NLMSG_GOODSIZE` (at most 8 KiB).
