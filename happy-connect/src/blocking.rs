@@ -41,6 +41,10 @@ pub fn connect_with(
             report,
         )
     };
+    // Each call runs on a runtime of its own, which the system resolver's
+    // pooled connections must not outlive.
+    let connector = connector.for_new_runtime();
+    let connector = &connector;
     let run = || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

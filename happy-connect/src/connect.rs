@@ -281,6 +281,15 @@ impl Connector {
         self
     }
 
+    /// A clone that builds its own system resolver: for a caller that
+    /// drives this connector on a runtime of its own, since the shared
+    /// resolver's pooled connections belong to the runtime that made them.
+    pub(crate) fn for_new_runtime(&self) -> Self {
+        let mut clone = self.clone();
+        clone.system_resolver = Arc::new(Mutex::new(None));
+        clone
+    }
+
     /// The race configuration in use.
     pub fn config(&self) -> &RaceConfig {
         &self.config
