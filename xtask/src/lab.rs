@@ -34,6 +34,7 @@ const PACKAGES: &[&str] = &[
     "dnsmasq-base",
     "nftables",
     "iproute2",
+    "procps",
 ];
 
 /// The programs the lab runs, and the package each comes from.
@@ -43,6 +44,7 @@ const BINARIES: &[(&str, &str)] = &[
     ("miredo", "miredo"),
     ("miredo-server", "miredo-server"),
     ("dnsmasq", "dnsmasq-base"),
+    ("sysctl", "procps"),
 ];
 
 /// The start of every lab namespace name; the pid of the `up` follows.
@@ -202,6 +204,21 @@ fn find_in_path(name: &str) -> Option<PathBuf> {
         .chain(["/usr/sbin", "/sbin"].into_iter().map(PathBuf::from))
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
+}
+
+/// Installs the test suite's packages with apt-get when some program is
+/// missing and we are root; otherwise leaves the machine alone (the tests
+/// then say what is missing). `cargo xtask test` calls this so that the
+/// whole suite runs on a fresh machine.
+pub(crate) fn ensure_packages() -> Result<()> {
+    let missing = BINARIES.iter().any(|(bin, _)| find_in_path(bin).is_none());
+    if missing && is_root() && find_in_path("apt-get").is_some() {
+        check_prerequisites(&Options {
+            install: true,
+            ..Options::default()
+        })?;
+    }
+    Ok(())
 }
 
 fn check_prerequisites(opts: &Options) -> Result<()> {

@@ -66,6 +66,9 @@ fn run() -> Result<()> {
                 Some("--no-lab") if rest.len() == 1 => false,
                 Some(_) => bail!("`test` takes only --no-lab, got {rest:?}"),
             };
+            // On a fresh machine (as root) the namespace tests and the lab
+            // need packages the machine may not have yet.
+            lab::ensure_packages()?;
             // The lab scenarios run in their own step, with the lab up.
             cargo(&[
                 "test",
