@@ -202,6 +202,45 @@ fn read_u32(bytes: &[u8], at: usize) -> u32 {
 /// ```
 pub fn parse_messages(bytes: &[u8]) -> Result<Vec<Message>, ParseError> {
     let mut out = Vec::new();
+    for_each_message(bytes, |header, payload| {
+        let body = parse_body(header.message_type, payload)
+            .map_err(|reason| header.payload_error(reason))?;
+        out.push(Message {
+            message_type: header.message_type,
+            flags: header.flags,
+            sequence: header.sequence,
+            body,
+        });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The fixed header of one netlink message, and where it starts.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    offset: usize,
+    message_type: u16,
+    flags: u16,
+    sequence: u32,
+}
+
+impl Header {
+    fn payload_error(self, reason: String) -> ParseError {
+        ParseError::Payload {
+            offset: self.offset,
+            message_type: self.message_type,
+            reason,
+        }
+    }
+}
+
+/// Walks the messages of one datagram, checking each header's length
+/// against what is left, and hands each header and payload to `each`.
+fn for_each_message(
+    bytes: &[u8],
+    mut each: impl FnMut(Header, &[u8]) -> Result<(), ParseError>,
+) -> Result<(), ParseError> {
     let mut offset = 0;
     while offset < bytes.len() {
         let rest = &bytes[offset..];
@@ -212,9 +251,6 @@ pub fn parse_messages(bytes: &[u8]) -> Result<Vec<Message>, ParseError> {
             });
         }
         let length = read_u32(rest, 0);
-        let message_type = read_u16(rest, 4);
-        let flags = read_u16(rest, 6);
-        let sequence = read_u32(rest, 8);
         let len = usize::try_from(length).unwrap_or(usize::MAX);
         if len < HEADER_LEN {
             return Err(ParseError::BadLength { offset, length });
@@ -226,22 +262,17 @@ pub fn parse_messages(bytes: &[u8]) -> Result<Vec<Message>, ParseError> {
                 remaining: rest.len(),
             });
         }
-        let payload = &rest[HEADER_LEN..len];
-        let body = parse_body(message_type, payload).map_err(|reason| ParseError::Payload {
+        let header = Header {
             offset,
-            message_type,
-            reason,
-        })?;
-        out.push(Message {
-            message_type,
-            flags,
-            sequence,
-            body,
-        });
+            message_type: read_u16(rest, 4),
+            flags: read_u16(rest, 6),
+            sequence: read_u32(rest, 8),
+        };
+        each(header, &rest[HEADER_LEN..len])?;
         // Messages are aligned to 4 bytes; the last one's padding may be cut.
         offset = offset.saturating_add(len.saturating_add(3) & !3);
     }
-    Ok(out)
+    Ok(())
 }
 
 fn parse_body(message_type: u16, payload: &[u8]) -> Result<Body, String> {
@@ -533,63 +564,30 @@ pub(crate) fn lookup_replies(
     bytes: &[u8],
     mut reply: impl FnMut(u32, Result<Route, i32>),
 ) -> Result<(), ParseError> {
-    let mut offset = 0;
-    while offset < bytes.len() {
-        let rest = &bytes[offset..];
-        if rest.len() < HEADER_LEN {
-            return Err(ParseError::TruncatedHeader {
-                offset,
-                remaining: rest.len(),
-            });
-        }
-        let length = read_u32(rest, 0);
-        let message_type = read_u16(rest, 4);
-        let sequence = read_u32(rest, 8);
-        let len = usize::try_from(length).unwrap_or(usize::MAX);
-        if len < HEADER_LEN {
-            return Err(ParseError::BadLength { offset, length });
-        }
-        if len > rest.len() {
-            return Err(ParseError::Truncated {
-                offset,
-                length,
-                remaining: rest.len(),
-            });
-        }
-        let payload = &rest[HEADER_LEN..len];
-        match message_type {
+    for_each_message(bytes, |header, payload| {
+        let full = || parse_body(header.message_type, payload).map_err(|r| header.payload_error(r));
+        match header.message_type {
             RTM_NEWROUTE => {
+                // The quick decoder handles the common replies; anything
+                // unusual goes through the full one.
                 let answer = match route_from_bytes(payload) {
                     Some(route) => Ok(route),
-                    None => match parse_body(message_type, payload).map_err(|reason| {
-                        ParseError::Payload {
-                            offset,
-                            message_type,
-                            reason,
-                        }
-                    })? {
+                    None => match full()? {
                         Body::Route(route) => Ok(route),
                         _ => Err(0),
                     },
                 };
-                reply(sequence, answer);
+                reply(header.sequence, answer);
             }
             NLMSG_ERROR => {
-                if let Body::Error { errno } =
-                    parse_body(message_type, payload).map_err(|reason| ParseError::Payload {
-                        offset,
-                        message_type,
-                        reason,
-                    })?
-                {
-                    reply(sequence, Err(errno));
+                if let Body::Error { errno } = full()? {
+                    reply(header.sequence, Err(errno));
                 }
             }
             _ => {}
         }
-        offset = offset.saturating_add(len.saturating_add(3) & !3);
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 #[cfg(test)]
