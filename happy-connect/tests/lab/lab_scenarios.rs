@@ -333,8 +333,17 @@ fn stop_miredo_t1(lab: &Lab) -> Miredo {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The tun goes before the process has exited; a new Miredo started
+    // while the old one still holds the PID file's lock refuses to run.
+    while process_running(pid) {
+        assert!(
+            gone.elapsed() < Duration::from_secs(5),
+            "Miredo (pid {pid}) still running 5 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     println!(
-        "miredo on t1 (pid {pid}) stopped; tun gone after {:.0} ms",
+        "miredo on t1 (pid {pid}) stopped; tun and process gone after {:.0} ms",
         gone.elapsed().as_secs_f64() * 1e3
     );
     Miredo {
@@ -497,6 +506,17 @@ fn t6b_connect_before_qualification_waits() {
         waited >= Duration::from_millis(250),
         "the attempt waited only {waited:?} although qualification was blocked for 300 ms"
     );
+}
+
+/// Whether the process is alive: present and not a zombie (a zombie has
+/// released its files and locks; nothing here may reap it).
+fn process_running(pid: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // The state follows the parenthesised command name.
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
 }
 
 fn teredo_link_exists(ns: &str) -> bool {
