@@ -72,7 +72,6 @@ enum End {
     Refused,
     TimedOut,
     Cancelled,
-    Unexpected,
 }
 
 #[test]
@@ -94,6 +93,11 @@ fn no_descriptor_leaks() {
     rt.block_on(async move {
         let mut connector = Connector::new();
         connector.set_timeout(ms(20));
+        // Refusals come back at once on loopback, but 200 connects at a time
+        // on two cores can keep one from being polled for 20 ms: the refused
+        // group gets a budget that only a real hang would exceed.
+        let mut patient = connector.clone();
+        patient.set_timeout(Duration::from_secs(10));
         // Lazy state (the source cache's netlink socket) is opened by the
         // first connect, so one runs before counting.
         let _ = connector.connect("127.0.0.1", refused_port).await;
@@ -103,32 +107,35 @@ fn no_descriptor_leaks() {
         const AT_ONCE: usize = 200;
         let mut tasks = JoinSet::new();
         let mut ends = std::collections::BTreeMap::<End, usize>::new();
-        let mut record = |end: End| *ends.entry(end).or_default() += 1;
+        let mut unexpected = Vec::new();
+        let mut record = |end: Result<End, String>| match end {
+            Ok(end) => *ends.entry(end).or_default() += 1,
+            Err(what) => unexpected.push(what),
+        };
         for i in 0..TOTAL {
             if tasks.len() >= AT_ONCE {
                 record(tasks.join_next().await.expect("a task").expect("no panic"));
             }
             let connector = connector.clone();
+            let patient = patient.clone();
             tasks.spawn(async move {
                 match i % 3 {
-                    0 => match connector.connect("127.0.0.1", refused_port).await {
-                        Err(e) if e.kind() == ConnectErrorKind::AllAttemptsFailed => End::Refused,
-                        _ => End::Unexpected,
+                    0 => match patient.connect("127.0.0.1", refused_port).await {
+                        Err(e) if e.kind() == ConnectErrorKind::AllAttemptsFailed => {
+                            Ok(End::Refused)
+                        }
+                        other => Err(format!("refused port: {other:?}")),
                     },
                     1 => match connector.connect("127.0.0.1", hole_port).await {
-                        Err(e) if e.kind() == ConnectErrorKind::TimedOut => End::TimedOut,
-                        _ => End::Unexpected,
+                        Err(e) if e.kind() == ConnectErrorKind::TimedOut => Ok(End::TimedOut),
+                        other => Err(format!("blackholed port: {other:?}")),
                     },
-                    _ => {
-                        let mut slow = connector.clone();
-                        slow.set_timeout(Duration::from_secs(10));
-                        match tokio::time::timeout(ms(5), slow.connect("127.0.0.1", hole_port))
-                            .await
-                        {
-                            Err(_elapsed) => End::Cancelled,
-                            Ok(_) => End::Unexpected,
-                        }
-                    }
+                    _ => match tokio::time::timeout(ms(5), patient.connect("127.0.0.1", hole_port))
+                        .await
+                    {
+                        Err(_elapsed) => Ok(End::Cancelled),
+                        Ok(other) => Err(format!("cancelled connect: {other:?}")),
+                    },
                 }
             });
         }
@@ -149,7 +156,12 @@ fn no_descriptor_leaks() {
         println!(
             "descriptors: {before} before, {after} after {TOTAL} connects ({ends:?}) in {elapsed:?}"
         );
-        assert_eq!(ends.get(&End::Unexpected), None, "{ends:?}");
+        assert!(
+            unexpected.is_empty(),
+            "{} connects ended unexpectedly, the first: {:?}",
+            unexpected.len(),
+            &unexpected[..unexpected.len().min(3)]
+        );
         assert_eq!(ends.values().sum::<usize>(), TOTAL);
         assert!(after <= before, "{} descriptors leaked", after - before);
     });
