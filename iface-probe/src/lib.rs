@@ -131,9 +131,6 @@ mod snapshot;
 mod source;
 mod sys;
 
-#[cfg(all(test, target_endian = "little"))]
-mod fixture_tests;
-
 pub use cache::{CacheStats, MAX_CACHED, SourceCache};
 pub use model::{
     ARPHRD_ETHER, ARPHRD_IP6GRE, ARPHRD_IPGRE, ARPHRD_LOOPBACK, ARPHRD_NONE, ARPHRD_SIT,

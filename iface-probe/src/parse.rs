@@ -683,4 +683,211 @@ mod tests {
         bytes.push(0);
         assert_eq!(parse_messages(&bytes).unwrap().len(), 1);
     }
+
+    /// One `RTM_NEWROUTE` message as `netlink-packet-route` serializes it.
+    fn route_message(msg: RouteMessage, sequence: u32) -> Vec<u8> {
+        use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
+        let mut header = NetlinkHeader::default();
+        header.sequence_number = sequence;
+        let mut nl = NetlinkMessage::new(
+            header,
+            NetlinkPayload::from(RouteNetlinkMessage::NewRoute(msg)),
+        );
+        nl.finalize();
+        let mut buf = vec![0; nl.buffer_len()];
+        nl.serialize(&mut buf);
+        buf
+    }
+
+    /// A route message of `family` with the attributes chosen by the
+    /// flags and values; `other` adds attributes both decoders ignore.
+    #[allow(clippy::too_many_arguments)]
+    fn built_route(
+        v6: bool,
+        dst_len: u8,
+        bytes: [u8; 16],
+        oif: Option<u32>,
+        gateway: bool,
+        pref_src: bool,
+        table: Option<u32>,
+        metric: Option<u32>,
+        other: bool,
+        multipath: bool,
+        head: (u8, u8, u8, u8),
+    ) -> RouteMessage {
+        use netlink_packet_route::route::{RouteNextHop, RouteProtocol, RouteScope, RouteType};
+        use std::net::{Ipv4Addr, Ipv6Addr};
+        let addr = |salt: u8| {
+            let mut b = bytes;
+            b[15] ^= salt;
+            if v6 {
+                RouteAddress::Inet6(Ipv6Addr::from(b))
+            } else {
+                RouteAddress::Inet(Ipv4Addr::new(b[12], b[13], b[14], b[15]))
+            }
+        };
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = if v6 {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        };
+        msg.header.destination_prefix_length = dst_len.min(if v6 { 128 } else { 32 });
+        msg.header.table = head.0;
+        msg.header.protocol = RouteProtocol::from(head.1);
+        msg.header.scope = RouteScope::from(head.2);
+        msg.header.kind = RouteType::from(head.3);
+        if msg.header.destination_prefix_length > 0 {
+            msg.attributes.push(RouteAttribute::Destination(addr(0)));
+        }
+        if other {
+            msg.attributes.push(RouteAttribute::Mark(7));
+            msg.attributes.push(RouteAttribute::Uid(1000));
+        }
+        if let Some(oif) = oif {
+            msg.attributes.push(RouteAttribute::Oif(oif));
+        }
+        if gateway {
+            msg.attributes.push(RouteAttribute::Gateway(addr(1)));
+        }
+        if pref_src {
+            msg.attributes.push(RouteAttribute::PrefSource(addr(2)));
+        }
+        if let Some(table) = table {
+            msg.attributes.push(RouteAttribute::Table(table));
+        }
+        if let Some(metric) = metric {
+            msg.attributes.push(RouteAttribute::Priority(metric));
+        }
+        if multipath {
+            let hop = |index, salt| {
+                let mut hop = RouteNextHop::default();
+                hop.interface_index = index;
+                hop.attributes = vec![RouteAttribute::Gateway(addr(salt))];
+                hop
+            };
+            msg.attributes
+                .push(RouteAttribute::MultiPath(vec![hop(2, 3), hop(3, 4)]));
+        }
+        msg
+    }
+
+    /// What the full decoder makes of one serialized route message.
+    fn full_route(bytes: &[u8]) -> Route {
+        match parse_messages(bytes).unwrap().remove(0).body {
+            Body::Route(route) => route,
+            other => panic!("not a route: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lean_route_parser_takes_the_common_replies() {
+        // A lookup reply as the kernel sends it: destination, table, oif,
+        // preferred source, gateway; and one with attributes it skips.
+        for other in [false, true] {
+            let msg = built_route(
+                true,
+                128,
+                [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                Some(2),
+                true,
+                true,
+                Some(254),
+                Some(1024),
+                other,
+                false,
+                (254, 4, 0, 1),
+            );
+            let bytes = route_message(msg, 9);
+            let lean = route_from_bytes(&bytes[HEADER_LEN..]).expect("the lean path");
+            assert_eq!(lean, full_route(&bytes));
+            assert_eq!(lean.oif, Some(2));
+            assert_eq!(lean.metric, 1024);
+            assert!(lean.pref_src.is_some() && lean.gateway.is_some());
+        }
+        // Multipath needs the full decoder.
+        let msg = built_route(
+            false,
+            0,
+            [0; 16],
+            None,
+            false,
+            false,
+            None,
+            None,
+            false,
+            true,
+            (254, 3, 0, 1),
+        );
+        let bytes = route_message(msg, 1);
+        assert_eq!(route_from_bytes(&bytes[HEADER_LEN..]), None);
+        assert_eq!(full_route(&bytes).multipath.len(), 2);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn lean_route_parser_agrees_with_the_full_one(
+            v6: bool,
+            dst_len: u8,
+            bytes: [u8; 16],
+            oif: Option<u32>,
+            gateway: bool,
+            pref_src: bool,
+            table: Option<u32>,
+            metric: Option<u32>,
+            other: bool,
+            multipath: bool,
+            head: (u8, u8, u8, u8),
+            sequence: u32,
+        ) {
+            let msg = built_route(
+                v6, dst_len, bytes, oif, gateway, pref_src, table, metric, other, multipath, head,
+            );
+            let bytes = route_message(msg, sequence);
+            let full = full_route(&bytes);
+            if let Some(lean) = route_from_bytes(&bytes[HEADER_LEN..]) {
+                proptest::prop_assert_eq!(&lean, &full);
+            } else {
+                proptest::prop_assert!(multipath, "the lean decoder gave up on {:?}", full);
+            }
+            // Whichever decoder answers, a lookup reply carries the full route.
+            let mut got = Vec::new();
+            lookup_replies(&bytes, |seq, r| got.push((seq, r))).unwrap();
+            proptest::prop_assert_eq!(got, vec![(sequence, Ok(full))]);
+        }
+    }
+
+    #[test]
+    fn lookup_replies_skip_other_messages_and_report_errors() {
+        let msg = built_route(
+            false,
+            32,
+            [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 192, 0, 2, 1],
+            Some(3),
+            false,
+            true,
+            Some(254),
+            None,
+            false,
+            false,
+            (254, 2, 253, 1),
+        );
+        let mut bytes = route_message(msg, 5);
+        // An error reply for sequence 77: ENETUNREACH, with the request's
+        // header echoed.
+        bytes.extend_from_slice(&header(36, NLMSG_ERROR, 0, 77));
+        bytes.extend_from_slice(&(-101i32).to_ne_bytes());
+        bytes.extend_from_slice(&[0; 16]);
+        // NLMSG_DONE and a link message: skipped.
+        bytes.extend_from_slice(&header(20, NLMSG_DONE, 2, 5));
+        bytes.extend_from_slice(&0u32.to_ne_bytes());
+        bytes.extend_from_slice(&header(16, RTM_NEWLINK, 0, 5));
+        let mut got = Vec::new();
+        lookup_replies(&bytes, |seq, r| got.push((seq, r.map(|r| r.oif)))).unwrap();
+        assert_eq!(got, [(5, Ok(Some(3))), (77, Err(101))]);
+        // A cut in the last header is an error, not a silent stop.
+        assert!(lookup_replies(&bytes[..bytes.len() - 1], |_, _| {}).is_err());
+    }
 }

@@ -1,4 +1,5 @@
-//! Integration tests against the real kernel.
+//! Integration tests against the real kernel, and of the parser on dumps
+//! captured from it (`dumps`, with the bytes in `tests/fixtures/`).
 //!
 //! Tests in a module named `root` build network namespaces with the `ip`
 //! command (the harness shells out; the library never does) and need root:
@@ -8,6 +9,8 @@
 //! namespace as its whole network. A guard deletes the namespaces on drop,
 //! also when the test fails.
 
+#[cfg(target_endian = "little")]
+mod dumps;
 mod harness;
 mod root;
 mod unprivileged;

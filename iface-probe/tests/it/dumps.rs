@@ -5,25 +5,27 @@
 //! `tun` device `teredo` with 2001:0:c633:640a:8000:f227:bd6a:13fe/32, an
 //! IPv4 default route, 2000::/3 via fxa, ::/0 via teredo and an unreachable
 //! 2001:db8:dead::/48. `host` is the build machine's own namespace.
-//! `capture_fixtures` in `sys::linux` wrote them.
+//! `capture_fixtures` in `src/sys/linux.rs` wrote them. These tests use
+//! only the public parsing API and need no privileges.
 
 use std::net::IpAddr;
 
 use proptest::prelude::*;
 
-use crate::{AddrKind, Body, LinkKind, ParseError, RouteKind, Snapshot, parse_messages};
+use iface_probe::{AddrKind, Body, LinkKind, ParseError, RouteKind, Snapshot, parse_messages};
 
-const NS_LINKS: &[u8] = include_bytes!("../tests/fixtures/teredo-ns/links.bin");
-const NS_ADDRS: &[u8] = include_bytes!("../tests/fixtures/teredo-ns/addrs.bin");
-const NS_ROUTES: &[u8] = include_bytes!("../tests/fixtures/teredo-ns/routes.bin");
-const HOST_LINKS: &[u8] = include_bytes!("../tests/fixtures/host/links.bin");
-const HOST_ADDRS: &[u8] = include_bytes!("../tests/fixtures/host/addrs.bin");
-const HOST_ROUTES: &[u8] = include_bytes!("../tests/fixtures/host/routes.bin");
+const NS_LINKS: &[u8] = include_bytes!("../fixtures/teredo-ns/links.bin");
+const NS_ADDRS: &[u8] = include_bytes!("../fixtures/teredo-ns/addrs.bin");
+const NS_ROUTES: &[u8] = include_bytes!("../fixtures/teredo-ns/routes.bin");
+const HOST_LINKS: &[u8] = include_bytes!("../fixtures/host/links.bin");
+const HOST_ADDRS: &[u8] = include_bytes!("../fixtures/host/addrs.bin");
+const HOST_ROUTES: &[u8] = include_bytes!("../fixtures/host/routes.bin");
 
 fn snapshot(parts: &[&[u8]]) -> Snapshot {
     let msgs = parts.iter().flat_map(|p| parse_messages(p).unwrap());
     let mut snap = Snapshot::from_messages(msgs);
-    snap.routes.retain(|r| r.table == crate::RT_TABLE_MAIN);
+    snap.routes
+        .retain(|r| r.table == iface_probe::RT_TABLE_MAIN);
     snap
 }
 
@@ -54,21 +56,21 @@ fn namespace_links() {
     assert_eq!(names, ["lo", "fxa", "teredo"]);
     let lo = snap.interface_by_name("lo").unwrap();
     assert_eq!(lo.kind, LinkKind::Loopback);
-    assert_eq!(lo.link_type, crate::ARPHRD_LOOPBACK);
+    assert_eq!(lo.link_type, iface_probe::ARPHRD_LOOPBACK);
     assert!(lo.up && lo.loopback && lo.is_loopback());
     assert_eq!(lo.mtu, 65536);
     let fxa = snap.interface_by_name("fxa").unwrap();
     assert_eq!(fxa.kind, LinkKind::Veth);
     assert!(fxa.up && fxa.running);
-    assert_eq!(fxa.oper_state, crate::OperState::Up);
+    assert_eq!(fxa.oper_state, iface_probe::OperState::Up);
     assert_eq!(fxa.mtu, 1500);
     let teredo = snap.interface_by_name("teredo").unwrap();
     assert_eq!(teredo.kind, LinkKind::Tun);
-    assert_eq!(teredo.link_type, crate::ARPHRD_NONE);
+    assert_eq!(teredo.link_type, iface_probe::ARPHRD_NONE);
     assert!(teredo.kind.is_tunnel());
     // No process holds the tun device open: up, but no carrier.
     assert!(teredo.up && !teredo.running);
-    assert_eq!(teredo.oper_state, crate::OperState::Down);
+    assert_eq!(teredo.oper_state, iface_probe::OperState::Down);
 }
 
 #[test]
@@ -129,7 +131,8 @@ fn namespace_routes() {
         snap.routes
             .iter()
             .find(|r| {
-                r.dst == dst.map(|(a, l)| (ip(a), l)) && (r.family == crate::Family::Ipv6) == v6
+                r.dst == dst.map(|(a, l)| (ip(a), l))
+                    && (r.family == iface_probe::Family::Ipv6) == v6
             })
             .unwrap()
     };
@@ -146,7 +149,11 @@ fn namespace_routes() {
     assert_eq!(un.kind, RouteKind::Unreachable);
     let connected = find(Some(("192.0.2.0", 24)), false);
     assert_eq!(connected.pref_src, Some(ip("192.0.2.2")));
-    assert!(snap.routes.iter().all(|r| r.table == crate::RT_TABLE_MAIN));
+    assert!(
+        snap.routes
+            .iter()
+            .all(|r| r.table == iface_probe::RT_TABLE_MAIN)
+    );
 }
 
 #[test]
@@ -292,69 +299,4 @@ proptest! {
         }
         let _ = parse_messages(&bytes);
     }
-}
-
-/// Each message in a dump: its type and its bytes, header included.
-fn raw_messages(bytes: &[u8]) -> Vec<(u16, &[u8])> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    while offset + 16 <= bytes.len() {
-        let len = u32::from_ne_bytes(bytes[offset..offset + 4].try_into().unwrap()) as usize;
-        let kind = u16::from_ne_bytes(bytes[offset + 4..offset + 6].try_into().unwrap());
-        out.push((kind, &bytes[offset..offset + len]));
-        offset += (len + 3) & !3;
-    }
-    out
-}
-
-#[test]
-fn lean_route_parser_agrees_with_the_full_one() {
-    let mut lean = 0;
-    for dump in [NS_ROUTES, HOST_ROUTES] {
-        for (kind, msg) in raw_messages(dump) {
-            if kind != 24 {
-                continue;
-            }
-            let full = match parse_messages(msg).unwrap().remove(0).body {
-                Body::Route(r) => Some(r),
-                _ => None,
-            };
-            if let Some(route) = crate::parse::route_from_bytes(&msg[16..]) {
-                assert_eq!(Some(route), full);
-                lean += 1;
-            }
-            // Whichever parser answers, lookup replies carry the full answer.
-            let mut got = Vec::new();
-            crate::parse::lookup_replies(msg, |seq, r| got.push((seq, r))).unwrap();
-            assert_eq!(got.len(), 1);
-            assert_eq!(got[0].1.clone().ok(), full);
-        }
-    }
-    assert!(lean > 10, "only {lean} routes took the lean path");
-}
-
-#[test]
-fn lookup_replies_skip_other_messages_and_report_errors() {
-    let routes = raw_messages(NS_ROUTES);
-    let (_, route) = routes.iter().find(|(k, _)| *k == 24).unwrap();
-    let mut bytes = route.to_vec();
-    // An error reply for sequence 77: ENETUNREACH.
-    bytes.extend_from_slice(&36u32.to_ne_bytes());
-    bytes.extend_from_slice(&2u16.to_ne_bytes());
-    bytes.extend_from_slice(&0u16.to_ne_bytes());
-    bytes.extend_from_slice(&77u32.to_ne_bytes());
-    bytes.extend_from_slice(&0u32.to_ne_bytes());
-    bytes.extend_from_slice(&(-101i32).to_ne_bytes());
-    bytes.extend_from_slice(&[0; 16]);
-    // NLMSG_DONE: skipped.
-    bytes.extend_from_slice(&20u32.to_ne_bytes());
-    bytes.extend_from_slice(&3u16.to_ne_bytes());
-    bytes.extend_from_slice(&[0; 10]);
-    bytes.extend_from_slice(&0u32.to_ne_bytes());
-    let mut got = Vec::new();
-    crate::parse::lookup_replies(&bytes, |seq, r| got.push((seq, r.map(|_| ())))).unwrap();
-    assert_eq!(got.len(), 2);
-    assert_eq!(got[1], (77, Err(101)));
-    assert!(got[0].1.is_ok());
-    assert!(crate::parse::lookup_replies(&bytes[..bytes.len() - 1], |_, _| {}).is_err());
 }
