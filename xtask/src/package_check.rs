@@ -5,8 +5,10 @@
 //! `false`), `cargo package --list -p CRATE --allow-dirty` names the files
 //! of its `.crate`. The check fails if one of them is test data, a fixture,
 //! lab material, a binary dump, build output or CI script (see
-//! [`FORBIDDEN`]), or if a file every crate must ship is missing (see
-//! [`REQUIRED`]).
+//! [`FORBIDDEN`]), if a file every crate must ship is missing (see
+//! [`REQUIRED`]), or if a shipped source file `include_bytes!`s or
+//! `include_str!`s a file that is not shipped (the crate, or its unit
+//! tests, would then not build from the `.crate`).
 //!
 //! `--list` needs neither the network nor the siblings on crates.io: it
 //! only reads the manifests. (Building the `.crate` itself does need them,
@@ -21,6 +23,7 @@
 //! `stable-addr` without `tokio`, and the whole workspace with every
 //! feature. `--skip-features` leaves them out.
 
+use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -100,9 +103,10 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     }
     let mut problems = Vec::new();
     println!("files each crate would publish (`cargo package --list`):");
-    for name in &crates {
+    for (name, dir) in &crates {
         let files = package_list(name)?;
-        let bad = check_files(&files);
+        let mut bad = check_files(&files);
+        bad.extend(dangling_includes(dir, &files)?);
         let verdict = if bad.is_empty() { "ok" } else { "FAILED" };
         let sources = files.iter().filter(|f| f.starts_with("src/")).count();
         println!(
@@ -131,9 +135,10 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     Ok(())
 }
 
-/// The names of the workspace members whose `publish` is not `false`
-/// (`cargo metadata` reports `publish: []` for `publish = false`).
-fn publishable_crates() -> Result<Vec<String>> {
+/// The names and directories of the workspace members whose `publish` is
+/// not `false` (`cargo metadata` reports `publish: []` for
+/// `publish = false`).
+fn publishable_crates() -> Result<Vec<(String, PathBuf)>> {
     let out = cargo_output(&["metadata", "--no-deps", "--format-version", "1"])?;
     let metadata: serde_json::Value =
         serde_json::from_str(&out).context("`cargo metadata` printed something other than JSON")?;
@@ -150,7 +155,12 @@ fn publishable_crates() -> Result<Vec<String>> {
             let name = package["name"]
                 .as_str()
                 .context("a package without a name in `cargo metadata`")?;
-            names.push(name.to_owned());
+            let dir = package["manifest_path"]
+                .as_str()
+                .map(Path::new)
+                .and_then(Path::parent)
+                .with_context(|| format!("{name} has no manifest path in `cargo metadata`"))?;
+            names.push((name.to_owned(), dir.to_owned()));
         }
     }
     names.sort();
@@ -185,6 +195,62 @@ fn check_files(files: &[String]) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The `include_bytes!` and `include_str!` of the shipped Rust files that
+/// name a file the package does not ship: such a crate builds here but not
+/// from its `.crate` (a unit test including a fixture, say). Only literal
+/// relative paths are checked; `concat!`/`env!` paths are left alone.
+fn dangling_includes(crate_dir: &Path, files: &[String]) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for file in files.iter().filter(|f| f.ends_with(".rs")) {
+        let text = std::fs::read_to_string(crate_dir.join(file))
+            .with_context(|| format!("reading {}", crate_dir.join(file).display()))?;
+        for included in included_paths(&text) {
+            let Some(resolved) = resolve(file, included) else {
+                continue;
+            };
+            if !files.contains(&resolved) {
+                problems.push(format!(
+                    "{file} includes {included:?}, which the package does not ship"
+                ));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// The literal paths given to `include_bytes!` and `include_str!` in `text`.
+fn included_paths(text: &str) -> Vec<&str> {
+    let mut paths = Vec::new();
+    for mac in ["include_bytes!(\"", "include_str!(\""] {
+        let mut rest = text;
+        while let Some(at) = rest.find(mac) {
+            rest = &rest[at + mac.len()..];
+            if let Some(end) = rest.find('"') {
+                paths.push(&rest[..end]);
+            }
+        }
+    }
+    paths
+}
+
+/// `included`, relative to the directory of `file`, as a package path with
+/// `/` separators; `None` for absolute paths or paths leaving the package.
+fn resolve(file: &str, included: &str) -> Option<String> {
+    let base = Path::new(file).parent().unwrap_or(Path::new(""));
+    let mut parts: Vec<String> = Vec::new();
+    for component in base.join(included).components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(parts.join("/"))
 }
 
 /// Whether `file` matches one [`FORBIDDEN`] pattern.
@@ -253,6 +319,47 @@ mod tests {
         ]);
         let problems = check_files(&files);
         assert_eq!(problems.len(), 5, "{problems:?}");
+    }
+
+    #[test]
+    fn includes_resolve_against_the_including_file() {
+        let text = r#"
+            #![doc = include_str!("../README.md")]
+            const A: &[u8] = include_bytes!("../tests/fixtures/a.bin");
+            const B: &str = include_str!("data/table.txt");
+        "#;
+        assert_eq!(
+            included_paths(text),
+            ["../tests/fixtures/a.bin", "../README.md", "data/table.txt"]
+        );
+        assert_eq!(
+            resolve("src/lib.rs", "../README.md").as_deref(),
+            Some("README.md")
+        );
+        assert_eq!(
+            resolve("src/parse/mod.rs", "data/t.txt").as_deref(),
+            Some("src/parse/data/t.txt")
+        );
+        assert_eq!(resolve("src/lib.rs", "../../outside.txt"), None);
+    }
+
+    #[test]
+    fn an_include_of_an_unshipped_file_is_reported() {
+        let dir = std::env::temp_dir().join(format!("package-check-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(
+            dir.join("src/lib.rs"),
+            "#![doc = include_str!(\"../README.md\")]\n\
+             #[cfg(test)] const F: &[u8] = include_bytes!(\"../tests/fixtures/a.bin\");\n",
+        )
+        .unwrap();
+        let files = list(&["Cargo.toml", "README.md", "src/lib.rs"]);
+        let problems = dangling_includes(&dir, &files).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            problems,
+            ["src/lib.rs includes \"../tests/fixtures/a.bin\", which the package does not ship"]
+        );
     }
 
     #[test]
