@@ -33,7 +33,8 @@
 //! ```
 //!
 //! [`watch`] streams the changes themselves (the
-//! `NotifyUnicastIpAddressChange` equivalent).
+//! `NotifyUnicastIpAddressChange` equivalent); `watch_async` (feature
+//! `tokio`) does the same for async code.
 //!
 //! The [`Tracker`] at the core does no I/O: feed it [`Event`]s from any
 //! source (a recorded trace, another netlink library) and ask
@@ -61,8 +62,8 @@
 //!
 //! # Features
 //!
-//! - `tokio` (default): [`wait_stable_async`], which waits on tokio's
-//!   reactor instead of blocking a thread.
+//! - `tokio` (default): [`wait_stable_async`] and [`watch_async`], which
+//!   wait on tokio's reactor instead of blocking a thread.
 //!
 //! # Platforms
 //!
@@ -88,6 +89,8 @@ pub use tracker::{
     AddrFlags, Event, Failure, FailureReason, Filter, Pending, PendingReason, StableAddr, Status,
     Tracker,
 };
+#[cfg(feature = "tokio")]
+pub use watch::{AsyncWatch, watch_async};
 pub use watch::{Watch, watch};
 
 /// Blocks until the addresses `filter` names are stable, and returns them.

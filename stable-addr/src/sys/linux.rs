@@ -28,7 +28,6 @@ use netlink_sys::{Socket, SocketAddr};
 
 use self::msg::{DumpKind, Parsed, dump_request, parse_datagram};
 use crate::tracker::{Event, Filter, Status, Tracker};
-use crate::watch::Watch;
 use crate::{StableTable, WaitError};
 
 /// `RTMGRP_LINK`: interface changes.
@@ -310,9 +309,6 @@ pub(crate) async fn wait_async(
     filter: Filter,
     timeout: Duration,
 ) -> Result<StableTable, WaitError> {
-    use tokio::io::Interest;
-    use tokio::io::unix::AsyncFd;
-
     let deadline = deadline(timeout);
     let mut watcher = Watcher::new(filter)?;
     loop {
@@ -320,47 +316,73 @@ pub(crate) async fn wait_async(
             Round::Done(result) => return result,
             Round::Wait(left) => left,
         };
-        // Registered afresh each round: the dump socket comes and goes,
-        // and a fresh registration reports readiness that is already
-        // there, so nothing can be missed. The AsyncFds hold BorrowedFds,
-        // so the borrow checker keeps the sockets open (and the watcher
-        // untouched) until they are dropped; that is the I/O-safety
-        // guarantee tokio 1.54 deprecated these safe constructors over,
-        // and the unsafe replacements do not exist in the tokio 1.40 the
-        // workspace allows.
-        let (events_fd, dump_fd) = watcher.borrowed_fds();
+        match left {
+            // Timing out is fine: the next round reports it.
+            Some(left) => {
+                if let Ok(r) = tokio::time::timeout(left, watcher.readable()).await {
+                    r?;
+                }
+            }
+            None => watcher.readable().await?,
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Watcher {
+    /// Waits on tokio's reactor until a socket is readable.
+    ///
+    /// The sockets are registered afresh on each call: the dump socket
+    /// comes and goes, and a fresh registration reports readiness that is
+    /// already there, so nothing can be missed. The `AsyncFd`s hold
+    /// `BorrowedFd`s, so the borrow checker keeps the sockets open (and
+    /// the watcher untouched) until they are dropped; that is the
+    /// I/O-safety guarantee tokio 1.54 deprecated these safe constructors
+    /// over, and the unsafe replacements do not exist in the tokio 1.40
+    /// the workspace allows. Dropping the future mid-wait loses nothing:
+    /// nothing has been read yet.
+    async fn readable(&self) -> io::Result<()> {
+        use tokio::io::Interest;
+        use tokio::io::unix::AsyncFd;
+
+        let (events_fd, dump_fd) = self.borrowed_fds();
         #[allow(deprecated)]
         let events = AsyncFd::with_interest(events_fd, Interest::READABLE)?;
         #[allow(deprecated)]
         let dump = dump_fd
             .map(|fd| AsyncFd::with_interest(fd, Interest::READABLE))
             .transpose()?;
-        let readable = async {
-            match &dump {
-                Some(dump) => tokio::select! {
-                    r = events.readable() => r.map(drop),
-                    r = dump.readable() => r.map(drop),
-                },
-                None => events.readable().await.map(drop),
+        match &dump {
+            Some(dump) => tokio::select! {
+                r = events.readable() => r.map(drop),
+                r = dump.readable() => r.map(drop),
+            },
+            None => events.readable().await.map(drop),
+        }
+    }
+
+    /// The next queued event, reading and waiting on tokio's reactor for
+    /// one. Cancel-safe: events are queued before any await, so dropping
+    /// the future loses none.
+    pub(crate) async fn next_event_async(&mut self) -> io::Result<Event> {
+        loop {
+            if let Some(event) = self.queue.as_mut().and_then(VecDeque::pop_front) {
+                return Ok(event);
             }
-        };
-        match left {
-            Some(left) => {
-                // Timing out is fine: the next round reports it.
-                if let Ok(r) = tokio::time::timeout(left, readable).await {
-                    r?;
-                }
+            self.pump()?;
+            if self.queue.as_ref().is_some_and(|q| !q.is_empty()) {
+                continue;
             }
-            None => readable.await?,
+            self.readable().await?;
         }
     }
 }
 
-/// Starts watching: subscribes, then dumps.
-pub(crate) fn watch() -> io::Result<Watch> {
+/// Starts watching: subscribes, then dumps, queueing every event.
+pub(crate) fn watcher() -> io::Result<Watcher> {
     let mut watcher = Watcher::new(Filter::All)?;
     watcher.queue = Some(VecDeque::new());
-    Ok(Watch::new(watcher))
+    Ok(watcher)
 }
 
 impl Watcher {

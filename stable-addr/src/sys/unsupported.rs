@@ -49,9 +49,14 @@ impl Watcher {
     pub(crate) fn tracker(&self) -> &crate::Tracker {
         match *self {}
     }
+
+    #[cfg(feature = "tokio")]
+    pub(crate) async fn next_event_async(&mut self) -> io::Result<crate::Event> {
+        match *self {}
+    }
 }
 
 /// Always fails: no netlink here.
-pub(crate) fn watch() -> io::Result<crate::Watch> {
+pub(crate) fn watcher() -> io::Result<Watcher> {
     Err(unsupported_io())
 }

@@ -188,6 +188,67 @@ mod root {
         assert!(!ns.addr_show("va").contains("tentative"));
     }
 
+    /// The async watch sees an address go from tentative to preferred
+    /// while being polled with timeouts far shorter than DAD: each expired
+    /// timeout drops a `next()` future, and no event may be lost to that.
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn async_watch_sees_dad_end_through_cancelled_polls() {
+        let ns = veth_slow_dad();
+        let a = ip("2001:db8:7::1");
+        let (events, cancelled) = ns.run(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut w = stable_addr::watch_async().unwrap();
+                let step = Duration::from_secs(5);
+                loop {
+                    let e = tokio::time::timeout(step, w.next()).await.unwrap();
+                    if e.unwrap().unwrap() == Event::Synced {
+                        break;
+                    }
+                }
+                assert!(w.is_settled());
+                Netns::ip_in(
+                    &ns.name,
+                    &["-6", "addr", "add", &format!("{a}/64"), "dev", "va"],
+                );
+                let give_up = Instant::now() + Duration::from_secs(10);
+                let (mut events, mut cancelled) = (Vec::new(), 0u32);
+                while Instant::now() < give_up {
+                    match tokio::time::timeout(Duration::from_millis(5), w.next()).await {
+                        Err(_elapsed) => cancelled += 1,
+                        Ok(event) => {
+                            let event = event.expect("the watch goes on").unwrap();
+                            let Event::Address { ip, flags, .. } = event else {
+                                continue;
+                            };
+                            if ip == a {
+                                events.push(flags);
+                                if !flags.tentative {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                // The view agrees (the link-local addresses may still be
+                // doing DAD: only `a` is asked about).
+                if let stable_addr::Status::Pending(pending) = w.tracker().status() {
+                    assert!(pending.iter().all(|p| p.ip != Some(a)), "{pending:?}");
+                }
+                (events, cancelled)
+            })
+        });
+        println!("{cancelled} polls timed out; events for {a}: {events:?}");
+        assert!(events.first().is_some_and(|f| f.tentative), "{events:?}");
+        assert!(events.last().is_some_and(|f| !f.tentative), "{events:?}");
+        // DAD takes about a second: many polls were cut short meanwhile.
+        assert!(cancelled > 20, "only {cancelled} polls timed out");
+    }
+
     #[test]
     fn dad_failure_is_reported() {
         let ns1 = Netns::new();
