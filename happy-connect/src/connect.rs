@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use futures_util::future::{AbortHandle, Abortable, BoxFuture};
 use futures_util::stream::FuturesUnordered;
-use iface_probe::{Dest, LinkKind, SourceCache, SourceInfo};
+use iface_probe::{Dest, Snapshot, SourceCache, SourceInfo};
 use rfc3484_sort::{Destination, Policy, Source, SourceAttrs};
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
 use tokio::net::{TcpSocket, TcpStream};
@@ -411,13 +411,10 @@ impl Connector {
 }
 
 impl Connector {
-    /// Whether a Teredo client looks started but not qualified: a `tun`
-    /// device that Miredo would create (named `teredo`, Miredo's default,
-    /// or carrying a Teredo address that is not usable yet) without a
-    /// usable Teredo address. Before qualification the device exists but
-    /// is down and has no address, so the kernel has no route for Teredo
-    /// destinations; an attempt then waits for qualification instead of
-    /// failing at once with "network unreachable".
+    /// Whether a Teredo client looks started but not qualified (see
+    /// [`Snapshot::teredo_qualifying`](iface_probe::Snapshot::teredo_qualifying)):
+    /// an attempt to a Teredo destination without a source then waits for
+    /// qualification instead of failing at once with "network unreachable".
     fn teredo_client_pending(&self) -> bool {
         let mut host = self
             .host
@@ -426,16 +423,7 @@ impl Connector {
         let HostState::Open(cache) = &mut *host else {
             return false;
         };
-        cache.snapshot().is_ok_and(|s| {
-            s.interfaces.iter().any(|i| {
-                i.kind == LinkKind::Tun
-                    && (i.name.contains("teredo") || i.addresses.iter().any(|a| is_teredo_ip(a.ip)))
-                    && !i
-                        .addresses
-                        .iter()
-                        .any(|a| is_teredo_ip(a.ip) && a.is_usable())
-            })
-        })
+        cache.snapshot().is_ok_and(Snapshot::teredo_qualifying)
     }
 }
 

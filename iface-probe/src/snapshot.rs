@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use teredo_addr::{AddrKind, Scope};
 
-use crate::model::{Address, Family, Interface, Route, RouteKind};
+use crate::model::{Address, Family, Interface, LinkKind, Route, RouteKind};
 use crate::parse::{Body, Message};
 
 /// The host's interfaces (with their addresses) and main-table routes.
@@ -213,6 +213,35 @@ impl Snapshot {
         caps
     }
 
+    /// Whether a Teredo client looks started but not yet qualified: a
+    /// `tun` device that Miredo would use (named with `teredo` in it, as
+    /// Miredo's default `teredo` is, or already carrying a Teredo address)
+    /// with no usable Teredo address.
+    ///
+    /// Until it qualifies, Miredo keeps its device down and without an
+    /// address, so the kernel has no route for Teredo destinations and a
+    /// connection would fail at once with "network unreachable"; a caller
+    /// that sees this can wait for the client (stable-addr's Teredo
+    /// filter) instead. A tentative Teredo address counts as not usable.
+    ///
+    /// ```
+    /// use iface_probe::{Interface, LinkKind, Snapshot};
+    ///
+    /// let mut tun = Interface::new(7, "teredo");
+    /// tun.kind = LinkKind::Tun;
+    /// let mut snap = Snapshot::default();
+    /// snap.interfaces.push(tun);
+    /// assert!(snap.teredo_qualifying());
+    /// ```
+    pub fn teredo_qualifying(&self) -> bool {
+        let is_teredo = |a: &Address| matches!(a.ip, IpAddr::V6(v6) if teredo_addr::is_teredo(v6));
+        self.interfaces.iter().any(|i| {
+            i.kind == LinkKind::Tun
+                && (i.name.contains("teredo") || i.addresses.iter().any(is_teredo))
+                && !i.addresses.iter().any(|a| is_teredo(a) && a.is_usable())
+        })
+    }
+
     /// How much the interface is preferred, judged from its addresses alone
     /// (routes do not count here): see [`Preference`].
     pub fn preference(&self, iface: &Interface) -> Preference {
@@ -251,7 +280,7 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AddrFlags, LinkKind};
+    use crate::model::AddrFlags;
 
     fn iface(index: u32, name: &str, kind: LinkKind, addrs: &[&str]) -> Interface {
         let mut i = Interface::new(index, name);
@@ -463,5 +492,51 @@ mod tests {
         let ll: IpAddr = "fe80::1".parse().unwrap();
         assert_eq!(snap.address(ll, None).unwrap().0.index, 5);
         assert!(snap.address(ll, Some(1)).is_none());
+    }
+
+    #[test]
+    fn teredo_qualifying_until_the_address_is_usable() {
+        const TEREDO: &str = "2001:0:c633:640a:8000:f227:bd6a:13fe/32";
+        // Miredo's tun before qualification: down, no address.
+        let mut tun = iface(4, "teredo", LinkKind::Tun, &[]);
+        tun.up = false;
+        let mut snap = Snapshot {
+            interfaces: vec![
+                lo(),
+                iface(2, "eth0", LinkKind::Ethernet, &["192.0.2.2/24"]),
+                tun,
+            ],
+            routes: vec![default4(2)],
+        };
+        assert!(snap.teredo_qualifying());
+        // The address arrives tentative: still qualifying.
+        let tun = &mut snap.interfaces[2];
+        tun.up = true;
+        tun.addresses = vec![Address::new(
+            "2001:0:c633:640a:8000:f227:bd6a:13fe".parse().unwrap(),
+            32,
+        )];
+        tun.addresses[0].flags = AddrFlags::TENTATIVE;
+        assert!(snap.teredo_qualifying());
+        // Usable: qualified.
+        snap.interfaces[2].addresses[0].flags = AddrFlags::default();
+        assert!(!snap.teredo_qualifying());
+        // Whatever the name, a tun carrying a Teredo address counts...
+        let mut other = iface(5, "tun7", LinkKind::Tun, &[TEREDO]);
+        other.addresses[0].flags = AddrFlags::DADFAILED;
+        let snap = Snapshot {
+            interfaces: vec![other],
+            routes: vec![],
+        };
+        assert!(snap.teredo_qualifying());
+        // ...and neither another tun nor a non-tun named teredo does.
+        let snap = Snapshot {
+            interfaces: vec![
+                iface(5, "tun0", LinkKind::Tun, &[]),
+                iface(6, "teredo", LinkKind::Ethernet, &[]),
+            ],
+            routes: vec![],
+        };
+        assert!(!snap.teredo_qualifying());
     }
 }
