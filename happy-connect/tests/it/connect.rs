@@ -553,13 +553,13 @@ mod root {
     use happy_connect::{AttemptOutcome, ConnectReport, Connector, Strategy};
 
     use super::{V4_IP, V6_IP, connector, winner_ip};
-    use crate::netns::Netns;
+    use netns_harness::Netns;
 
     /// A namespace with listeners on 127.0.0.1 and ::1 (same port) and an
     /// nft rule dropping TCP to the ::1 one; runs `setup` on a connector
     /// for `dual.test` → [::1, 127.0.0.1] and connects from inside.
     fn blackholed_ipv6(setup: impl FnOnce(&mut Connector) + Send) -> ConnectReport {
-        let ns = Netns::new();
+        let ns = Netns::new("hc");
         let (peer, report) = ns.run(|| {
             let (listeners, port) = loop {
                 let v4 = TcpListener::bind((V4_IP, 0)).expect("bind 127.0.0.1 in the namespace");

@@ -3,5 +3,4 @@
 mod cli;
 mod connect;
 mod dns_server;
-mod netns;
 mod resolve;

@@ -4,8 +4,6 @@
 //! Everything that needs root lives in [`root`]; those tests fail, not
 //! skip, without it, so a CI run that lost its privileges is noticed.
 
-mod netns;
-
 use std::io;
 use std::time::Duration;
 
@@ -41,7 +39,7 @@ mod root {
 
     use stable_addr::{Event, FailureReason, Filter, PendingReason, WaitError, wait_stable};
 
-    use crate::netns::Netns;
+    use netns_harness::{Netns, ip_in};
 
     const TEREDO: &str = "2001:0:c633:640a:8000:f227:bd6a:13fe";
 
@@ -52,7 +50,7 @@ mod root {
     /// A namespace with a veth pair `va`/`vb`, both ends in it, `va`
     /// doing DAD with 3 probes 300 ms apart (about a second).
     fn veth_slow_dad() -> Netns {
-        let ns = Netns::new();
+        let ns = Netns::new("sa");
         ns.ip(&["link", "add", "va", "type", "veth", "peer", "name", "vb"]);
         ns.sysctl("net/ipv6/conf/va/dad_transmits", "3");
         ns.sysctl("net/ipv6/neigh/va/retrans_time_ms", "300");
@@ -67,8 +65,8 @@ mod root {
         let a = "2001:db8:1::1";
         let (elapsed, table) = ns.run(|| {
             let start = Instant::now();
-            Netns::ip_in(
-                &ns.name,
+            ip_in(
+                ns.name(),
                 &["-6", "addr", "add", &format!("{a}/64"), "dev", "va"],
             );
             assert!(
@@ -129,8 +127,8 @@ mod root {
                     }
                 }
             });
-            Netns::ip_in(
-                &ns.name,
+            ip_in(
+                ns.name(),
                 &["-6", "addr", "add", &format!("{a}/64"), "dev", "va"],
             );
             wait_stable(Filter::Address(a), Duration::from_secs(10)).unwrap();
@@ -158,8 +156,8 @@ mod root {
         let a = "2001:db8:2::1";
         let (elapsed, table) = ns.run(|| {
             let start = Instant::now();
-            Netns::ip_in(
-                &ns.name,
+            ip_in(
+                ns.name(),
                 &["-6", "addr", "add", &format!("{a}/64"), "dev", "va"],
             );
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -211,8 +209,8 @@ mod root {
                     }
                 }
                 assert!(w.is_settled());
-                Netns::ip_in(
-                    &ns.name,
+                ip_in(
+                    ns.name(),
                     &["-6", "addr", "add", &format!("{a}/64"), "dev", "va"],
                 );
                 let give_up = Instant::now() + Duration::from_secs(10);
@@ -251,10 +249,19 @@ mod root {
 
     #[test]
     fn dad_failure_is_reported() {
-        let ns1 = Netns::new();
-        let ns2 = Netns::new();
+        let ns1 = Netns::new("sa");
+        let ns2 = Netns::new("sa");
         ns1.ip(&[
-            "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", &ns2.name,
+            "link",
+            "add",
+            "va",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "vb",
+            "netns",
+            ns2.name(),
         ]);
         let a = "2001:db8:3::1";
         ns2.ip(&[
@@ -270,8 +277,8 @@ mod root {
         ns1.ip(&["link", "set", "va", "up"]);
         let (elapsed, result) = ns1.run(|| {
             let start = Instant::now();
-            Netns::ip_in(
-                &ns1.name,
+            ip_in(
+                ns1.name(),
                 &["-6", "addr", "add", &format!("{a}/64"), "dev", "va"],
             );
             let r = wait_stable(Filter::Address(ip(a)), Duration::from_secs(10));
@@ -295,7 +302,7 @@ mod root {
 
     #[test]
     fn timeout_lists_the_tentative_address() {
-        let ns = Netns::new();
+        let ns = Netns::new("sa");
         ns.ip(&["link", "add", "va", "type", "veth", "peer", "name", "vb"]);
         // The peer stays down: no carrier, so DAD never runs and the
         // address stays tentative.
@@ -325,15 +332,15 @@ mod root {
 
     #[test]
     fn interface_deleted_mid_wait_does_not_hang() {
-        let ns = Netns::new();
+        let ns = Netns::new("sa");
         ns.ip(&["link", "add", "va", "type", "veth", "peer", "name", "vb"]);
         ns.ip(&["link", "set", "va", "up"]);
         ns.ip(&["-6", "addr", "add", "2001:db8:5::1/64", "dev", "va"]);
         let (elapsed, result) = thread::scope(|s| {
-            let name = ns.name.clone();
+            let name = ns.name().to_owned();
             s.spawn(move || {
                 thread::sleep(Duration::from_millis(300));
-                Netns::ip_in(&name, &["link", "del", "va"]);
+                ip_in(&name, &["link", "del", "va"]);
             });
             ns.run(|| {
                 let start = Instant::now();
@@ -357,7 +364,7 @@ mod root {
 
     /// A namespace with an up `tun` device named `teredo`, as Miredo makes.
     fn teredo_tun() -> Netns {
-        let ns = Netns::new();
+        let ns = Netns::new("sa");
         ns.ip(&["tuntap", "add", "dev", "teredo", "mode", "tun"]);
         ns.ip(&["link", "set", "teredo", "up"]);
         ns
@@ -391,10 +398,10 @@ mod root {
     fn teredo_waiter_returns_once_the_address_appears() {
         let ns = teredo_tun();
         let (elapsed, table) = thread::scope(|s| {
-            let name = ns.name.clone();
+            let name = ns.name().to_owned();
             s.spawn(move || {
                 thread::sleep(Duration::from_millis(400));
-                Netns::ip_in(
+                ip_in(
                     &name,
                     &[
                         "-6",
@@ -420,7 +427,7 @@ mod root {
 
     #[test]
     fn all_in_a_fresh_namespace() {
-        let ns = Netns::new();
+        let ns = Netns::new("sa");
         ns.ip(&["link", "set", "lo", "up"]);
         let table = ns.run(|| wait_stable(Filter::All, Duration::from_secs(5)).unwrap());
         assert!(table.contains(ip("::1")), "{table:?}");
@@ -458,7 +465,7 @@ mod root {
                 "teredo",
                 "nodad",
             ];
-            Netns::ip_in(&ns.name, &add);
+            ip_in(ns.name(), &add);
             let e = next_address(&mut w, step);
             assert!(matches!(e, Event::Address { removed: false, .. }), "{e:?}");
             seen.push(e);
@@ -471,7 +478,7 @@ mod root {
                 "dev",
                 "teredo",
             ];
-            Netns::ip_in(&ns.name, &del);
+            ip_in(ns.name(), &del);
             let e = next_address(&mut w, step);
             assert!(matches!(e, Event::Address { removed: true, .. }), "{e:?}");
             seen.push(e);
