@@ -28,8 +28,12 @@ const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 /// `RTM_NEWLINK`.
 const RTM_NEWLINK: u16 = 16;
+/// `RTM_DELLINK`.
+const RTM_DELLINK: u16 = 17;
 /// `RTM_NEWADDR`.
 const RTM_NEWADDR: u16 = 20;
+/// `RTM_DELADDR`.
+const RTM_DELADDR: u16 = 21;
 /// `RTM_NEWROUTE`.
 const RTM_NEWROUTE: u16 = 24;
 /// The size of `struct nlmsghdr`.
@@ -63,6 +67,16 @@ pub enum Body {
         /// The interface the address is on.
         index: u32,
         /// The address.
+        address: Address,
+    },
+    /// `RTM_DELLINK`: an interface went away (a change notification).
+    LinkRemoved(Interface),
+    /// `RTM_DELADDR`: an address was removed from interface `index` (a
+    /// change notification).
+    AddressRemoved {
+        /// The interface the address was on.
+        index: u32,
+        /// The address, as it was.
         address: Address,
     },
     /// `RTM_NEWROUTE`: a route, or the answer to an `RTM_GETROUTE` request.
@@ -161,7 +175,9 @@ fn type_name(message_type: u16) -> String {
     match message_type {
         NLMSG_ERROR => "nlmsg_error".to_owned(),
         RTM_NEWLINK => "rtm_newlink".to_owned(),
+        RTM_DELLINK => "rtm_dellink".to_owned(),
         RTM_NEWADDR => "rtm_newaddr".to_owned(),
+        RTM_DELADDR => "rtm_deladdr".to_owned(),
         RTM_NEWROUTE => "rtm_newroute".to_owned(),
         other => format!("netlink type {other}"),
     }
@@ -299,7 +315,7 @@ fn parse_body(message_type: u16, payload: &[u8]) -> Result<Body, String> {
                 errno: code.checked_neg().unwrap_or(i32::MAX),
             })
         }
-        RTM_NEWLINK | RTM_NEWADDR | RTM_NEWROUTE => {
+        RTM_NEWLINK | RTM_DELLINK | RTM_NEWADDR | RTM_DELADDR | RTM_NEWROUTE => {
             let msg = RouteNetlinkMessage::parse_with_param(payload, message_type)
                 .map_err(|e| lowercase_first(&e.to_string()))?;
             Ok(Body::from_route_netlink(&msg))
@@ -320,14 +336,20 @@ fn lowercase_first(s: &str) -> String {
 impl Body {
     /// Converts a message decoded by `netlink-packet-route`. Links,
     /// addresses and routes of the IPv4 and IPv6 families become
-    /// [`Body::Link`], [`Body::Address`] and [`Body::Route`]; everything
-    /// else is [`Body::Ignored`] with its message type.
+    /// [`Body::Link`], [`Body::Address`] and [`Body::Route`], removed links
+    /// and addresses [`Body::LinkRemoved`] and [`Body::AddressRemoved`];
+    /// everything else is [`Body::Ignored`] with its message type.
     pub fn from_route_netlink(msg: &RouteNetlinkMessage) -> Self {
         match msg {
             RouteNetlinkMessage::NewLink(link) => Self::Link(interface_from_link(link)),
+            RouteNetlinkMessage::DelLink(link) => Self::LinkRemoved(interface_from_link(link)),
             RouteNetlinkMessage::NewAddress(addr) => match address_from_message(addr) {
                 Some((index, address)) => Self::Address { index, address },
                 None => Self::Ignored(RTM_NEWADDR),
+            },
+            RouteNetlinkMessage::DelAddress(addr) => match address_from_message(addr) {
+                Some((index, address)) => Self::AddressRemoved { index, address },
+                None => Self::Ignored(RTM_DELADDR),
             },
             RouteNetlinkMessage::NewRoute(route) => match route_from_message(route) {
                 Some(route) => Self::Route(route),
@@ -338,7 +360,8 @@ impl Body {
     }
 }
 
-/// An [`Interface`] (with no addresses) from an `RTM_NEWLINK` message.
+/// An [`Interface`] (with no addresses) from an `RTM_NEWLINK` (or
+/// `RTM_DELLINK`) message.
 pub fn interface_from_link(msg: &LinkMessage) -> Interface {
     let header = &msg.header;
     let mut iface = Interface::new(header.index, "");
@@ -370,7 +393,8 @@ pub fn interface_from_link(msg: &LinkMessage) -> Interface {
     iface
 }
 
-/// The interface index and [`Address`] of an `RTM_NEWADDR` message;
+/// The interface index and [`Address`] of an `RTM_NEWADDR` (or
+/// `RTM_DELADDR`) message;
 /// `None` for families other than IPv4 and IPv6 or when the message
 /// carries no address.
 pub fn address_from_message(msg: &AddressMessage) -> Option<(u32, Address)> {
@@ -684,19 +708,83 @@ mod tests {
         assert_eq!(parse_messages(&bytes).unwrap().len(), 1);
     }
 
-    /// One `RTM_NEWROUTE` message as `netlink-packet-route` serializes it.
-    fn route_message(msg: RouteMessage, sequence: u32) -> Vec<u8> {
+    /// One message as `netlink-packet-route` serializes it.
+    fn serialized(msg: RouteNetlinkMessage, sequence: u32) -> Vec<u8> {
         use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
         let mut header = NetlinkHeader::default();
         header.sequence_number = sequence;
-        let mut nl = NetlinkMessage::new(
-            header,
-            NetlinkPayload::from(RouteNetlinkMessage::NewRoute(msg)),
-        );
+        let mut nl = NetlinkMessage::new(header, NetlinkPayload::from(msg));
         nl.finalize();
         let mut buf = vec![0; nl.buffer_len()];
         nl.serialize(&mut buf);
         buf
+    }
+
+    /// One `RTM_NEWROUTE` message as `netlink-packet-route` serializes it.
+    fn route_message(msg: RouteMessage, sequence: u32) -> Vec<u8> {
+        serialized(RouteNetlinkMessage::NewRoute(msg), sequence)
+    }
+
+    #[test]
+    fn removals_are_told_apart_from_additions() {
+        use netlink_packet_route::address::AddressHeaderFlags;
+        let mut link = LinkMessage::default();
+        link.header.index = 4;
+        link.header.flags = LinkFlags::Up;
+        link.attributes.push(LinkAttribute::IfName("teredo".into()));
+        let mut addr = AddressMessage::default();
+        addr.header.family = AddressFamily::Inet6;
+        addr.header.index = 4;
+        addr.header.prefix_len = 32;
+        addr.header.flags = AddressHeaderFlags::Tentative;
+        let teredo: IpAddr = "2001:0:c633:640a:8000:f227:bd6a:13fe".parse().unwrap();
+        addr.attributes.push(AddressAttribute::Address(teredo));
+        let mut bytes = serialized(RouteNetlinkMessage::NewLink(link.clone()), 1);
+        bytes.extend(serialized(RouteNetlinkMessage::NewAddress(addr.clone()), 1));
+        bytes.extend(serialized(RouteNetlinkMessage::DelAddress(addr), 1));
+        bytes.extend(serialized(RouteNetlinkMessage::DelLink(link), 1));
+        let bodies: Vec<Body> = parse_messages(&bytes)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.body)
+            .collect();
+        let [
+            Body::Link(added),
+            Body::Address { index: 4, address },
+            Body::AddressRemoved {
+                index: 4,
+                address: gone,
+            },
+            Body::LinkRemoved(removed),
+        ] = &bodies[..]
+        else {
+            panic!("{bodies:?}");
+        };
+        assert_eq!((added.name.as_str(), added.up), ("teredo", true));
+        assert_eq!(added, removed);
+        assert_eq!((address.ip, address.prefix_len), (teredo, 32));
+        assert!(address.flags.tentative());
+        assert_eq!(address, gone);
+        // A dump never holds removals; a snapshot built from them ignores
+        // them rather than guess.
+        let snap = crate::Snapshot::from_messages(parse_messages(&bytes).unwrap());
+        assert_eq!(snap.interfaces.len(), 1);
+        assert_eq!(snap.interfaces[0].addresses.len(), 1);
+    }
+
+    #[test]
+    fn a_bad_removal_names_its_type() {
+        // RTM_DELADDR whose first attribute claims 2 bytes.
+        let mut bytes = header(16 + 8 + 4, RTM_DELADDR, 0, 0);
+        bytes.extend_from_slice(&[10, 64, 0, 0, 4, 0, 0, 0]);
+        bytes.extend_from_slice(&2u16.to_ne_bytes());
+        bytes.extend_from_slice(&1u16.to_ne_bytes());
+        let err = parse_messages(&bytes).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("rtm_deladdr message at offset 0 could not be decoded: "),
+            "{err}"
+        );
     }
 
     /// A route message of `family` with the attributes chosen by the

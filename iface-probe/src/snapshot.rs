@@ -108,10 +108,11 @@ impl Snapshot {
         crate::sys::capture()
     }
 
-    /// Builds a snapshot from parsed messages: links become interfaces,
-    /// addresses join the interface with their index (addresses of unknown
-    /// interfaces are dropped), routes are kept as they are, whatever their
-    /// table. Other messages are ignored.
+    /// Builds a snapshot from parsed dump messages: links become
+    /// interfaces, addresses join the interface with their index
+    /// (addresses of unknown interfaces are dropped), routes are kept as
+    /// they are, whatever their table. Other messages, removals included,
+    /// are ignored: a dump has none.
     pub fn from_messages<I: IntoIterator<Item = Message>>(messages: I) -> Self {
         let mut snap = Self::default();
         let mut addresses = Vec::new();

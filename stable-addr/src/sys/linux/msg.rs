@@ -1,15 +1,12 @@
 //! Netlink bytes in and out: the two dump requests, and the kernel's
-//! link and address messages turned into tracker [`Event`]s.
+//! link and address messages turned into tracker [`Event`]s. The decoding
+//! itself is iface-probe's (one parser for the workspace, fuzzed there);
+//! this module only says what each message means to the tracker.
 //!
 //! Pure (no socket), so it is tested on hand-built messages. Netlink uses
 //! the host's byte order throughout.
 
-use std::net::IpAddr;
-
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
-use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::address::{AddressAttribute, AddressMessage};
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use iface_probe::{Address, Body, Interface};
 
 use crate::tracker::{AddrFlags, Event};
 
@@ -61,100 +58,50 @@ pub(crate) enum Parsed {
     Event(Event),
     /// `NLMSG_DONE`: the end of a dump.
     Done,
-    /// `NLMSG_ERROR` with a non-zero (positive) errno.
+    /// `NLMSG_ERROR` with a non-zero (positive) errno, or a dump that
+    /// failed part-way.
     Error(i32),
     /// Anything else: acknowledgements, other families, other types.
     Ignored,
 }
 
-/// Splits a datagram into messages and parses each. A malformed message
-/// ends the datagram (the rest cannot be framed) and is reported as an
-/// error string.
-pub(crate) fn parse_datagram(mut bytes: &[u8]) -> Result<Vec<Parsed>, String> {
-    let mut out = Vec::new();
-    while bytes.len() >= HEADER_LEN {
-        let mut len_bytes = [0u8; 4];
-        len_bytes.copy_from_slice(&bytes[..4]);
-        let len = u32::from_ne_bytes(len_bytes) as usize;
-        if len < HEADER_LEN || len > bytes.len() {
-            return Err(format!(
-                "netlink message length {len} does not fit the {} bytes left",
-                bytes.len()
-            ));
-        }
-        out.push(parse_message(&bytes[..len])?);
-        // Messages are padded to 4 bytes; the last one may not be.
-        let next = (len + 3) & !3;
-        bytes = bytes.get(next..).unwrap_or_default();
-    }
-    Ok(out)
+/// Splits a datagram into messages and parses each, with iface-probe's
+/// parser. A malformed message fails the whole datagram (the rest cannot
+/// be framed), with an error that says where and why.
+pub(crate) fn parse_datagram(bytes: &[u8]) -> Result<Vec<Parsed>, String> {
+    let messages = iface_probe::parse_messages(bytes).map_err(|e| e.to_string())?;
+    Ok(messages.into_iter().map(|m| parsed(m.body)).collect())
 }
 
-/// Parses one whole netlink message.
-fn parse_message(bytes: &[u8]) -> Result<Parsed, String> {
-    let message = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes)
-        .map_err(|e| format!("bad netlink message: {e}"))?;
-    Ok(match message.payload {
-        NetlinkPayload::Done(_) => Parsed::Done,
-        NetlinkPayload::Error(e) => match e.code {
-            Some(code) => Parsed::Error(-code.get()),
-            None => Parsed::Ignored,
-        },
-        NetlinkPayload::InnerMessage(inner) => match inner {
-            RouteNetlinkMessage::NewLink(m) => link_event(&m, false),
-            RouteNetlinkMessage::DelLink(m) => link_event(&m, true),
-            RouteNetlinkMessage::NewAddress(m) => address_event(&m, false),
-            RouteNetlinkMessage::DelAddress(m) => address_event(&m, true),
-            _ => Parsed::Ignored,
-        },
-        _ => Parsed::Ignored,
-    })
-}
-
-fn link_event(m: &LinkMessage, removed: bool) -> Parsed {
-    let name = m
-        .attributes
-        .iter()
-        .find_map(|a| match a {
-            LinkAttribute::IfName(name) => Some(name.clone()),
-            _ => None,
+/// What a parsed message means to the tracker.
+fn parsed(body: Body) -> Parsed {
+    let link = |iface: Interface, removed| {
+        Parsed::Event(Event::Link {
+            ifindex: iface.index,
+            name: iface.name,
+            up: iface.up,
+            removed,
         })
-        .unwrap_or_default();
-    Parsed::Event(Event::Link {
-        ifindex: m.header.index,
-        name,
-        up: m.header.flags.contains(LinkFlags::Up),
-        removed,
-    })
-}
-
-fn address_event(m: &AddressMessage, removed: bool) -> Parsed {
-    let mut local = None;
-    let mut address = None;
-    let mut flags = None;
-    for attribute in &m.attributes {
-        match attribute {
-            AddressAttribute::Local(ip) => local = Some(*ip),
-            AddressAttribute::Address(ip) => address = Some(*ip),
-            AddressAttribute::Flags(f) => flags = Some(f.bits()),
-            _ => {}
-        }
-    }
-    // IFA_LOCAL is the local address when present; without it (IPv6 that
-    // is not point-to-point) IFA_ADDRESS is.
-    let Some(ip): Option<IpAddr> = local.or(address) else {
-        return Parsed::Ignored;
     };
-    // IFA_FLAGS carries all 32 bits; the header's 8 are a fallback for
-    // old kernels.
-    let bits = flags.unwrap_or_else(|| u32::from(m.header.flags.bits()));
-    Parsed::Event(Event::Address {
-        ifindex: m.header.index,
-        ip,
-        prefix_len: m.header.prefix_len,
-        flags: AddrFlags::from_ifa_flags(bits),
-        removed,
-    })
+    let address = |index, address: Address, removed| {
+        Parsed::Event(Event::Address {
+            ifindex: index,
+            ip: address.ip,
+            prefix_len: address.prefix_len,
+            flags: AddrFlags::from_ifa_flags(address.flags.bits()),
+            removed,
+        })
+    };
+    match body {
+        Body::Link(iface) => link(iface, false),
+        Body::LinkRemoved(iface) => link(iface, true),
+        Body::Address { index, address: a } => address(index, a, false),
+        Body::AddressRemoved { index, address: a } => address(index, a, true),
+        Body::Done => Parsed::Done,
+        // errno 0 is an acknowledgement.
+        Body::Error { errno } if errno != 0 => Parsed::Error(errno),
+        _ => Parsed::Ignored,
+    }
 }
 
 #[cfg(test)]
