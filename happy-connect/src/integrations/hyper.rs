@@ -80,7 +80,7 @@
 //! provider (`hyper-rustls = { version = "0.27", default-features =
 //! false, features = ["ring", "http1", "webpki-roots"] }`):
 //!
-//! ```ignore
+//! ```no_run
 //! use hyper_rustls::HttpsConnectorBuilder;
 //! use hyper_util::client::legacy::Client;
 //! use hyper_util::rt::TokioExecutor;
@@ -88,14 +88,19 @@
 //! use happy_connect::integrations::hyper::HappyConnector;
 //! use happy_connect::Connector;
 //!
+//! # fn f() -> Result<(), rustls::Error> {
 //! let https = HttpsConnectorBuilder::new()
-//!     .with_webpki_roots()
+//!     .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
 //!     .https_or_http()
 //!     .enable_http1()
 //!     .wrap_connector(HappyConnector::new(Connector::new()));
 //! let client = Client::builder(TokioExecutor::new())
 //!     .build::<_, http_body_util::Empty<hyper::body::Bytes>>(https);
+//! # drop(client); Ok(()) }
 //! ```
+//!
+//! `tests/https.rs` runs this against a TLS server on loopback: the race's
+//! fallback, the report in the response, and the certificate check.
 //!
 //! The TLS server name comes from the URI, never from the address the race
 //! picked, so certificates are checked against the host name as usual.
