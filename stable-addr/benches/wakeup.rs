@@ -252,12 +252,11 @@ impl Waiter {
         loop {
             // "running", or "<nr> <args...>" while it sleeps in syscall nr.
             let text = std::fs::read_to_string(path).expect("read the waiter's syscall");
-            if let Some(nr) = text
+            let nr = text
                 .split_ascii_whitespace()
                 .next()
-                .and_then(|nr| nr.parse::<libc::c_long>().ok())
-                && is_poll(nr)
-            {
+                .and_then(|nr| nr.parse::<libc::c_long>().ok());
+            if nr.is_some_and(is_poll) {
                 return;
             }
             assert!(

@@ -5,8 +5,11 @@
 //!   against their baselines and writes it to `target/bench-summary.json`.
 //! - `cargo xtask test [--no-lab]` runs the whole test suite (the README's
 //!   test command): every crate's tests, then the Teredo lab's (root).
-//! - `cargo xtask package-check [--skip-features]` checks what each
-//!   publishable crate would ship, then builds the feature combinations.
+//! - `cargo xtask package-check [--skip-features] [--install-msrv]` checks
+//!   what each publishable crate would ship and the dependencies' declared
+//!   minimum Rust, then builds the feature combinations and, when rustup
+//!   has (or, with `--install-msrv`, can fetch) it, the workspace with the
+//!   declared minimum Rust.
 //! - `cargo xtask lab up|down|status|test [--install]` runs the Teredo lab
 //!   in network namespaces and its end-to-end tests (root only).
 //! - `cargo xtask fuzz NAME|all [--seconds N]` runs the stable-toolchain
@@ -29,8 +32,12 @@ commands:
                                     ratios to baselines, write target/bench-summary.json
   test [--no-lab]                   run every test of the workspace, then the lab's
                                     end-to-end tests (root; --no-lab leaves them out)
-  package-check [--skip-features]   check the files each crate would publish, then
-                                    `cargo check` the feature combinations
+  package-check [--skip-features] [--install-msrv]
+                                    check the files each crate would publish and the
+                                    locked dependencies' rust-version, then `cargo check`
+                                    the feature combinations and the workspace with the
+                                    declared rust-version's toolchain if rustup has it
+                                    (--install-msrv: fetch it first)
   lab up [--install]                start the Teredo lab in network namespaces (root)
   lab down                          stop it and remove every lab namespace, even leftovers
   lab status                        print the lab state and whether its processes run

@@ -18,7 +18,10 @@
 //! temporary local registry, and `--exclude-lockfile` skips the lock file.)
 //!
 //! Then the locked dependencies' declared `rust-version`s are compared
-//! with the workspace's (none may be newer).
+//! with the workspace's (none may be newer), and, after the feature
+//! check, the whole workspace is checked with the toolchain of that
+//! `rust-version` when rustup has it (`--install-msrv` asks rustup for it
+//! first; without it, the check says so and passes).
 //!
 //! Then `cargo check` runs for the feature sets that the workspace-wide
 //! `--all-features` builds of CI never see: `happy-connect` without default
@@ -81,6 +84,7 @@ const FEATURE_CHECKS: &[&[&str]] = &[
 #[derive(Debug, Default)]
 pub(crate) struct Options {
     skip_features: bool,
+    install_msrv: bool,
 }
 
 impl Options {
@@ -89,8 +93,10 @@ impl Options {
         for arg in args {
             match arg.as_str() {
                 "--skip-features" => options.skip_features = true,
+                "--install-msrv" => options.install_msrv = true,
                 other => bail!(
-                    "unknown argument {other:?} to `package-check` (expected --skip-features)"
+                    "unknown argument {other:?} to `package-check` \
+                     (expected --skip-features or --install-msrv)"
                 ),
             }
         }
@@ -127,7 +133,7 @@ pub(crate) fn run(options: &Options) -> Result<()> {
             problems.len()
         );
     }
-    check_msrv()?;
+    let msrv = check_msrv()?;
     if options.skip_features {
         return Ok(());
     }
@@ -136,7 +142,7 @@ pub(crate) fn run(options: &Options) -> Result<()> {
         println!("  cargo {}", args.join(" "));
         crate::cargo(args)?;
     }
-    Ok(())
+    build_with_msrv(&msrv, options.install_msrv)
 }
 
 /// Checks the declared minimum Rust version against the locked
@@ -144,7 +150,7 @@ pub(crate) fn run(options: &Options) -> Result<()> {
 /// workspace's. Only this toolchain is installed here, so this (with
 /// clippy's `incompatible_msrv` lint for the standard library) stands in
 /// for a build with the minimum toolchain.
-fn check_msrv() -> Result<()> {
+fn check_msrv() -> Result<String> {
     let out = cargo_output(&["metadata", "--format-version", "1", "--locked"])?;
     let metadata: serde_json::Value =
         serde_json::from_str(&out).context("`cargo metadata` printed something other than JSON")?;
@@ -166,14 +172,97 @@ fn check_msrv() -> Result<()> {
             msrv.ours
         );
     }
+    Ok(msrv.declared)
+}
+
+/// Checks the whole workspace (all features, all targets) with the
+/// toolchain of the declared `rust-version`, when rustup has it; with
+/// `install`, asks rustup for it first (bounded to 10 minutes). Without
+/// the toolchain it says so and passes: the survey and clippy's lint
+/// stand in.
+fn build_with_msrv(version: &str, install: bool) -> Result<()> {
+    let mut toolchain = installed_toolchain(version);
+    if toolchain.is_none() && install {
+        println!("installing Rust {version}: rustup toolchain install {version} --profile minimal");
+        let status = Command::new("timeout")
+            .args(["600", "rustup", "toolchain", "install", version])
+            .args(["--profile", "minimal"])
+            .status();
+        match status {
+            Ok(s) if s.success() => toolchain = installed_toolchain(version),
+            Ok(s) => println!("  rustup could not install it ({s})"),
+            Err(e) => println!("  could not run rustup: {e}"),
+        }
+    }
+    let Some(toolchain) = toolchain else {
+        println!(
+            "Rust {version} is not installed, so the workspace is not built with it; \
+             the rust-version survey above and clippy's incompatible_msrv lint stand in"
+        );
+        return Ok(());
+    };
+    let root = crate::workspace_root();
+    let args = [
+        "run",
+        &toolchain,
+        "cargo",
+        "check",
+        "--workspace",
+        "--all-features",
+        "--all-targets",
+        "--locked",
+    ];
+    println!("minimum Rust: rustup {}", args.join(" "));
+    // The outer cargo's variables name the newer toolchain's tools.
+    let status = Command::new("rustup")
+        .args(args)
+        .env("CARGO_TARGET_DIR", root.join("target").join("msrv"))
+        .env_remove("CARGO")
+        .env_remove("RUSTC")
+        .env_remove("RUSTDOC")
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .current_dir(&root)
+        .status()
+        .context("could not run rustup")?;
+    if !status.success() {
+        bail!("the workspace does not build with Rust {toolchain}, its declared rust-version");
+    }
     Ok(())
+}
+
+/// The installed rustup toolchain for Rust `version` (same major and
+/// minor), by name.
+fn installed_toolchain(version: &str) -> Option<String> {
+    let out = Command::new("rustup")
+        .args(["toolchain", "list"])
+        .output()
+        .ok()?;
+    matching_toolchain(&String::from_utf8_lossy(&out.stdout), version)
+}
+
+/// The first toolchain in `rustup toolchain list` output whose version
+/// has the major and minor of `version`.
+fn matching_toolchain(list: &str, version: &str) -> Option<String> {
+    let (major, minor, _) = parse_version(version)?;
+    list.lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .find(|name| {
+            name.split('-')
+                .next()
+                .and_then(parse_version)
+                .is_some_and(|(ma, mi, _)| (ma, mi) == (major, minor))
+        })
+        .map(str::to_owned)
 }
 
 /// What [`msrv_survey`] found.
 #[derive(Debug)]
 struct MsrvSurvey {
-    /// The workspace's `rust-version` (the highest a member declares).
+    /// The workspace's `rust-version` (the highest a member declares), as
+    /// a full version.
     ours: String,
+    /// The same, as declared (`1.85`).
+    declared: String,
     /// Dependencies declaring a `rust-version` no newer than ours.
     checked: usize,
     /// Dependencies declaring none.
@@ -197,14 +286,15 @@ fn msrv_survey(metadata: &serde_json::Value) -> Result<MsrvSurvey> {
     let is_member =
         |p: &serde_json::Value| p["id"].as_str().is_some_and(|id| members.contains(&id));
     let declared = |p: &serde_json::Value| p["rust_version"].as_str().and_then(parse_version);
-    let ours = packages
+    let (ours, as_declared) = packages
         .iter()
         .filter(|p| is_member(p))
-        .filter_map(&declared)
+        .filter_map(|p| Some((declared(p)?, p["rust_version"].as_str()?)))
         .max()
         .context("no workspace member declares a rust-version")?;
     let mut survey = MsrvSurvey {
         ours: format!("{}.{}.{}", ours.0, ours.1, ours.2),
+        declared: as_declared.to_owned(),
         checked: 0,
         undeclared: 0,
         newer: Vec::new(),
@@ -461,6 +551,24 @@ mod tests {
     }
 
     #[test]
+    fn toolchains_match_on_major_and_minor() {
+        let list = "stable-x86_64-unknown-linux-gnu (active, default)\n\
+                    nightly-x86_64-unknown-linux-gnu\n\
+                    1.85.0-x86_64-unknown-linux-gnu\n\
+                    1.95.0-x86_64-unknown-linux-gnu\n";
+        assert_eq!(
+            matching_toolchain(list, "1.85").as_deref(),
+            Some("1.85.0-x86_64-unknown-linux-gnu")
+        );
+        assert_eq!(
+            matching_toolchain(list, "1.95.1").as_deref(),
+            Some("1.95.0-x86_64-unknown-linux-gnu")
+        );
+        assert_eq!(matching_toolchain(list, "1.88"), None);
+        assert_eq!(matching_toolchain("", "1.85"), None);
+    }
+
+    #[test]
     fn versions_compare_as_numbers() {
         assert_eq!(parse_version("1.85"), Some((1, 85, 0)));
         assert_eq!(parse_version("1.9.2"), Some((1, 9, 2)));
@@ -482,6 +590,7 @@ mod tests {
         });
         let survey = msrv_survey(&metadata).unwrap();
         assert_eq!(survey.ours, "1.85.0");
+        assert_eq!(survey.declared, "1.85");
         assert_eq!((survey.checked, survey.undeclared), (1, 1));
         assert_eq!(survey.newer, ["new 0.26.0 needs Rust 1.88"]);
     }
