@@ -11,19 +11,23 @@
 //!   elsewhere it fails with [`std::io::ErrorKind::Unsupported`]).
 //! - [`Snapshot::capabilities`] and
 //!   [`Snapshot::interfaces_in_preference_order`] answer what the host can
-//!   reach and which interface to prefer.
+//!   reach and which interface to prefer; [`Snapshot::teredo_qualifying`]
+//!   whether a Teredo client is started but not qualified yet.
 //! - [`SourceResolver`] asks the kernel which source address it would use
 //!   for a batch of destinations.
 //! - [`SourceCache`] remembers the kernel's answers until the kernel
 //!   reports a change to links, addresses or routes.
 //!
 //! A Teredo interface (Miredo's `tun` device) is recognised by its
-//! `2001:0::/32` address, whatever its name.
+//! `2001:0::/32` address, whatever its name; only before it has one (while
+//! the client qualifies) does [`Snapshot::teredo_qualifying`] go by the
+//! name Miredo gives it.
 //!
 //! # Standards
 //!
-//! - Netlink route messages (`RTM_NEWLINK`, `RTM_NEWADDR`, `RTM_NEWROUTE`,
-//!   `RTM_GETROUTE`) as RFC 3549 describes them, in Linux's encoding.
+//! - Netlink route messages (`RTM_NEWLINK`, `RTM_DELLINK`, `RTM_NEWADDR`,
+//!   `RTM_DELADDR`, `RTM_NEWROUTE`, `RTM_GETROUTE`) as RFC 3549 describes
+//!   them, in Linux's encoding.
 //! - The interface preference order is the one RFC 3484 §2.1's table
 //!   implies and Windows uses: native IPv6, 6to4 (RFC 3056), IPv4, Teredo
 //!   (RFC 4380).

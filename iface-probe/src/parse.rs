@@ -70,6 +70,9 @@ pub enum Body {
         address: Address,
     },
     /// `RTM_DELLINK`: an interface went away (a change notification).
+    /// The `RTM_DELLINK` of family `AF_BRIDGE` that the kernel sends when
+    /// a port merely leaves its bridge is not this: it is
+    /// [`Ignored`](Self::Ignored).
     LinkRemoved(Interface),
     /// `RTM_DELADDR`: an address was removed from interface `index` (a
     /// change notification).
@@ -342,6 +345,12 @@ impl Body {
     pub fn from_route_netlink(msg: &RouteNetlinkMessage) -> Self {
         match msg {
             RouteNetlinkMessage::NewLink(link) => Self::Link(interface_from_link(link)),
+            // A port leaving its bridge: the interface stays.
+            RouteNetlinkMessage::DelLink(link)
+                if link.header.interface_family == AddressFamily::Bridge =>
+            {
+                Self::Ignored(RTM_DELLINK)
+            }
             RouteNetlinkMessage::DelLink(link) => Self::LinkRemoved(interface_from_link(link)),
             RouteNetlinkMessage::NewAddress(addr) => match address_from_message(addr) {
                 Some((index, address)) => Self::Address { index, address },
@@ -765,6 +774,15 @@ mod tests {
         assert_eq!((address.ip, address.prefix_len), (teredo, 32));
         assert!(address.flags.tentative());
         assert_eq!(address, gone);
+        // A port leaving a bridge is no removal.
+        let mut port = LinkMessage::default();
+        port.header.interface_family = AddressFamily::Bridge;
+        port.header.index = 4;
+        let bridged = serialized(RouteNetlinkMessage::DelLink(port), 1);
+        assert_eq!(
+            parse_messages(&bridged).unwrap()[0].body,
+            Body::Ignored(RTM_DELLINK)
+        );
         // A dump never holds removals; a snapshot built from them ignores
         // them rather than guess.
         let snap = crate::Snapshot::from_messages(parse_messages(&bytes).unwrap());
@@ -803,7 +821,9 @@ mod tests {
         multipath: bool,
         head: (u8, u8, u8, u8),
     ) -> RouteMessage {
-        use netlink_packet_route::route::{RouteNextHop, RouteProtocol, RouteScope, RouteType};
+        use netlink_packet_route::route::{
+            RouteCacheInfo, RouteNextHop, RoutePreference, RouteProtocol, RouteScope, RouteType,
+        };
         use std::net::{Ipv4Addr, Ipv6Addr};
         let addr = |salt: u8| {
             let mut b = bytes;
@@ -829,8 +849,19 @@ mod tests {
             msg.attributes.push(RouteAttribute::Destination(addr(0)));
         }
         if other {
+            // What the kernel adds to lookup replies and dumps, and the
+            // lean decoder skips.
             msg.attributes.push(RouteAttribute::Mark(7));
             msg.attributes.push(RouteAttribute::Uid(1000));
+            msg.attributes
+                .push(RouteAttribute::Preference(RoutePreference::Medium));
+            // struct rta_cacheinfo: eight u32 counters.
+            let cache_info = RouteCacheInfo::parse(&[1; 32]).expect("32 bytes");
+            msg.attributes.push(RouteAttribute::CacheInfo(cache_info));
+            // RTA_EXPIRES is 64 bits in multicast routes, 32 elsewhere.
+            if head.3 != 5 {
+                msg.attributes.push(RouteAttribute::Expires(300));
+            }
         }
         if let Some(oif) = oif {
             msg.attributes.push(RouteAttribute::Oif(oif));

@@ -27,7 +27,20 @@ fn main() -> ExitCode {
         8, 0, 5, 0, 192, 0, 2, 254, // RTA_GATEWAY
         8, 0, 4, 0, 2, 0, 0, 0, // RTA_OIF
     ];
-    let seeds: &[&[u8]] = &[newaddr, done, &both, newlink, newroute];
+    // The removals: the same messages as RTM_DELADDR and RTM_DELLINK, and
+    // a bridge port leaving its bridge (RTM_DELLINK, family AF_BRIDGE).
+    let retyped = |message: &[u8], message_type: u8| {
+        let mut m = message.to_vec();
+        m[4] = message_type;
+        m
+    };
+    let deladdr = retyped(newaddr, 21);
+    let dellink = retyped(newlink, 17);
+    let mut unbridged = dellink.clone();
+    unbridged[16] = 7;
+    let seeds: &[&[u8]] = &[
+        newaddr, done, &both, newlink, newroute, &deladdr, &dellink, &unbridged,
+    ];
     happy_connect_fuzz::main("netlink", seeds, 1024, |data| {
         if let Ok(messages) = iface_probe::parse_messages(data) {
             let _ = format!("{messages:?}");

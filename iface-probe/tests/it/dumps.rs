@@ -276,7 +276,9 @@ proptest! {
 
     #[test]
     fn random_payloads_behind_valid_headers_never_panic(
-        ty in prop_oneof![Just(2u16), Just(3), Just(16), Just(20), Just(24)],
+        ty in prop_oneof![
+            Just(2u16), Just(3), Just(16), Just(17), Just(20), Just(21), Just(24)
+        ],
         payload in proptest::collection::vec(any::<u8>(), 0..300),
     ) {
         let mut bytes = Vec::new();

@@ -12,7 +12,9 @@
 //! tracker is told to [`Event::Resync`] and a fresh dump starts on a new
 //! dump socket; events read meanwhile are applied as usual. A dump the
 //! kernel flags as interrupted (`NLM_F_DUMP_INTR`) needs no retry: the
-//! changes that interrupted it arrive as events.
+//! changes that interrupted it arrive as events. A dump the kernel fails
+//! (`NLMSG_ERROR`, or `NLMSG_DONE` with a negative status) ends the wait
+//! or the watch with that error: the table would be incomplete.
 
 mod msg;
 

@@ -97,6 +97,31 @@ mod root {
         assert_eq!(got.ifname.as_deref(), Some("va"));
     }
 
+    /// A port leaving its bridge is announced with an `RTM_DELLINK` of
+    /// family `AF_BRIDGE`; the interface stays, and so must the wait on it
+    /// (it would otherwise end with "interface removed").
+    #[test]
+    fn a_port_leaving_its_bridge_is_not_removed() {
+        let ns = veth_slow_dad();
+        ns.ip(&["link", "add", "br0", "type", "bridge"]);
+        ns.ip(&["link", "set", "va", "master", "br0"]);
+        let a = "2001:db8:b::1";
+        ns.ip(&["-6", "addr", "add", &format!("{a}/64"), "dev", "va"]);
+        let name = ns.name().to_owned();
+        let table = ns.run(|| {
+            thread::scope(|s| {
+                // While DAD runs (about a second), va leaves the bridge.
+                s.spawn(|| {
+                    thread::sleep(Duration::from_millis(200));
+                    ip_in(&name, &["link", "set", "va", "nomaster"]);
+                });
+                wait_stable(Filter::InterfaceName("va".into()), Duration::from_secs(10))
+            })
+        });
+        let table = table.unwrap_or_else(|e| panic!("{e}\n{}", ns.addr_show("va")));
+        assert!(table.contains(ip(a)), "{table:?}");
+    }
+
     /// The waiter wakes promptly: it returns within 50 ms of the kernel
     /// event that ends DAD, as timed by an independent watcher thread that
     /// receives the same multicast event.

@@ -205,9 +205,43 @@ mod tests {
         let mut err = (-16i32).to_ne_bytes().to_vec();
         err.extend_from_slice(&message(22, &[0; 8])[..16]);
         bytes.extend(message(2, &err));
+        // An acknowledgement (error code 0) means nothing to the tracker;
+        // a dump that failed part-way ends in NLMSG_DONE with a negative
+        // status, and is as much an error as NLMSG_ERROR.
+        let mut ack = 0i32.to_ne_bytes().to_vec();
+        ack.extend_from_slice(&message(22, &[0; 8])[..16]);
+        bytes.extend(message(2, &ack));
+        bytes.extend(message(3, &(-4i32).to_ne_bytes()));
         assert_eq!(
             parse_datagram(&bytes).unwrap(),
-            [Parsed::Done, Parsed::Error(16)]
+            [
+                Parsed::Done,
+                Parsed::Error(16),
+                Parsed::Ignored,
+                Parsed::Error(4)
+            ]
+        );
+    }
+
+    #[test]
+    fn other_families_and_bridge_ports_are_ignored() {
+        // An address message of family 45 (AF_MCTP) on ifindex 3 whose
+        // IFA_ADDRESS has the length of an IPv4 address.
+        let mut body = vec![45u8, 8, 0, 0];
+        body.extend_from_slice(&3u32.to_ne_bytes());
+        nla(&mut body, 1, &[192, 0, 2, 9]);
+        // A port leaving its bridge: RTM_DELLINK, family AF_BRIDGE.
+        let mut port = vec![7u8, 0];
+        port.extend_from_slice(&1u16.to_ne_bytes());
+        port.extend_from_slice(&5i32.to_ne_bytes());
+        port.extend_from_slice(&1u32.to_ne_bytes());
+        port.extend_from_slice(&0u32.to_ne_bytes());
+        nla(&mut port, 3, b"veth0\0");
+        let mut bytes = message(20, &body);
+        bytes.extend(message(17, &port));
+        assert_eq!(
+            parse_datagram(&bytes).unwrap(),
+            [Parsed::Ignored, Parsed::Ignored]
         );
     }
 
