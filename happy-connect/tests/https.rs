@@ -6,8 +6,8 @@
 //! attempt is refused and the TLS session runs over the second. The
 //! certificates in `tests/data/` were made for these tests with openssl:
 //! a CA ("happy-connect test CA", P-256) and a server certificate for
-//! `dual.test` signed by it, both valid until 2126; the CA's key was not
-//! kept.
+//! `dual.test` signed by it, both valid from 2000 to 2126 (so a machine
+//! whose clock is off still accepts them); the CA's key was not kept.
 
 use std::error::Error as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

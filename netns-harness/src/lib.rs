@@ -212,8 +212,10 @@ pub fn run(args: &[&str]) {
     );
 }
 
+/// The harness's tests. Making a namespace needs root, as for every user
+/// of the harness: that test fails, not skips, without it.
 #[cfg(test)]
-mod tests {
+mod root {
     use super::*;
 
     /// The index of interface `name` in the calling thread's namespace;
@@ -228,7 +230,6 @@ mod tests {
         }
     }
 
-    /// Needs root, like every user of the harness: fails without it.
     #[test]
     fn namespace_is_entered_and_deleted() {
         let ns = Netns::new("nh");

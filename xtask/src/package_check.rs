@@ -146,12 +146,18 @@ pub(crate) fn run(options: &Options) -> Result<()> {
 }
 
 /// Checks the declared minimum Rust version against the locked
-/// dependencies: none may declare a newer `rust-version` than the
-/// workspace's. Only this toolchain is installed here, so this (with
+/// dependencies, every optional one included (`--all-features`): none may
+/// declare a newer `rust-version` than the workspace's. Only this toolchain is installed here, so this (with
 /// clippy's `incompatible_msrv` lint for the standard library) stands in
 /// for a build with the minimum toolchain.
 fn check_msrv() -> Result<String> {
-    let out = cargo_output(&["metadata", "--format-version", "1", "--locked"])?;
+    let out = cargo_output(&[
+        "metadata",
+        "--format-version",
+        "1",
+        "--locked",
+        "--all-features",
+    ])?;
     let metadata: serde_json::Value =
         serde_json::from_str(&out).context("`cargo metadata` printed something other than JSON")?;
     let msrv = msrv_survey(&metadata)?;

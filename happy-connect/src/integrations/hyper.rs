@@ -76,9 +76,16 @@
 //! [`HappyConnector`] yields plain TCP; a TLS connector that wraps any
 //! `Service<Uri>` whose stream is `Connection + Read + Write` adds TLS on
 //! top, and the report still reaches the responses (hyper-rustls passes
-//! the inner `connected()` through). With hyper-rustls and its `ring`
-//! provider (`hyper-rustls = { version = "0.27", default-features =
-//! false, features = ["ring", "http1", "webpki-roots"] }`):
+//! the inner `connected()` through). With hyper-rustls and rustls on the
+//! `ring` provider, and http-body-util for the body type:
+//!
+//! ```toml
+//! hyper-rustls = { version = "0.27", default-features = false, features = ["ring", "http1", "tls12", "webpki-roots"] }
+//! rustls = { version = "0.23", default-features = false, features = ["ring", "std", "tls12"] }
+//! http-body-util = "0.1"
+//! ```
+//!
+//! the client is:
 //!
 //! ```no_run
 //! use hyper_rustls::HttpsConnectorBuilder;
@@ -99,7 +106,8 @@
 //! # drop(client); Ok(()) }
 //! ```
 //!
-//! `tests/https.rs` runs this against a TLS server on loopback: the race's
+//! `tests/https.rs` runs the same wrapping (trusting a test CA instead of
+//! the webpki roots) against a TLS server on loopback: the race's
 //! fallback, the report in the response, and the certificate check.
 //!
 //! The TLS server name comes from the URI, never from the address the race
