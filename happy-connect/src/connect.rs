@@ -6,9 +6,9 @@
 //! itself (no task is spawned), so dropping it (a caller's timeout, a
 //! `select!`) drops them all and closes every socket at once.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -29,7 +29,7 @@ use crate::report::{
     AttemptOutcome, AttemptReport, CandidateReport, ConnectReport, HostCapabilities, QueryReport,
     Winner,
 };
-use crate::resolve::{RecordType, Resolve, ResolveError, SystemResolver};
+use crate::resolve::{LookupFuture, RecordType, Resolve, ResolveError, SystemResolver};
 
 /// Whether to send the AAAA query.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -436,6 +436,41 @@ struct AttemptResult {
 /// A query's record type and its answer.
 type QueryResult = (RecordType, Result<Vec<IpAddr>, ResolveError>);
 
+/// The queries in flight (A, and AAAA unless skipped), each with its
+/// record type: two slots polled in place, rather than a
+/// `FuturesUnordered` that allocates for itself and for every future.
+#[derive(Default)]
+struct Queries {
+    slots: [Option<(RecordType, LookupFuture)>; 2],
+}
+
+impl Queries {
+    fn push(&mut self, rtype: RecordType, lookup: LookupFuture) {
+        let free = self.slots.iter_mut().find(|slot| slot.is_none());
+        *free.expect("at most two queries per connect") = Some((rtype, lookup));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.slots.iter().all(Option::is_none)
+    }
+
+    /// The next answer to arrive; never resolves while no query runs.
+    fn next(&mut self) -> impl Future<Output = QueryResult> + '_ {
+        std::future::poll_fn(move |cx| {
+            for slot in &mut self.slots {
+                if let Some((rtype, lookup)) = slot {
+                    if let Poll::Ready(result) = lookup.as_mut().poll(cx) {
+                        let rtype = *rtype;
+                        *slot = None;
+                        return Poll::Ready((rtype, result));
+                    }
+                }
+            }
+            Poll::Pending
+        })
+    }
+}
+
 /// One connect (or resolve) in progress.
 struct Run<'a> {
     connector: &'a Connector,
@@ -445,9 +480,11 @@ struct Run<'a> {
     start: Instant,
     report: ConnectReport,
     race: Option<Race>,
-    queries: FuturesUnordered<BoxFuture<'static, QueryResult>>,
+    queries: Queries,
     attempts: FuturesUnordered<Abortable<BoxFuture<'static, (AttemptId, AttemptResult)>>>,
-    running: HashMap<AttemptId, (AbortHandle, usize)>,
+    /// The attempts in flight: their abort handles and their places in
+    /// the report. A handful at most, so a vector beats a map.
+    running: Vec<(AttemptId, AbortHandle, usize)>,
     connected: Option<(AttemptId, TcpStream)>,
     actions: Vec<Action>,
     /// Addresses of oversized answers never handed to the race.
@@ -469,9 +506,9 @@ impl<'a> Run<'a> {
                 ..ConnectReport::default()
             },
             race: None,
-            queries: FuturesUnordered::new(),
+            queries: Queries::default(),
             attempts: FuturesUnordered::new(),
-            running: HashMap::new(),
+            running: Vec::new(),
             connected: None,
             actions: Vec::new(),
             dropped_early: 0,
@@ -535,7 +572,7 @@ impl<'a> Run<'a> {
                 armed = Some(at);
             }
             tokio::select! {
-                Some((rtype, result)) = self.queries.next(), if !self.queries.is_empty() => {
+                (rtype, result) = self.queries.next(), if !self.queries.is_empty() => {
                     self.on_answer(rtype, result);
                 }
                 Some(done) = self.attempts.next(), if !self.attempts.is_empty() => {
@@ -567,17 +604,13 @@ impl<'a> Run<'a> {
             .aaaa
             .decide(caps.as_ref().map_err(String::as_str));
         let mut families = vec![Family::V4];
-        let spawn = |rtype: RecordType| {
-            let resolver = Arc::clone(resolver);
-            let name = self.host.clone();
-            self.queries.push(Box::pin(async move {
-                let result = resolver.lookup(&name, rtype).await;
-                (rtype, result)
-            }));
-        };
-        spawn(RecordType::A);
+        self.queries
+            .push(RecordType::A, resolver.lookup(&self.host, RecordType::A));
         if send_aaaa {
-            spawn(RecordType::Aaaa);
+            self.queries.push(
+                RecordType::Aaaa,
+                resolver.lookup(&self.host, RecordType::Aaaa),
+            );
             families.push(Family::V6);
         }
         self.report.queries.push(QueryReport {
@@ -678,7 +711,7 @@ impl<'a> Run<'a> {
     }
 
     fn on_attempt(&mut self, id: AttemptId, result: AttemptResult) {
-        let Some((_, index)) = self.running.remove(&id) else {
+        let Some((_, index)) = self.take_running(id) else {
             return;
         };
         let end = self.start.elapsed();
@@ -700,6 +733,17 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Removes a running attempt, returning its abort handle and its place
+    /// in the report.
+    fn take_running(&mut self, id: AttemptId) -> Option<(AbortHandle, usize)> {
+        let at = self
+            .running
+            .iter()
+            .position(|(running, ..)| *running == id)?;
+        let (_, handle, index) = self.running.swap_remove(at);
+        Some((handle, index))
+    }
+
     fn race_input(&mut self, input: Input) {
         let race = self.race.as_mut().expect("race set up");
         race.handle(input, Instant::now(), &mut self.actions);
@@ -717,7 +761,7 @@ impl<'a> Run<'a> {
                     self.start_attempt(id, candidate);
                 }
                 Action::Cancel { id, reason } => {
-                    if let Some((handle, index)) = self.running.remove(&id) {
+                    if let Some((handle, index)) = self.take_running(id) {
                         handle.abort();
                         let attempt = &mut self.report.attempts[index];
                         attempt.end = Some(self.start.elapsed());
@@ -802,7 +846,7 @@ impl<'a> Run<'a> {
             outcome: AttemptOutcome::Running,
         });
         self.running
-            .insert(id, (handle, self.report.attempts.len() - 1));
+            .push((id, handle, self.report.attempts.len() - 1));
     }
 
     /// Fills the candidate list and the total time from the race.
@@ -831,7 +875,7 @@ impl<'a> Run<'a> {
     ) -> Result<(Option<TcpStream>, ConnectReport), ConnectError> {
         // Whatever is still running lost: abort it now (dropping the
         // attempts would too, but the report should say so).
-        for (_, (handle, index)) in self.running.drain() {
+        for (_, handle, index) in self.running.drain(..) {
             handle.abort();
             let attempt = &mut self.report.attempts[index];
             attempt.end = Some(self.start.elapsed());

@@ -2,6 +2,7 @@
 //! fast longest-prefix lookup the sort runs on.
 
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 use core::fmt;
@@ -52,14 +53,21 @@ pub(crate) enum PrefixRule {
 /// [`Policy::from_gai_conf`] reads a glibc `/etc/gai.conf`.
 ///
 /// Building a policy allocates (its tables and a 256-way lookup index);
-/// looking addresses up and sorting with it do not.
+/// looking addresses up and sorting with it do not, and neither does
+/// cloning it: clones share the tables.
 #[derive(Clone, PartialEq)]
 pub struct Policy {
     name: &'static str,
+    pub(crate) prefix_rule: PrefixRule,
+    tables: Arc<Tables>,
+}
+
+/// The tables of a [`Policy`], shared by its clones.
+#[derive(PartialEq)]
+struct Tables {
     precedence: Vec<PolicyEntry>,
     label: Vec<PolicyEntry>,
     scopev4: Vec<Scopev4Entry>,
-    pub(crate) prefix_rule: PrefixRule,
     compiled: Compiled,
 }
 
@@ -231,11 +239,13 @@ impl Policy {
         let compiled = Compiled::new(&precedence, &label, &scopev4);
         Self {
             name,
-            precedence,
-            label,
-            scopev4,
             prefix_rule,
-            compiled,
+            tables: Arc::new(Tables {
+                precedence,
+                label,
+                scopev4,
+                compiled,
+            }),
         }
     }
 
@@ -332,7 +342,12 @@ impl Policy {
     /// The glibc defaults' tables, for `gai.conf` to replace.
     pub(crate) fn glibc_tables() -> (Vec<PolicyEntry>, Vec<PolicyEntry>, Vec<Scopev4Entry>) {
         let glibc = Self::glibc();
-        (glibc.precedence, glibc.label, glibc.scopev4)
+        let tables = &glibc.tables;
+        (
+            tables.precedence.clone(),
+            tables.label.clone(),
+            tables.scopev4.clone(),
+        )
     }
 
     /// The policy's name: `"rfc6724"`, `"rfc3484"`, `"windows"`, `"glibc"`
@@ -343,31 +358,31 @@ impl Policy {
 
     /// The precedence table, longest prefix first.
     pub fn precedence_table(&self) -> &[PolicyEntry] {
-        &self.precedence
+        &self.tables.precedence
     }
 
     /// The label table, longest prefix first.
     pub fn label_table(&self) -> &[PolicyEntry] {
-        &self.label
+        &self.tables.label
     }
 
     /// The IPv4 scope table, longest prefix first.
     pub fn scopev4_table(&self) -> &[Scopev4Entry] {
-        &self.scopev4
+        &self.tables.scopev4
     }
 
     /// The precedence of an address (IPv4 is looked up as IPv4-mapped).
     /// An address no row matches (possible only with a `gai.conf` table
     /// lacking `::/0`) gets 0.
     pub fn precedence(&self, addr: IpAddr) -> u32 {
-        self.compiled.lookup(bits(addr)).0
+        self.tables.compiled.lookup(bits(addr)).0
     }
 
     /// The label of an address (IPv4 is looked up as IPv4-mapped). An
     /// address no row matches (possible only with a `gai.conf` table
     /// lacking `::/0`) gets 0.
     pub fn label(&self, addr: IpAddr) -> u32 {
-        self.compiled.lookup(bits(addr)).1
+        self.tables.compiled.lookup(bits(addr)).1
     }
 
     /// The scope of an address: IPv4 and IPv4-mapped addresses by the
@@ -380,7 +395,7 @@ impl Policy {
     /// The precedence and label of a 128-bit address in one lookup.
     #[inline]
     pub(crate) fn lookup(&self, bits: u128) -> (u32, u32) {
-        self.compiled.lookup(bits)
+        self.tables.compiled.lookup(bits)
     }
 
     /// The scope value (0 to 15) of `addr`, whose 128-bit form is `bits`.
@@ -389,7 +404,7 @@ impl Policy {
         if is_v4(bits) {
             // Truncation is the point: the low 32 bits are the IPv4 address.
             let v4 = bits as u32;
-            for r in &self.compiled.scopev4 {
+            for r in &self.tables.compiled.scopev4 {
                 if v4 & r.mask == r.prefix {
                     return r.scope;
                 }
@@ -417,9 +432,9 @@ impl fmt::Debug for Policy {
         // The compiled index is derived from the tables, so it is left out.
         f.debug_struct("Policy")
             .field("name", &self.name)
-            .field("precedence", &self.precedence)
-            .field("label", &self.label)
-            .field("scopev4", &self.scopev4)
+            .field("precedence", &self.tables.precedence)
+            .field("label", &self.tables.label)
+            .field("scopev4", &self.tables.scopev4)
             .field("prefix_rule", &self.prefix_rule)
             .finish()
     }
@@ -584,8 +599,8 @@ mod tests {
                     0x0000_0db8 << 88,
                 ] {
                     let a = (byte << 120) | tail;
-                    let want_p = value_for_prefix(&p.precedence, a, 128);
-                    let want_l = value_for_prefix(&p.label, a, 128);
+                    let want_p = value_for_prefix(&p.tables.precedence, a, 128);
+                    let want_l = value_for_prefix(&p.tables.label, a, 128);
                     assert_eq!(p.lookup(a), (want_p, want_l), "{} {a:x}", p.name());
                 }
             }

@@ -1,5 +1,6 @@
-//! Proves that `sort` of up to 32 destinations does not touch the heap: a
-//! counting global allocator wraps the system one for this test binary.
+//! Proves that `sort` of up to 32 destinations, and cloning a policy, do
+//! not touch the heap: a counting global allocator wraps the system one
+//! for this test binary.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -124,4 +125,17 @@ fn the_counter_works() {
     // Sorting more than 32 destinations is allowed to allocate; it must
     // show up, or the zero above proves nothing.
     assert!(allocations_while_sorting(&Policy::rfc6724(), 33) > 0);
+}
+
+/// Clones share the tables: a connector that copies its policy into every
+/// connect pays no allocation for it.
+#[test]
+fn cloning_a_policy_does_not_allocate() {
+    let policy = Policy::from_gai_conf("precedence ::1/128 50\nlabel 2001::/32 7\n")
+        .expect("a valid gai.conf");
+    let before = allocations();
+    let copy = policy.clone();
+    assert_eq!(allocations() - before, 0);
+    assert_eq!(copy, policy);
+    assert_eq!(copy.precedence_table(), policy.precedence_table());
 }
