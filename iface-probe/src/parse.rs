@@ -318,6 +318,15 @@ fn parse_body(message_type: u16, payload: &[u8]) -> Result<Body, String> {
                 errno: code.checked_neg().unwrap_or(i32::MAX),
             })
         }
+        // Addresses and routes of other families (AF_MCTP, multicast
+        // routing tables, ...) are of no use here, and their attributes
+        // need not decode as IP ones do: one such address on the host must
+        // not fail the whole dump. Their family is their first byte.
+        RTM_NEWADDR | RTM_DELADDR | RTM_NEWROUTE
+            if !matches!(payload.first(), Some(&(AF_INET | AF_INET6))) =>
+        {
+            Ok(Body::Ignored(message_type))
+        }
         RTM_NEWLINK | RTM_DELLINK | RTM_NEWADDR | RTM_DELADDR | RTM_NEWROUTE => {
             let msg = RouteNetlinkMessage::parse_with_param(payload, message_type)
                 .map_err(|e| lowercase_first(&e.to_string()))?;
@@ -788,6 +797,35 @@ mod tests {
         let snap = crate::Snapshot::from_messages(parse_messages(&bytes).unwrap());
         assert_eq!(snap.interfaces.len(), 1);
         assert_eq!(snap.interfaces[0].addresses.len(), 1);
+    }
+
+    #[test]
+    fn other_families_are_skipped_undecoded() {
+        // RTM_NEWADDR of family AF_MCTP (45) with a one-byte IFA_LOCAL (an
+        // MCTP endpoint id), which no IP decoder accepts; then an RTM_NEWROUTE
+        // of family RTNL_FAMILY_IPMR (128).
+        let mut bytes = header(16 + 8 + 8, RTM_NEWADDR, 0, 1);
+        bytes.extend_from_slice(&[45, 0, 0, 0, 3, 0, 0, 0]);
+        bytes.extend_from_slice(&5u16.to_ne_bytes());
+        bytes.extend_from_slice(&2u16.to_ne_bytes());
+        bytes.extend_from_slice(&[9, 0, 0, 0]);
+        bytes.extend(header(16 + 12, RTM_NEWROUTE, 0, 1));
+        bytes.extend_from_slice(&[128, 32, 0, 0, 252, 2, 0, 5, 0, 0, 0, 0]);
+        let bodies: Vec<Body> = parse_messages(&bytes)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.body)
+            .collect();
+        assert_eq!(
+            bodies,
+            [Body::Ignored(RTM_NEWADDR), Body::Ignored(RTM_NEWROUTE)]
+        );
+        // An empty payload is no family at all: skipped too, not a panic.
+        let bare = header(16, RTM_DELADDR, 0, 1);
+        assert_eq!(
+            parse_messages(&bare).unwrap()[0].body,
+            Body::Ignored(RTM_DELADDR)
+        );
     }
 
     #[test]

@@ -225,11 +225,15 @@ mod tests {
 
     #[test]
     fn other_families_and_bridge_ports_are_ignored() {
-        // An address message of family 45 (AF_MCTP) on ifindex 3 whose
-        // IFA_ADDRESS has the length of an IPv4 address.
+        // Two address messages of family 45 (AF_MCTP) on ifindex 3: one
+        // whose IFA_ADDRESS has the length of an IPv4 address, one with the
+        // one-byte IFA_LOCAL (endpoint id) a real MCTP address carries.
         let mut body = vec![45u8, 8, 0, 0];
         body.extend_from_slice(&3u32.to_ne_bytes());
         nla(&mut body, 1, &[192, 0, 2, 9]);
+        let mut eid = vec![45u8, 0, 0, 0];
+        eid.extend_from_slice(&3u32.to_ne_bytes());
+        nla(&mut eid, 2, &[9]);
         // A port leaving its bridge: RTM_DELLINK, family AF_BRIDGE.
         let mut port = vec![7u8, 0];
         port.extend_from_slice(&1u16.to_ne_bytes());
@@ -238,10 +242,11 @@ mod tests {
         port.extend_from_slice(&0u32.to_ne_bytes());
         nla(&mut port, 3, b"veth0\0");
         let mut bytes = message(20, &body);
+        bytes.extend(message(20, &eid));
         bytes.extend(message(17, &port));
         assert_eq!(
             parse_datagram(&bytes).unwrap(),
-            [Parsed::Ignored, Parsed::Ignored]
+            [Parsed::Ignored, Parsed::Ignored, Parsed::Ignored]
         );
     }
 
