@@ -843,22 +843,44 @@ mod tests {
         );
     }
 
-    /// A route message of `family` with the attributes chosen by the
-    /// flags and values; `other` adds attributes both decoders ignore.
-    #[allow(clippy::too_many_arguments)]
-    fn built_route(
+    /// A route message to build: the header's fields and which attributes
+    /// to add.
+    #[derive(Debug, Clone, Default)]
+    struct RouteSpec {
         v6: bool,
+        /// Clamped to the family's address length.
         dst_len: u8,
+        /// The destination; the gateway, preferred source and next hops
+        /// differ from it in the last byte (IPv4 uses the last four).
         bytes: [u8; 16],
         oif: Option<u32>,
         gateway: bool,
         pref_src: bool,
         table: Option<u32>,
         metric: Option<u32>,
+        /// Attributes both decoders ignore.
         other: bool,
+        /// Two next hops: the lean decoder leaves these to the full one.
         multipath: bool,
+        /// rtm_table, rtm_protocol, rtm_scope, rtm_type.
         head: (u8, u8, u8, u8),
-    ) -> RouteMessage {
+    }
+
+    /// The message `spec` describes.
+    fn built_route(spec: &RouteSpec) -> RouteMessage {
+        let RouteSpec {
+            v6,
+            dst_len,
+            bytes,
+            oif,
+            gateway,
+            pref_src,
+            table,
+            metric,
+            other,
+            multipath,
+            head,
+        } = spec.clone();
         use netlink_packet_route::route::{
             RouteCacheInfo, RouteNextHop, RoutePreference, RouteProtocol, RouteScope, RouteType,
         };
@@ -942,19 +964,19 @@ mod tests {
         // A lookup reply as the kernel sends it: destination, table, oif,
         // preferred source, gateway; and one with attributes it skips.
         for other in [false, true] {
-            let msg = built_route(
-                true,
-                128,
-                [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
-                Some(2),
-                true,
-                true,
-                Some(254),
-                Some(1024),
+            let msg = built_route(&RouteSpec {
+                v6: true,
+                dst_len: 128,
+                bytes: [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                oif: Some(2),
+                gateway: true,
+                pref_src: true,
+                table: Some(254),
+                metric: Some(1024),
                 other,
-                false,
-                (254, 4, 0, 1),
-            );
+                multipath: false,
+                head: (254, 4, 0, 1),
+            });
             let bytes = route_message(msg, 9);
             let lean = route_from_bytes(&bytes[HEADER_LEN..]).expect("the lean path");
             assert_eq!(lean, full_route(&bytes));
@@ -963,19 +985,11 @@ mod tests {
             assert!(lean.pref_src.is_some() && lean.gateway.is_some());
         }
         // Multipath needs the full decoder.
-        let msg = built_route(
-            false,
-            0,
-            [0; 16],
-            None,
-            false,
-            false,
-            None,
-            None,
-            false,
-            true,
-            (254, 3, 0, 1),
-        );
+        let msg = built_route(&RouteSpec {
+            multipath: true,
+            head: (254, 3, 0, 1),
+            ..RouteSpec::default()
+        });
         let bytes = route_message(msg, 1);
         assert_eq!(route_from_bytes(&bytes[HEADER_LEN..]), None);
         assert_eq!(full_route(&bytes).multipath.len(), 2);
@@ -999,9 +1013,19 @@ mod tests {
             head: (u8, u8, u8, u8),
             sequence: u32,
         ) {
-            let msg = built_route(
-                v6, dst_len, bytes, oif, gateway, pref_src, table, metric, other, multipath, head,
-            );
+            let msg = built_route(&RouteSpec {
+                v6,
+                dst_len,
+                bytes,
+                oif,
+                gateway,
+                pref_src,
+                table,
+                metric,
+                other,
+                multipath,
+                head,
+            });
             let bytes = route_message(msg, sequence);
             let full = full_route(&bytes);
             if let Some(lean) = route_from_bytes(&bytes[HEADER_LEN..]) {
@@ -1018,19 +1042,15 @@ mod tests {
 
     #[test]
     fn lookup_replies_skip_other_messages_and_report_errors() {
-        let msg = built_route(
-            false,
-            32,
-            [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 192, 0, 2, 1],
-            Some(3),
-            false,
-            true,
-            Some(254),
-            None,
-            false,
-            false,
-            (254, 2, 253, 1),
-        );
+        let msg = built_route(&RouteSpec {
+            dst_len: 32,
+            bytes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 192, 0, 2, 1],
+            oif: Some(3),
+            pref_src: true,
+            table: Some(254),
+            head: (254, 2, 253, 1),
+            ..RouteSpec::default()
+        });
         let mut bytes = route_message(msg, 5);
         // An error reply for sequence 77: ENETUNREACH, with the request's
         // header echoed.
