@@ -2,10 +2,11 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::time::Duration;
 
 use crate::snapshot::Snapshot;
 use crate::source::{Dest, SourceInfo, SourceResolver};
-use crate::sys::EventSocket;
+use crate::sys::{Backend, Notifier};
 
 /// How many destinations a [`SourceCache`] remembers before it starts
 /// over. Keeps a cache fed with ever new destinations from growing
@@ -28,25 +29,27 @@ pub struct CacheStats {
 /// [`SourceResolver::sources`] with a cache of the kernel's answers, kept
 /// correct by listening to the kernel's change notifications.
 ///
-/// A second `NETLINK_ROUTE` socket, non-blocking, joins the link, IPv4
-/// and IPv6 address, and IPv4 and IPv6 route notification groups before
-/// anything is looked up. Each lookup first reads whatever notifications
-/// are queued (when none are, that is a single `recv` failing with
-/// `EAGAIN`); if any arrived, or some were lost to a full receive buffer
-/// (`ENOBUFS`), the cache is emptied and the [`Snapshot`] that describes
-/// the source addresses is captured again before it is next needed.
-/// Destinations not in the cache go to the kernel in one batch.
+/// On Linux a second `NETLINK_ROUTE` socket, non-blocking, joins the
+/// link, address, route and rule notification groups before anything is
+/// looked up. Each lookup first reads whatever notifications are queued
+/// (when none are, that is a single `recv` failing with `EAGAIN`); if any
+/// arrived, or some were lost to a full receive buffer (`ENOBUFS`), the
+/// cache is emptied and the [`Snapshot`] that describes the source
+/// addresses is captured again before it is next needed. Destinations not
+/// in the cache go to the kernel in one batch. Other backends do the same
+/// with their own notifications, or empty the cache each time they poll.
 ///
 /// A change the kernel makes while a lookup is running is queued on the
 /// notification socket, so at worst that one lookup answers as the
 /// kernel did a moment before; the next one starts over.
 ///
-/// Changes that the notification groups do not cover, such as policy
-/// routing rules (`ip rule`) or `net.ipv6.conf.*` settings, are not
-/// seen; call [`invalidate`](Self::invalidate) after making them.
+/// Changes that the notifications do not cover, such as
+/// `net.ipv6.conf.*` settings, are not seen; call
+/// [`invalidate`](Self::invalidate) after making them.
 #[derive(Debug)]
 pub struct SourceCache {
-    events: EventSocket,
+    events: Notifier,
+    notices: Vec<crate::sys::Notice>,
     resolver: SourceResolver,
     /// `None` after a change, until the next lookup that needs it.
     snapshot: Option<Snapshot>,
@@ -61,14 +64,24 @@ impl SourceCache {
     /// # Errors
     ///
     /// When a socket cannot be opened or the capture fails; on platforms
-    /// other than Linux, always [`io::ErrorKind::Unsupported`].
+    /// without a backend, [`io::ErrorKind::Unsupported`].
     pub fn new() -> io::Result<Self> {
+        Self::with_backend(Backend::Native)
+    }
+
+    /// [`SourceCache::new`] on a chosen [`Backend`].
+    ///
+    /// # Errors
+    ///
+    /// As [`SourceCache::new`].
+    pub fn with_backend(backend: Backend) -> io::Result<Self> {
         // Subscribe first: every change after this point is queued.
-        let events = EventSocket::open()?;
-        let mut resolver = SourceResolver::new()?;
-        let snapshot = resolver.socket.capture()?;
+        let events = Notifier::open(backend)?;
+        let mut resolver = SourceResolver::with_backend(backend)?;
+        let snapshot = resolver.lookups.capture()?;
         Ok(Self {
             events,
+            notices: Vec::new(),
             resolver,
             snapshot: Some(snapshot),
             entries: HashMap::new(),
@@ -81,10 +94,12 @@ impl SourceCache {
     ///
     /// # Errors
     ///
-    /// When reading the notification socket fails other than with
-    /// `EAGAIN` or `ENOBUFS`.
+    /// When reading the notifications fails (an overrun is not a failure:
+    /// it empties the cache).
     pub fn refresh(&mut self) -> io::Result<bool> {
-        let changed = self.events.drain()?;
+        self.notices.clear();
+        self.events.wait(Some(Duration::ZERO), &mut self.notices)?;
+        let changed = !self.notices.is_empty();
         if changed {
             self.invalidate();
         }
@@ -111,7 +126,7 @@ impl SourceCache {
 
     fn current_snapshot(&mut self) -> io::Result<&Snapshot> {
         if self.snapshot.is_none() {
-            self.snapshot = Some(self.resolver.socket.capture()?);
+            self.snapshot = Some(self.resolver.lookups.capture()?);
         }
         Ok(self.snapshot.as_ref().expect("just captured"))
     }

@@ -49,11 +49,11 @@
 //!
 //! let mut eth0 = Interface::new(2, "eth0");
 //! eth0.kind = LinkKind::Ethernet;
-//! eth0.up = true;
+//! (eth0.up, eth0.running) = (true, true);
 //! eth0.addresses.push(Address::new("192.0.2.45".parse()?, 24));
 //! let mut teredo = Interface::new(3, "teredo");
 //! teredo.kind = LinkKind::Tun;
-//! teredo.up = true;
+//! (teredo.up, teredo.running) = (true, true);
 //! teredo
 //!     .addresses
 //!     .push(Address::new("2001:0:4136:e378:8000:63bf:3fff:fdd2".parse()?, 32));
@@ -130,21 +130,19 @@
 
 mod cache;
 mod model;
-mod parse;
+pub mod netlink;
+mod reach;
 mod snapshot;
 mod source;
 mod sys;
 
 pub use cache::{CacheStats, MAX_CACHED, SourceCache};
 pub use model::{
-    ARPHRD_ETHER, ARPHRD_IP6GRE, ARPHRD_IPGRE, ARPHRD_LOOPBACK, ARPHRD_NONE, ARPHRD_SIT,
-    ARPHRD_TUNNEL, ARPHRD_TUNNEL6, ARPHRD_VOID, AddrFlags, Address, Family, Interface, LinkKind,
-    NextHop, OperState, RT_TABLE_MAIN, Route, RouteKind,
+    AddrFlags, Address, Family, Interface, LinkKind, NextHop, OperState, RT_TABLE_MAIN, Route,
+    RouteKind,
 };
-pub use parse::{
-    Body, Message, ParseError, address_from_message, interface_from_link, parse_messages,
-    route_from_message,
-};
+pub use reach::{Path, Reach};
 pub use snapshot::{Capabilities, Preference, Snapshot};
 pub use source::{Dest, SourceInfo, SourceResolver};
+pub use sys::Backend;
 pub use teredo_addr::AddrKind;

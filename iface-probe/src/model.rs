@@ -6,29 +6,10 @@ use std::net::IpAddr;
 
 use teredo_addr::AddrKind;
 
-/// `ARPHRD_ETHER`: Ethernet and everything that looks like it (veth,
-/// bridges, dummies, tap devices).
-pub const ARPHRD_ETHER: u16 = 1;
-/// `ARPHRD_TUNNEL`: an IPv4-in-IPv4 (`ipip`) tunnel.
-pub const ARPHRD_TUNNEL: u16 = 768;
-/// `ARPHRD_TUNNEL6`: an IPv6-in-IPv6 (`ip6tnl`) tunnel.
-pub const ARPHRD_TUNNEL6: u16 = 769;
-/// `ARPHRD_LOOPBACK`: the loopback device.
-pub const ARPHRD_LOOPBACK: u16 = 772;
-/// `ARPHRD_SIT`: an IPv6-in-IPv4 (`sit`, 6to4, 6in4, ISATAP) tunnel.
-pub const ARPHRD_SIT: u16 = 776;
-/// `ARPHRD_IPGRE`: a GRE tunnel.
-pub const ARPHRD_IPGRE: u16 = 778;
-/// `ARPHRD_IP6GRE`: a GRE tunnel over IPv6.
-pub const ARPHRD_IP6GRE: u16 = 823;
-/// `ARPHRD_NONE`: a device with no link-layer header, such as a `tun`
-/// device (Miredo's Teredo interface) or WireGuard.
-pub const ARPHRD_NONE: u16 = 0xfffe;
-/// `ARPHRD_VOID`: the hardware type is unknown.
-pub const ARPHRD_VOID: u16 = 0xffff;
-
-/// What sort of device an interface is, from the `IFLA_INFO_KIND` the
-/// kernel reports, or, when it reports none, from the hardware type.
+/// What sort of device an interface is. On Linux, from the
+/// `IFLA_INFO_KIND` the kernel reports or, when it reports none, from the
+/// hardware type; on the BSDs from the interface name's driver prefix; on
+/// Windows from the interface and tunnel types.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum LinkKind {
@@ -60,54 +41,31 @@ pub enum LinkKind {
     Vlan,
     /// A bonding device.
     Bond,
-    /// Anything else: the kernel's kind string, or `arphrd-N` when the
-    /// kernel reported no kind and the hardware type says nothing more.
+    /// A wireless LAN device.
+    Wireless,
+    /// The system's own Teredo interface (Windows' "Teredo Tunneling
+    /// Pseudo-Interface", tunnel type `TUNNEL_TYPE_TEREDO`). Miredo's
+    /// interface on Linux and the BSDs is a [`Tun`](Self::Tun).
+    Teredo,
+    /// Anything else: Linux's kind string, or `arphrd-N` when the kernel
+    /// reported no kind and the hardware type says nothing more; the
+    /// driver prefix of a BSD interface name; `iftype-N` on Windows.
     Other(String),
 }
 
 impl LinkKind {
-    /// The kind for an `IFLA_INFO_KIND` string and hardware type (`ARPHRD_*`).
-    ///
-    /// ```
-    /// use iface_probe::{LinkKind, ARPHRD_NONE, ARPHRD_ETHER};
-    /// assert_eq!(LinkKind::from_kind(Some("tun"), ARPHRD_NONE), LinkKind::Tun);
-    /// assert_eq!(LinkKind::from_kind(Some("tun"), ARPHRD_ETHER), LinkKind::Tap);
-    /// assert_eq!(LinkKind::from_kind(None, ARPHRD_ETHER), LinkKind::Ethernet);
-    /// ```
-    pub fn from_kind(kind: Option<&str>, link_type: u16) -> Self {
-        match kind {
-            Some("veth") => Self::Veth,
-            Some("tun") if link_type == ARPHRD_ETHER => Self::Tap,
-            Some("tun") => Self::Tun,
-            Some("sit") => Self::Sit,
-            Some("ipip") => Self::Ipip,
-            Some("ip6tnl") => Self::Ip6Tnl,
-            Some("gre" | "gretap" | "ip6gre" | "ip6gretap" | "erspan" | "ip6erspan") => Self::Gre,
-            Some("wireguard") => Self::Wireguard,
-            Some("bridge") => Self::Bridge,
-            Some("dummy") => Self::Dummy,
-            Some("vlan") => Self::Vlan,
-            Some("bond") => Self::Bond,
-            Some(other) => Self::Other(other.to_owned()),
-            None => match link_type {
-                ARPHRD_LOOPBACK => Self::Loopback,
-                ARPHRD_ETHER => Self::Ethernet,
-                ARPHRD_NONE => Self::Tun,
-                ARPHRD_SIT => Self::Sit,
-                ARPHRD_TUNNEL => Self::Ipip,
-                ARPHRD_TUNNEL6 => Self::Ip6Tnl,
-                ARPHRD_IPGRE | ARPHRD_IP6GRE => Self::Gre,
-                other => Self::Other(format!("arphrd-{other}")),
-            },
-        }
-    }
-
     /// Whether packets sent through this device are encapsulated in
     /// another IP packet (`tun`, `sit`, `ipip`, `ip6tnl`, GRE, WireGuard).
     pub fn is_tunnel(&self) -> bool {
         matches!(
             self,
-            Self::Tun | Self::Sit | Self::Ipip | Self::Ip6Tnl | Self::Gre | Self::Wireguard
+            Self::Tun
+                | Self::Sit
+                | Self::Ipip
+                | Self::Ip6Tnl
+                | Self::Gre
+                | Self::Wireguard
+                | Self::Teredo
         )
     }
 
@@ -128,6 +86,8 @@ impl LinkKind {
             Self::Dummy => "dummy",
             Self::Vlan => "vlan",
             Self::Bond => "bond",
+            Self::Wireless => "wireless",
+            Self::Teredo => "teredo",
             Self::Other(s) => s,
         }
     }
@@ -217,12 +177,18 @@ pub struct Interface {
     pub name: String,
     /// What sort of device this is.
     pub kind: LinkKind,
-    /// The hardware type (`ARPHRD_*`) from the link message header.
+    /// The hardware type: Linux's `ARPHRD_*` from the link message
+    /// header, the `IFT_*` interface type on the BSDs, `IF_TYPE_*` on
+    /// Windows.
     pub link_type: u16,
     /// Administratively up (`IFF_UP`).
     pub up: bool,
-    /// Running (`IFF_RUNNING`): up and with a carrier.
+    /// Running (`IFF_RUNNING`; on Windows, operational status up): up
+    /// and able to pass packets, which for most devices means a carrier.
     pub running: bool,
+    /// Whether the device has a carrier (`IFF_LOWER_UP` and `IFLA_CARRIER`
+    /// on Linux); `None` where the system does not say.
+    pub carrier: Option<bool>,
     /// A loopback device (`IFF_LOOPBACK`).
     pub loopback: bool,
     /// The raw `IFF_*` flags.
@@ -242,9 +208,10 @@ impl Interface {
             index,
             name: name.into(),
             kind: LinkKind::Other(String::new()),
-            link_type: ARPHRD_VOID,
+            link_type: 0xffff,
             up: false,
             running: false,
+            carrier: None,
             loopback: false,
             flags: 0,
             oper_state: OperState::Unknown,
@@ -256,6 +223,15 @@ impl Interface {
     /// Whether this is the loopback device, by flag or by kind.
     pub fn is_loopback(&self) -> bool {
         self.loopback || self.kind == LinkKind::Loopback
+    }
+
+    /// Whether the interface can pass packets now: administratively up
+    /// *and* running. A `tun` device that no process holds (Miredo not
+    /// running), or an Ethernet device with no cable, is up but not
+    /// running: routes through it lead nowhere, so it gives the host no
+    /// capability.
+    pub fn is_operational(&self) -> bool {
+        self.up && self.running
     }
 }
 

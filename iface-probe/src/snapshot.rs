@@ -6,39 +6,54 @@ use std::net::{IpAddr, Ipv6Addr};
 use teredo_addr::{AddrKind, Scope};
 
 use crate::model::{Address, Family, Interface, LinkKind, Route, RouteKind};
-use crate::parse::{Body, Message};
+use crate::netlink::{Body, Message};
+use crate::reach::{Path, Reach};
+use crate::sys::Backend;
 
-/// The host's interfaces (with their addresses) and main-table routes.
+/// The host's interfaces (with their addresses), the routes the system
+/// lists, and the kernel's answers for the representative destinations.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Snapshot {
-    /// The interfaces, in the kernel's order (by index).
+    /// The interfaces, in the system's order (by index on Linux and the
+    /// BSDs; Windows' adapter order, which it keeps in RFC 3484 order).
     pub interfaces: Vec<Interface>,
-    /// The routes.
+    /// The routes of every table, where the system lists them (Linux);
+    /// empty elsewhere.
     pub routes: Vec<Route>,
+    /// The kernel's answers for [`Reach::PROBES`], read with the snapshot;
+    /// `None` in a snapshot built by hand, which [`Snapshot::reach`] then
+    /// emulates from `routes`.
+    pub reach: Option<Reach>,
 }
 
 /// What the host can reach, judged from a [`Snapshot`].
 ///
-/// An *IPv6-capable* interface is one that is up, has a usable global IPv6
-/// address (see [`Address::is_usable`]: not tentative, not deprecated, not
-/// failed DAD), and has a unicast route to global IPv6 space (`::/0`, or a
-/// prefix covering `2000::/3`) whose outgoing interface is that interface.
+/// Each capability is the kernel's own routing decision for a
+/// representative destination ([`Reach`]), cross-checked with the
+/// interfaces: the source the kernel would use must be a usable address
+/// (see [`Address::is_usable`]) on an operational interface (up *and*
+/// running, see [`Interface::is_operational`]). Because the kernel is
+/// asked, policy routing (`ip rule`, routes in other tables) counts, and
+/// a tunnel whose process died does not.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Capabilities {
-    /// An up, non-loopback interface has an IPv4 address and a default
-    /// IPv4 route through it.
+    /// Global IPv4 is routed, from a usable address of an operational,
+    /// non-loopback interface.
     pub ipv4: bool,
-    /// An IPv6-capable interface has a usable native global address
-    /// (neither Teredo nor 6to4).
+    /// Global IPv6 is routed, and from a native global address (neither
+    /// Teredo nor 6to4).
     pub native_ipv6: bool,
-    /// An IPv6-capable interface has a usable 6to4 (`2002::/16`) address.
+    /// 6to4 (`2002::/16`) is reachable from a usable 6to4 address (or
+    /// global IPv6 is routed from one).
     pub sixtofour: bool,
-    /// An IPv6-capable interface has a usable Teredo (`2001:0::/32`) address.
+    /// Teredo (`2001:0::/32`) is reachable from a usable Teredo address
+    /// (or global IPv6 is routed from one).
     pub teredo: bool,
-    /// There is an IPv6-capable interface, and every usable global IPv6
-    /// address of every IPv6-capable interface is a Teredo address.
+    /// Global IPv6 is routed, and from a Teredo address: the host's only
+    /// path to native IPv6 is Teredo, which reaches it through relays
+    /// only.
     pub teredo_only: bool,
 }
 
@@ -47,15 +62,17 @@ pub struct Capabilities {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Preference {
-    /// Up with a usable native global IPv6 address.
+    /// Operational with a usable native global IPv6 address.
     NativeIpv6,
-    /// Up with a usable 6to4 address (and no native one).
+    /// Operational with a usable 6to4 address (and no native one).
     SixToFour,
-    /// Up with an IPv4 address (and no native or 6to4 IPv6 address).
+    /// Operational with an IPv4 address (and no native or 6to4 IPv6
+    /// address).
     Ipv4,
-    /// Up with a usable Teredo address and nothing better.
+    /// Operational with a usable Teredo address and nothing better.
     Teredo,
-    /// Down, or with no usable address of the kinds above.
+    /// Not operational (down, or up without a carrier), or with no usable
+    /// address of the kinds above.
     Unusable,
     /// The loopback device.
     Loopback,
@@ -96,16 +113,42 @@ fn v6_kind(addr: &Address) -> Option<V6Kind> {
 const GLOBAL_UNICAST: (IpAddr, u8) = (IpAddr::V6(Ipv6Addr::new(0x2000, 0, 0, 0, 0, 0, 0, 0)), 3);
 
 impl Snapshot {
-    /// Reads the interfaces, addresses and main-table routes of both
-    /// families from the kernel over one `NETLINK_ROUTE` socket.
+    /// Reads the interfaces, addresses, routes (where the system lists
+    /// them) and the kernel's answers for the representative destinations.
+    ///
+    /// - Linux: netlink dumps over one `NETLINK_ROUTE` socket, and
+    ///   `RTM_GETROUTE` lookups.
+    /// - macOS, iOS and the BSDs: `getifaddrs`, with each IPv6 address's
+    ///   flags and lifetimes from `SIOCGIFAFLAG_IN6` and
+    ///   `SIOCGIFALIFETIME_IN6`, and connected UDP sockets.
+    /// - Windows: `GetAdaptersAddresses` and `GetBestRoute2`.
     ///
     /// # Errors
     ///
-    /// Whatever the socket calls fail with; a reply that cannot be parsed
-    /// is [`io::ErrorKind::InvalidData`]. On platforms other than Linux,
-    /// always [`io::ErrorKind::Unsupported`].
+    /// Whatever the system calls fail with; a netlink reply that cannot be
+    /// parsed is [`io::ErrorKind::InvalidData`]. Elsewhere, always
+    /// [`io::ErrorKind::Unsupported`].
     pub fn capture() -> io::Result<Self> {
-        crate::sys::capture()
+        crate::sys::capture(Backend::Native)
+    }
+
+    /// [`Snapshot::capture`] with a chosen [`Backend`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Snapshot::capture`]; [`io::ErrorKind::Unsupported`] for a
+    /// backend this platform lacks.
+    pub fn capture_with(backend: Backend) -> io::Result<Self> {
+        crate::sys::capture(backend)
+    }
+
+    /// The kernel's answers for the representative destinations, as read
+    /// with the snapshot; for a snapshot built by hand (`reach` is
+    /// `None`), what the main-table routes say, longest prefix then lowest
+    /// metric.
+    pub fn reach(&self) -> Reach {
+        self.reach
+            .unwrap_or_else(|| Reach::emulate(&self.interfaces, &self.routes))
     }
 
     /// Builds a snapshot from parsed dump messages: links become
@@ -169,49 +212,64 @@ impl Snapshot {
         })
     }
 
-    /// Whether the interface is IPv6-capable (see [`Capabilities`]).
-    pub fn is_ipv6_capable(&self, iface: &Interface) -> bool {
-        iface.up
-            && iface.addresses.iter().any(|a| v6_kind(a).is_some())
-            && self.reaches_global_ipv6(iface.index)
+    /// The kind of the path's source, when it is a usable address on an
+    /// operational interface: the cross-check of every capability.
+    fn usable_source(&self, path: Option<Path>) -> Option<(&Interface, &Address)> {
+        let path = path?;
+        let (iface, addr) = self
+            .address(path.source, Some(path.oif))
+            .or_else(|| self.address(path.source, None))?;
+        (iface.is_operational() && addr.is_usable()).then_some((iface, addr))
     }
 
-    /// Whether the interface is up, not loopback, has an IPv4 address and a
-    /// default IPv4 route through it.
+    /// Whether the interface is IPv6-capable: operational, with a usable
+    /// global IPv6 address, and global IPv6 leaves through it (by the
+    /// kernel's answer for a representative destination of any IPv6 kind,
+    /// or by a listed route covering `2000::/3`).
+    pub fn is_ipv6_capable(&self, iface: &Interface) -> bool {
+        let reach = self.reach();
+        iface.is_operational()
+            && iface.addresses.iter().any(|a| v6_kind(a).is_some())
+            && ([reach.ipv6, reach.sixtofour, reach.teredo]
+                .iter()
+                .any(|p| p.is_some_and(|p| p.oif == iface.index))
+                || self.reaches_global_ipv6(iface.index))
+    }
+
+    /// Whether the interface is operational, not loopback, has an IPv4
+    /// address, and global IPv4 leaves through it (the kernel's answer for
+    /// the representative destination, or a listed default route).
     pub fn is_ipv4_capable(&self, iface: &Interface) -> bool {
-        iface.up
+        iface.is_operational()
             && !iface.is_loopback()
             && iface.addresses.iter().any(|a| a.ip.is_ipv4())
-            && self.routes.iter().any(|r| {
-                r.family == Family::Ipv4
-                    && r.kind == RouteKind::Unicast
-                    && r.is_default()
-                    && r.goes_through(iface.index)
-            })
+            && (self.reach().ipv4.is_some_and(|p| p.oif == iface.index)
+                || self.routes.iter().any(|r| {
+                    r.family == Family::Ipv4
+                        && r.kind == RouteKind::Unicast
+                        && r.is_default()
+                        && r.goes_through(iface.index)
+                }))
     }
 
     /// What the host can reach; see [`Capabilities`].
     pub fn capabilities(&self) -> Capabilities {
-        let mut caps = Capabilities::default();
-        let mut any_v6 = false;
-        let mut all_teredo = true;
-        for iface in &self.interfaces {
-            caps.ipv4 |= self.is_ipv4_capable(iface);
-            if !self.is_ipv6_capable(iface) {
-                continue;
-            }
-            any_v6 = true;
-            for kind in iface.addresses.iter().filter_map(v6_kind) {
-                match kind {
-                    V6Kind::Native => caps.native_ipv6 = true,
-                    V6Kind::SixToFour => caps.sixtofour = true,
-                    V6Kind::Teredo => caps.teredo = true,
-                }
-                all_teredo &= kind == V6Kind::Teredo;
-            }
+        let reach = self.reach();
+        let kind = |path| {
+            self.usable_source(path)
+                .and_then(|(_, a)| if a.ip.is_ipv6() { v6_kind(a) } else { None })
+        };
+        let global = kind(reach.ipv6);
+        Capabilities {
+            ipv4: self
+                .usable_source(reach.ipv4)
+                .is_some_and(|(i, a)| a.ip.is_ipv4() && !i.is_loopback()),
+            native_ipv6: global == Some(V6Kind::Native),
+            sixtofour: global == Some(V6Kind::SixToFour)
+                || kind(reach.sixtofour) == Some(V6Kind::SixToFour),
+            teredo: global == Some(V6Kind::Teredo) || kind(reach.teredo) == Some(V6Kind::Teredo),
+            teredo_only: global == Some(V6Kind::Teredo),
         }
-        caps.teredo_only = any_v6 && all_teredo;
-        caps
     }
 
     /// Whether a Teredo client looks started but not yet qualified: a
@@ -237,8 +295,9 @@ impl Snapshot {
     pub fn teredo_qualifying(&self) -> bool {
         let is_teredo = |a: &Address| matches!(a.ip, IpAddr::V6(v6) if teredo_addr::is_teredo(v6));
         self.interfaces.iter().any(|i| {
-            i.kind == LinkKind::Tun
-                && (i.name.contains("teredo") || i.addresses.iter().any(is_teredo))
+            (i.kind == LinkKind::Teredo
+                || i.kind == LinkKind::Tun
+                    && (i.name.contains("teredo") || i.addresses.iter().any(is_teredo)))
                 && !i.addresses.iter().any(|a| is_teredo(a) && a.is_usable())
         })
     }
@@ -249,7 +308,7 @@ impl Snapshot {
         if iface.is_loopback() {
             return Preference::Loopback;
         }
-        if !iface.up {
+        if !iface.is_operational() {
             return Preference::Unusable;
         }
         let kinds: Vec<V6Kind> = iface.addresses.iter().filter_map(v6_kind).collect();
@@ -283,10 +342,13 @@ mod tests {
     use super::*;
     use crate::model::AddrFlags;
 
+    const TEREDO: &str = "2001:0:c633:640a:8000:f227:bd6a:13fe";
+
     fn iface(index: u32, name: &str, kind: LinkKind, addrs: &[&str]) -> Interface {
         let mut i = Interface::new(index, name);
         i.kind = kind;
         i.up = true;
+        i.running = true;
         i.addresses = addrs
             .iter()
             .map(|a| {
@@ -320,10 +382,26 @@ mod tests {
         lo
     }
 
+    /// Miredo's tun: the Teredo address, its /32 and a default route.
+    fn teredo_tun(index: u32) -> (Interface, [Route; 2]) {
+        let tun = iface(index, "teredo", LinkKind::Tun, &[&format!("{TEREDO}/32")]);
+        let mut default = route(None, index);
+        default.metric = 1029;
+        (tun, [route(Some(("2001::", 32)), index), default])
+    }
+
+    fn snap(interfaces: Vec<Interface>, routes: Vec<Route>) -> Snapshot {
+        Snapshot {
+            interfaces,
+            routes,
+            reach: None,
+        }
+    }
+
     #[test]
     fn ipv4_only() {
-        let snap = Snapshot {
-            interfaces: vec![
+        let snap = snap(
+            vec![
                 lo(),
                 iface(
                     2,
@@ -332,8 +410,8 @@ mod tests {
                     &["192.0.2.2/24", "fe80::1/64"],
                 ),
             ],
-            routes: vec![default4(2)],
-        };
+            vec![default4(2)],
+        );
         let caps = snap.capabilities();
         assert!(caps.ipv4);
         assert!(!caps.native_ipv6 && !caps.teredo && !caps.teredo_only && !caps.sixtofour);
@@ -341,20 +419,25 @@ mod tests {
 
     #[test]
     fn ipv4_needs_a_default_route_through_the_interface() {
-        let snap = Snapshot {
-            interfaces: vec![
+        let snap = snap(
+            vec![
                 lo(),
                 iface(2, "eth0", LinkKind::Ethernet, &["192.0.2.2/24"]),
             ],
-            routes: vec![route(Some(("192.0.2.0", 24)), 2), default4(1)],
-        };
+            vec![route(Some(("192.0.2.0", 24)), 2), default4(1)],
+        );
         assert!(!snap.capabilities().ipv4);
     }
 
     #[test]
     fn teredo_only_when_tun_is_the_only_ipv6() {
-        let snap = Snapshot {
-            interfaces: vec![
+        let (tun, tun_routes) = teredo_tun(3);
+        let mut tun = tun;
+        tun.name = "anything".into();
+        let mut routes = vec![default4(2)];
+        routes.extend(tun_routes);
+        let snap = snap(
+            vec![
                 lo(),
                 iface(
                     2,
@@ -362,15 +445,10 @@ mod tests {
                     LinkKind::Ethernet,
                     &["192.0.2.2/24", "fe80::1/64"],
                 ),
-                iface(
-                    3,
-                    "anything",
-                    LinkKind::Tun,
-                    &["2001:0:c633:640a:8000:f227:bd6a:13fe/32"],
-                ),
+                tun,
             ],
-            routes: vec![default4(2), route(None, 3)],
-        };
+            routes,
+        );
         let caps = snap.capabilities();
         assert!(caps.ipv4 && caps.teredo && caps.teredo_only);
         assert!(!caps.native_ipv6);
@@ -384,24 +462,21 @@ mod tests {
 
     #[test]
     fn native_and_teredo_is_not_teredo_only() {
-        let snap = Snapshot {
-            interfaces: vec![
+        let (tun, tun_routes) = teredo_tun(3);
+        let mut routes = vec![
+            route(Some(("2000::", 3)), 2),
+            route(Some(("2002::", 16)), 4),
+        ];
+        routes.extend(tun_routes);
+        let snap = snap(
+            vec![
                 lo(),
                 iface(2, "eth0", LinkKind::Ethernet, &["2001:db8::2/64"]),
-                iface(
-                    3,
-                    "teredo",
-                    LinkKind::Tun,
-                    &["2001:0:c633:640a:8000:f227:bd6a:13fe/32"],
-                ),
+                tun,
                 iface(4, "tun6to4", LinkKind::Sit, &["2002:c000:202::1/16"]),
             ],
-            routes: vec![
-                route(Some(("2000::", 3)), 2),
-                route(None, 3),
-                route(None, 4),
-            ],
-        };
+            routes,
+        );
         let caps = snap.capabilities();
         assert!(caps.native_ipv6 && caps.teredo && caps.sixtofour);
         assert!(!caps.teredo_only && !caps.ipv4);
@@ -414,6 +489,74 @@ mod tests {
     }
 
     #[test]
+    fn the_kernels_answer_wins_over_the_main_table() {
+        // The main table sends global IPv6 over Teredo, but a policy rule
+        // sends it out of eth0 (a table the emulation does not read): the
+        // kernel's recorded answer decides.
+        let (tun, tun_routes) = teredo_tun(3);
+        let mut s = snap(
+            vec![
+                lo(),
+                iface(
+                    2,
+                    "eth0",
+                    LinkKind::Ethernet,
+                    &["2001:db8::2/64", "192.0.2.2/24"],
+                ),
+                tun,
+            ],
+            tun_routes.to_vec(),
+        );
+        assert!(s.capabilities().teredo_only);
+        let eth = "2001:db8::2".parse().unwrap();
+        let teredo = TEREDO.parse().unwrap();
+        s.reach = Some(Reach::from_answers([
+            Some(Path::new("192.0.2.2".parse().unwrap(), 2)),
+            Some(Path::new(eth, 2)),
+            None,
+            Some(Path::new(teredo, 3)),
+        ]));
+        let caps = s.capabilities();
+        assert!(caps.native_ipv6 && caps.teredo && caps.ipv4);
+        assert!(!caps.teredo_only);
+        assert!(s.is_ipv6_capable(&s.interfaces[1]));
+        assert!(s.is_ipv4_capable(&s.interfaces[1]));
+        // An answer whose source the snapshot does not hold counts for
+        // nothing: the two disagree, so neither is trusted.
+        s.reach = Some(Reach::from_answers([
+            None,
+            Some(Path::new("2001:db8::99".parse().unwrap(), 2)),
+            None,
+            None,
+        ]));
+        assert_eq!(s.capabilities(), Capabilities::default());
+    }
+
+    #[test]
+    fn a_tunnel_without_carrier_gives_nothing() {
+        // Miredo has exited: its tun stays up with its address and routes,
+        // and the kernel still routes through it, but it is not running.
+        let (mut tun, tun_routes) = teredo_tun(3);
+        tun.running = false;
+        tun.carrier = Some(false);
+        let mut routes = vec![default4(2)];
+        routes.extend(tun_routes);
+        let s = snap(
+            vec![
+                lo(),
+                iface(2, "eth0", LinkKind::Ethernet, &["192.0.2.2/24"]),
+                tun,
+            ],
+            routes,
+        );
+        let caps = s.capabilities();
+        assert!(caps.ipv4);
+        assert!(!caps.teredo && !caps.teredo_only);
+        assert_eq!(s.preference(&s.interfaces[2]), Preference::Unusable);
+        assert!(!s.is_ipv6_capable(&s.interfaces[2]));
+    }
+
+    #[test]
     fn unusable_addresses_do_not_count() {
         for flags in [
             AddrFlags::TENTATIVE,
@@ -422,122 +565,125 @@ mod tests {
         ] {
             let mut eth = iface(2, "eth0", LinkKind::Ethernet, &["2001:db8::2/64"]);
             eth.addresses[0].flags = flags;
-            let snap = Snapshot {
-                interfaces: vec![eth],
-                routes: vec![route(None, 2)],
-            };
-            assert_eq!(snap.capabilities(), Capabilities::default(), "{flags}");
+            let s = snap(vec![eth], vec![route(None, 2)]);
+            assert_eq!(s.capabilities(), Capabilities::default(), "{flags}");
         }
         // Optimistic DAD leaves the address usable.
         let mut eth = iface(2, "eth0", LinkKind::Ethernet, &["2001:db8::2/64"]);
         eth.addresses[0].flags = AddrFlags::TENTATIVE | AddrFlags::OPTIMISTIC;
-        let snap = Snapshot {
-            interfaces: vec![eth],
-            routes: vec![route(None, 2)],
-        };
-        assert!(snap.capabilities().native_ipv6);
+        let s = snap(vec![eth], vec![route(None, 2)]);
+        assert!(s.capabilities().native_ipv6);
     }
 
     #[test]
     fn ula_and_down_interfaces_do_not_count() {
         let mut down = iface(3, "eth1", LinkKind::Ethernet, &["2001:db8:1::2/64"]);
         down.up = false;
-        let snap = Snapshot {
-            interfaces: vec![iface(2, "eth0", LinkKind::Ethernet, &["fd00::2/64"]), down],
-            routes: vec![route(None, 2), route(None, 3)],
-        };
-        assert_eq!(snap.capabilities(), Capabilities::default());
+        let s = snap(
+            vec![iface(2, "eth0", LinkKind::Ethernet, &["fd00::2/64"]), down],
+            vec![route(None, 2), route(None, 3)],
+        );
+        assert_eq!(s.capabilities(), Capabilities::default());
     }
 
     #[test]
     fn route_must_cover_global_space_and_leave_through_the_interface() {
         let eth = || iface(2, "eth0", LinkKind::Ethernet, &["2001:db8::2/64"]);
-        let narrow = Snapshot {
-            interfaces: vec![eth()],
-            routes: vec![route(Some(("2001:db8::", 32)), 2)],
-        };
+        let narrow = snap(vec![eth()], vec![route(Some(("2001:db8::", 32)), 2)]);
         assert!(!narrow.capabilities().native_ipv6);
-        let elsewhere = Snapshot {
-            interfaces: vec![eth()],
-            routes: vec![route(None, 7)],
-        };
+        let elsewhere = snap(vec![eth()], vec![route(None, 7)]);
         assert!(!elsewhere.capabilities().native_ipv6);
         let mut unreachable = route(None, 2);
         unreachable.kind = RouteKind::Unreachable;
-        let unreach = Snapshot {
-            interfaces: vec![eth()],
-            routes: vec![unreachable],
-        };
+        let unreach = snap(vec![eth()], vec![unreachable]);
         assert!(!unreach.capabilities().native_ipv6);
         let mut multipath = route(None, 9);
+        multipath.oif = None;
         multipath.multipath = vec![crate::model::NextHop {
             oif: 2,
             gateway: None,
         }];
-        let mp = Snapshot {
-            interfaces: vec![eth()],
-            routes: vec![multipath],
-        };
+        let mp = snap(vec![eth()], vec![multipath]);
         assert!(mp.capabilities().native_ipv6);
     }
 
     #[test]
+    fn emulation_takes_the_longest_prefix_then_the_lowest_metric() {
+        let mut worse = route(None, 3);
+        worse.metric = 2000;
+        let mut better = route(None, 2);
+        better.metric = 100;
+        let s = snap(
+            vec![
+                iface(2, "eth0", LinkKind::Ethernet, &["2001:db8::2/64"]),
+                iface(3, "eth1", LinkKind::Ethernet, &["2001:db8:1::2/64"]),
+            ],
+            vec![worse.clone(), better, route(Some(("2001::", 32)), 3)],
+        );
+        let reach = s.reach();
+        assert_eq!(reach.ipv6.unwrap().oif, 2);
+        assert_eq!(reach.teredo.unwrap().oif, 3);
+        assert_eq!(reach.teredo.unwrap().source.to_string(), "2001:db8:1::2");
+        assert_eq!(reach.ipv4, None);
+    }
+
+    #[test]
     fn lookups() {
-        let snap = Snapshot {
-            interfaces: vec![lo(), iface(5, "eth0", LinkKind::Ethernet, &["fe80::1/64"])],
-            routes: vec![],
-        };
-        assert_eq!(snap.interface(5).unwrap().name, "eth0");
-        assert_eq!(snap.interface_by_name("lo").unwrap().index, 1);
-        assert!(snap.interface(9).is_none());
+        let s = snap(
+            vec![lo(), iface(5, "eth0", LinkKind::Ethernet, &["fe80::1/64"])],
+            vec![],
+        );
+        assert_eq!(s.interface(5).unwrap().name, "eth0");
+        assert_eq!(s.interface_by_name("lo").unwrap().index, 1);
+        assert!(s.interface(9).is_none());
         let ll: IpAddr = "fe80::1".parse().unwrap();
-        assert_eq!(snap.address(ll, None).unwrap().0.index, 5);
-        assert!(snap.address(ll, Some(1)).is_none());
+        assert_eq!(s.address(ll, None).unwrap().0.index, 5);
+        assert!(s.address(ll, Some(1)).is_none());
     }
 
     #[test]
     fn teredo_qualifying_until_the_address_is_usable() {
-        const TEREDO: &str = "2001:0:c633:640a:8000:f227:bd6a:13fe/32";
         // Miredo's tun before qualification: down, no address.
         let mut tun = iface(4, "teredo", LinkKind::Tun, &[]);
         tun.up = false;
-        let mut snap = Snapshot {
-            interfaces: vec![
+        let mut s = snap(
+            vec![
                 lo(),
                 iface(2, "eth0", LinkKind::Ethernet, &["192.0.2.2/24"]),
                 tun,
             ],
-            routes: vec![default4(2)],
-        };
-        assert!(snap.teredo_qualifying());
+            vec![default4(2)],
+        );
+        assert!(s.teredo_qualifying());
         // The address arrives tentative: still qualifying.
-        let tun = &mut snap.interfaces[2];
+        let tun = &mut s.interfaces[2];
         tun.up = true;
-        tun.addresses = vec![Address::new(
-            "2001:0:c633:640a:8000:f227:bd6a:13fe".parse().unwrap(),
-            32,
-        )];
+        tun.addresses = vec![Address::new(TEREDO.parse().unwrap(), 32)];
         tun.addresses[0].flags = AddrFlags::TENTATIVE;
-        assert!(snap.teredo_qualifying());
+        assert!(s.teredo_qualifying());
         // Usable: qualified.
-        snap.interfaces[2].addresses[0].flags = AddrFlags::default();
-        assert!(!snap.teredo_qualifying());
+        s.interfaces[2].addresses[0].flags = AddrFlags::default();
+        assert!(!s.teredo_qualifying());
         // Whatever the name, a tun carrying a Teredo address counts...
-        let mut other = iface(5, "tun7", LinkKind::Tun, &[TEREDO]);
+        let mut other = iface(5, "tun7", LinkKind::Tun, &[&format!("{TEREDO}/32")]);
         other.addresses[0].flags = AddrFlags::DADFAILED;
-        let snap = Snapshot {
-            interfaces: vec![other],
-            routes: vec![],
-        };
-        assert!(snap.teredo_qualifying());
-        // ...and neither another tun nor a non-tun named teredo does.
-        let snap = Snapshot {
-            interfaces: vec![
+        assert!(snap(vec![other], vec![]).teredo_qualifying());
+        // ...and so does the system's own Teredo interface (Windows)...
+        let windows = iface(
+            6,
+            "Teredo Tunneling Pseudo-Interface",
+            LinkKind::Teredo,
+            &[],
+        );
+        assert!(snap(vec![windows], vec![]).teredo_qualifying());
+        // ...but neither another tun nor a non-tun named teredo does.
+        let s = snap(
+            vec![
                 iface(5, "tun0", LinkKind::Tun, &[]),
                 iface(6, "teredo", LinkKind::Ethernet, &[]),
             ],
-            routes: vec![],
-        };
-        assert!(!snap.teredo_qualifying());
+            vec![],
+        );
+        assert!(!s.teredo_qualifying());
     }
 }

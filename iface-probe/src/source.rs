@@ -7,7 +7,7 @@ use teredo_addr::AddrKind;
 
 use crate::model::{Route, RouteKind};
 use crate::snapshot::Snapshot;
-use crate::sys::RouteSocket;
+use crate::sys::{Backend, Lookups};
 
 /// A destination to look up: an address and, for link-local and other
 /// scoped IPv6 addresses, the zone (the interface index, as in
@@ -29,6 +29,18 @@ impl Dest {
             other => other,
         };
         Self { ip, scope_id }
+    }
+}
+
+impl Dest {
+    /// The address the destination is looked up as: an IPv4-mapped IPv6
+    /// address as the IPv4 address it carries, as an IPv6 socket
+    /// connecting to it would.
+    pub(crate) fn lookup_ip(self) -> IpAddr {
+        match self.ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(self.ip, IpAddr::V4),
+            v4 => v4,
+        }
     }
 }
 
@@ -101,7 +113,11 @@ impl SourceInfo {
             return None;
         }
         let addr = route.pref_src?;
-        let oif = route.oif?;
+        // A lookup through a UDP socket tells the source only: the
+        // interface is the one that holds it.
+        let oif = route
+            .oif
+            .or_else(|| snapshot.address(addr, None).map(|(iface, _)| iface.index))?;
         let class = teredo_addr::classify(addr);
         let mut info = Self {
             addr,
@@ -127,94 +143,49 @@ impl SourceInfo {
     }
 }
 
-/// Asks the kernel for source addresses over a netlink socket it keeps
-/// open between calls.
+/// Asks the kernel for source addresses: over a netlink socket it keeps
+/// open between calls on Linux, with `GetBestRoute2` on Windows, through
+/// connected UDP sockets elsewhere.
 #[derive(Debug)]
 pub struct SourceResolver {
-    pub(crate) socket: RouteSocket,
-}
-
-/// `RTM_GETROUTE`.
-const RTM_GETROUTE: u16 = 26;
-/// `NLM_F_REQUEST`.
-const NLM_F_REQUEST: u16 = 1;
-/// `AF_INET`.
-const AF_INET: u8 = 2;
-/// `AF_INET6`.
-const AF_INET6: u8 = 10;
-/// `RTA_DST`.
-const RTA_DST: u16 = 1;
-/// `RTA_OIF`.
-const RTA_OIF: u16 = 4;
-
-/// The address a destination is looked up as: an IPv4-mapped IPv6
-/// address as the IPv4 address it carries, as an IPv6 socket connecting
-/// to it would.
-fn lookup_ip(dest: Dest) -> IpAddr {
-    match dest.ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(dest.ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-/// Appends the `RTM_GETROUTE` request for one destination to `buf`: a
-/// netlink header with `sequence`, an `rtmsg` with a host-length
-/// destination prefix, `RTA_DST`, and `RTA_OIF` for a zone.
-pub(crate) fn encode_lookup(buf: &mut Vec<u8>, sequence: u32, dest: Dest) {
-    fn attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
-        let len = u16::try_from(4 + value.len()).expect("short attribute");
-        buf.extend_from_slice(&len.to_ne_bytes());
-        buf.extend_from_slice(&kind.to_ne_bytes());
-        buf.extend_from_slice(value);
-    }
-    let start = buf.len();
-    buf.extend_from_slice(&[0; 4]); // nlmsg_len, set below
-    buf.extend_from_slice(&RTM_GETROUTE.to_ne_bytes());
-    buf.extend_from_slice(&NLM_F_REQUEST.to_ne_bytes());
-    buf.extend_from_slice(&sequence.to_ne_bytes());
-    buf.extend_from_slice(&0u32.to_ne_bytes()); // nlmsg_pid: the kernel
-    let ip = lookup_ip(dest);
-    let (family, dst_len) = match ip {
-        IpAddr::V4(_) => (AF_INET, 32),
-        IpAddr::V6(_) => (AF_INET6, 128),
-    };
-    // family, dst_len, src_len, tos, table, protocol, scope, type, flags.
-    buf.extend_from_slice(&[family, dst_len, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    match ip {
-        IpAddr::V4(v4) => attr(buf, RTA_DST, &v4.octets()),
-        IpAddr::V6(v6) => attr(buf, RTA_DST, &v6.octets()),
-    }
-    if let Some(oif) = dest.scope_id {
-        attr(buf, RTA_OIF, &oif.to_ne_bytes());
-    }
-    let len = u32::try_from(buf.len() - start).expect("short message");
-    buf[start..start + 4].copy_from_slice(&len.to_ne_bytes());
+    pub(crate) lookups: Lookups,
 }
 
 impl SourceResolver {
-    /// Opens the netlink socket.
+    /// Opens the native backend's lookup socket.
     ///
     /// # Errors
     ///
-    /// When the socket cannot be opened; on platforms other than Linux,
-    /// always [`io::ErrorKind::Unsupported`].
+    /// When the socket cannot be opened; on platforms without a backend,
+    /// [`io::ErrorKind::Unsupported`].
     pub fn new() -> io::Result<Self> {
+        Self::with_backend(Backend::Native)
+    }
+
+    /// Opens a chosen [`Backend`]'s lookups.
+    ///
+    /// # Errors
+    ///
+    /// As [`SourceResolver::new`].
+    pub fn with_backend(backend: Backend) -> io::Result<Self> {
         Ok(Self {
-            socket: RouteSocket::open()?,
+            lookups: Lookups::open(backend)?,
         })
     }
 
     /// The kernel's route for each destination (`ip route get`), in order;
     /// `None` where the kernel answered with an error (`ENETUNREACH`,
-    /// `EHOSTUNREACH`, ...). All requests go out back to back on one
-    /// socket, with distinct sequence numbers, before any reply is read.
+    /// `EHOSTUNREACH`, ...). On Linux all requests go out back to back on
+    /// one socket, with distinct sequence numbers, before any reply is
+    /// read. Where the answer comes from a UDP socket, the route holds
+    /// only the source address.
     ///
     /// # Errors
     ///
     /// Only when the socket itself fails; per-destination errors are `None`.
     pub fn routes<D: Copy + Into<Dest>>(&mut self, dests: &[D]) -> io::Result<Vec<Option<Route>>> {
         let dests: Vec<Dest> = dests.iter().map(|d| (*d).into()).collect();
-        let answers = self.socket.get_routes(&dests)?;
+        let answers = self.lookups.routes(&dests)?;
         Ok(answers.into_iter().map(Result::ok).collect())
     }
 
@@ -271,6 +242,7 @@ mod tests {
         Snapshot {
             interfaces: vec![eth, tun],
             routes: vec![],
+            reach: None,
         }
     }
 
@@ -334,62 +306,8 @@ mod tests {
         let sa: SocketAddr = "[2001:db8::1]:80".parse().unwrap();
         assert_eq!(Dest::from(sa).scope_id, None);
         assert_eq!(
-            lookup_ip(Dest::from("::ffff:192.0.2.1".parse::<IpAddr>().unwrap())),
+            Dest::from("::ffff:192.0.2.1".parse::<IpAddr>().unwrap()).lookup_ip(),
             "192.0.2.1".parse::<IpAddr>().unwrap()
         );
-    }
-
-    /// The request as `netlink-packet-route` builds and serializes it.
-    fn reference_request(dest: Dest, sequence: u32) -> Vec<u8> {
-        use netlink_packet_core::{NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
-        use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
-        use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-        let mut msg = RouteMessage::default();
-        match lookup_ip(dest) {
-            IpAddr::V4(v4) => {
-                msg.header.address_family = AddressFamily::Inet;
-                msg.header.destination_prefix_length = 32;
-                msg.attributes
-                    .push(RouteAttribute::Destination(RouteAddress::Inet(v4)));
-            }
-            IpAddr::V6(v6) => {
-                msg.header.address_family = AddressFamily::Inet6;
-                msg.header.destination_prefix_length = 128;
-                msg.attributes
-                    .push(RouteAttribute::Destination(RouteAddress::Inet6(v6)));
-            }
-        }
-        if let Some(oif) = dest.scope_id {
-            msg.attributes.push(RouteAttribute::Oif(oif));
-        }
-        let mut header = NetlinkHeader::default();
-        header.flags = NLM_F_REQUEST;
-        header.sequence_number = sequence;
-        let mut nl = NetlinkMessage::new(
-            header,
-            NetlinkPayload::from(RouteNetlinkMessage::GetRoute(msg)),
-        );
-        nl.finalize();
-        let mut buf = vec![0; nl.buffer_len()];
-        nl.serialize(&mut buf);
-        buf
-    }
-
-    #[test]
-    fn requests_encode_as_netlink_packet_route_does() {
-        let dests = [
-            Dest::from("192.0.2.1".parse::<IpAddr>().unwrap()),
-            Dest::from("2001:db8::1".parse::<IpAddr>().unwrap()),
-            Dest::from("::ffff:192.0.2.9".parse::<IpAddr>().unwrap()),
-            Dest::new("fe80::1".parse().unwrap(), Some(4)),
-            Dest::new("fe80::1".parse().unwrap(), Some(0)),
-        ];
-        for (i, dest) in dests.into_iter().enumerate() {
-            let seq = 0x0102_0304 + i as u32;
-            let mut ours = vec![0xaa];
-            encode_lookup(&mut ours, seq, dest);
-            assert_eq!(ours[1..], reference_request(dest, seq), "{dest:?}");
-            assert_eq!(ours.len() % 4, 1, "{dest:?}: aligned");
-        }
     }
 }

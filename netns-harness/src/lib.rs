@@ -12,7 +12,12 @@
 //! that lost its privileges is noticed.
 //!
 //! The harness shells out to `ip` and `nft` to build the test's world; the
-//! libraries under test never do.
+//! libraries under test never do. It also holds the fixtures several
+//! crates' tests share: veth pairs, a `tun` device held open (so that it
+//! has a carrier, as when Miredo runs) and configured as Miredo configures
+//! its Teredo interface, and an nftables blackhole.
+//!
+//! Linux only: elsewhere the crate is empty.
 //!
 //! ```no_run
 //! use netns_harness::Netns;
@@ -23,8 +28,10 @@
 //! assert!(inside);
 //! ```
 
-use std::fs::{self, File};
-use std::os::fd::AsRawFd;
+#![cfg(target_os = "linux")]
+
+use std::fs::{self, File, OpenOptions};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -172,6 +179,136 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// Creates a veth pair, `a` here and `b` in `peer`, both down.
+    ///
+    /// # Panics
+    ///
+    /// When `ip` fails.
+    pub fn veth(&self, a: &str, peer: &Self, b: &str) {
+        self.ip(&[
+            "link", "add", a, "type", "veth", "peer", "name", b, "netns", &peer.name,
+        ]);
+    }
+
+    /// A `tun` device named `name` in this namespace, held open by this
+    /// process as Miredo holds its own: it is up and has a carrier
+    /// (`IFF_RUNNING`) until the returned handle drops, which deletes it.
+    ///
+    /// # Panics
+    ///
+    /// When the device cannot be created or raised.
+    pub fn tun(&self, name: &str) -> HeldTun {
+        let fd = self
+            .run(|| open_tun(name))
+            .unwrap_or_else(|e| panic!("tun {name}: {e}"));
+        self.ip(&["link", "set", name, "up"]);
+        HeldTun {
+            _fd: fd,
+            name: name.to_owned(),
+        }
+    }
+
+    /// A Teredo interface as Miredo sets one up once qualified: a held
+    /// [`tun`](Self::tun) named `name` with `addr`/32 (no DAD) and a
+    /// default IPv6 route through it at Miredo's metric, 1029.
+    ///
+    /// # Panics
+    ///
+    /// When `ip` fails.
+    pub fn teredo_tun(&self, name: &str, addr: &str) -> HeldTun {
+        let tun = self.tun(name);
+        self.ip(&[
+            "-6",
+            "addr",
+            "add",
+            &format!("{addr}/32"),
+            "dev",
+            name,
+            "nodad",
+        ]);
+        self.ip(&[
+            "-6", "route", "add", "default", "dev", name, "metric", "1029",
+        ]);
+        tun
+    }
+
+    /// Drops every forwarded packet to `prefix` (an nftables table `T`,
+    /// chain `forward`): the path to it becomes a blackhole, as a broken
+    /// network makes it, for packets this namespace routes.
+    ///
+    /// # Panics
+    ///
+    /// When `nft` fails.
+    pub fn blackhole(&self, prefix: &str) {
+        let family = if prefix.contains(':') { "ip6" } else { "ip" };
+        self.nft(&["add", "table", "inet", "T"]);
+        self.nft(&[
+            "add", "chain", "inet", "T", "forward", "{", "type", "filter", "hook", "forward",
+            "priority", "0", ";", "}",
+        ]);
+        self.nft(&[
+            "add", "rule", "inet", "T", "forward", family, "daddr", prefix, "drop",
+        ]);
+    }
+
+    /// Removes every [`blackhole`](Self::blackhole).
+    ///
+    /// # Panics
+    ///
+    /// When `nft` fails.
+    pub fn lift_blackholes(&self) {
+        self.nft(&["delete", "table", "inet", "T"]);
+    }
+}
+
+/// A `tun` device held open; dropping it closes the descriptor, which
+/// deletes the device.
+#[derive(Debug)]
+pub struct HeldTun {
+    _fd: OwnedFd,
+    name: String,
+}
+
+impl HeldTun {
+    /// The device's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Opens `/dev/net/tun` and attaches a layer-3 device without packet
+/// information (`IFF_TUN | IFF_NO_PI`, as Miredo asks) named `name`, in
+/// the calling thread's namespace.
+fn open_tun(name: &str) -> std::io::Result<OwnedFd> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/net/tun")?;
+    // struct ifreq: the name, then a union whose first member is the
+    // short ifr_flags; 40 bytes on every Linux ABI.
+    let mut ifreq = [0u8; 40];
+    let bytes = name.as_bytes();
+    if bytes.len() >= 16 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("interface name {name:?} is longer than 15 bytes"),
+        ));
+    }
+    ifreq[..bytes.len()].copy_from_slice(bytes);
+    let flags = i16::try_from(libc::IFF_TUN | libc::IFF_NO_PI).unwrap_or(0);
+    ifreq[16..18].copy_from_slice(&flags.to_ne_bytes());
+    // SAFETY: TUNSETIFF reads and writes a struct ifreq, for which the
+    // 40-byte buffer is the right size; it lives across the call, and the
+    // descriptor is open.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETIFF, ifreq.as_mut_ptr()) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(file.into())
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         // Deleting the namespace takes its interfaces and nft tables along.
@@ -259,6 +396,30 @@ mod root {
             !std::path::Path::new(&pinned).exists(),
             "{name} survived its drop"
         );
+    }
+
+    #[test]
+    fn a_held_tun_has_a_carrier_until_dropped() {
+        let ns = Netns::new("nh");
+        let show = |ns: &Netns| {
+            let out = Command::new("ip")
+                .args(["-n", ns.name(), "link", "show", "dev", "nh-tun"])
+                .output()
+                .unwrap();
+            out.status
+                .success()
+                .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        let tun = ns.teredo_tun("nh-tun", "2001:0:c633:640a:8000:f227:bd6a:13fe");
+        assert_eq!(tun.name(), "nh-tun");
+        let link = show(&ns).expect("the device exists");
+        assert!(
+            link.contains("LOWER_UP") && !link.contains("NO-CARRIER"),
+            "{link}"
+        );
+        assert!(ns.addr_show("nh-tun").contains("2001:0:c633:640a"));
+        drop(tun);
+        assert_eq!(show(&ns), None, "the device is gone with its holder");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `iface_probe::parse_messages` on any bytes, as if read from netlink.
+//! `iface_probe::netlink::parse_messages` on any bytes, as if read from netlink.
 
 use std::process::ExitCode;
 
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
         newaddr, done, &both, newlink, newroute, &deladdr, &dellink, &unbridged,
     ];
     happy_connect_fuzz::main("netlink", seeds, 1024, |data| {
-        if let Ok(messages) = iface_probe::parse_messages(data) {
+        if let Ok(messages) = iface_probe::netlink::parse_messages(data) {
             let _ = format!("{messages:?}");
         }
     })

@@ -1,22 +1,24 @@
-//! Linux: one `NETLINK_ROUTE` socket for dumps and route lookups.
+//! Linux (and Android): `NETLINK_ROUTE` sockets for dumps, route lookups
+//! and change notifications.
 
 use std::io;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use netlink_packet_core::{
-    NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
-};
-use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::address::AddressMessage;
-use netlink_packet_route::link::LinkMessage;
-use netlink_packet_route::route::RouteMessage;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
-use crate::model::{RT_TABLE_MAIN, Route};
-use crate::parse::{Body, Message, lookup_replies, parse_messages};
+use super::Notice;
+use super::wake::{WakePipe, Waker, poll_two};
+use crate::model::Route;
+use crate::netlink::consts::{
+    NLM_F_DUMP_INTR, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV4_RULE,
+    RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV6_RULE, RTNLGRP_LINK,
+};
+use crate::netlink::request::{self, Dump};
+use crate::netlink::{Body, Message, ParseError, lookup_replies, parse_messages};
+use crate::reach::Reach;
 use crate::snapshot::Snapshot;
-use crate::source::{Dest, encode_lookup};
+use crate::source::Dest;
 
 /// How long to wait for the kernel before giving up. The kernel answers
 /// route requests synchronously, so this only guards against bugs.
@@ -36,9 +38,6 @@ const BYTES_PER_REPLY: usize = 2048;
 /// The fewest and most lookups sent in one `send`.
 const BATCH_RANGE: (usize, usize) = (8, 512);
 
-/// `ENOBUFS`: replies were dropped because the receive buffer was full.
-const ENOBUFS: i32 = libc::ENOBUFS;
-
 /// The room for one lookup reply. A reply is a few hundred bytes and
 /// never more than the kernel's `NLMSG_GOODSIZE` (at most 8 KiB).
 const REPLY_SLOT: usize = 8 * 1024;
@@ -49,9 +48,14 @@ const REPLIES_PER_RECV: usize = 16;
 /// How many times a dump interrupted by a concurrent change is retried.
 const DUMP_TRIES: usize = 5;
 
-/// A connected `NETLINK_ROUTE` socket with its own sequence numbers.
+fn invalid(err: ParseError) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, err)
+}
+
+/// A connected `NETLINK_ROUTE` socket with its own sequence numbers, for
+/// dumps and route lookups.
 #[derive(Debug)]
-pub(crate) struct RouteSocket {
+pub(crate) struct Lookups {
     socket: Socket,
     sequence: u32,
     /// How many lookups go out in one `send`: as many replies as surely
@@ -64,11 +68,7 @@ pub(crate) struct RouteSocket {
     recv_buf: Vec<u8>,
 }
 
-fn invalid(err: crate::ParseError) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, err)
-}
-
-impl RouteSocket {
+impl Lookups {
     /// Opens the socket, binds it to a port the kernel picks and connects
     /// it to the kernel.
     pub(crate) fn open() -> io::Result<Self> {
@@ -94,22 +94,6 @@ impl RouteSocket {
         self.sequence
     }
 
-    /// Appends one request to `buf` and returns its sequence number.
-    fn encode(&mut self, buf: &mut Vec<u8>, flags: u16, payload: RouteNetlinkMessage) -> u32 {
-        let sequence = self.next_sequence();
-        let mut header = NetlinkHeader::default();
-        header.flags = flags;
-        header.sequence_number = sequence;
-        let mut msg = NetlinkMessage::new(header, NetlinkPayload::from(payload));
-        msg.finalize();
-        let start = buf.len();
-        buf.resize(start + msg.buffer_len(), 0);
-        msg.serialize(&mut buf[start..]);
-        // Keep the next message 4-byte aligned.
-        buf.resize(buf.len().next_multiple_of(4), 0);
-        sequence
-    }
-
     fn send(&self, buf: &[u8]) -> io::Result<()> {
         let sent = self.socket.send(buf, 0)?;
         if sent == buf.len() {
@@ -122,24 +106,28 @@ impl RouteSocket {
         }
     }
 
-    fn recv(&self) -> io::Result<Vec<Message>> {
-        let (bytes, _) = self.socket.recv_from_full()?;
-        parse_messages(&bytes).map_err(invalid)
-    }
-
-    /// Runs one dump request and returns its messages, without the final
-    /// `NLMSG_DONE`. Retries when the kernel flags the dump as interrupted
-    /// by a concurrent change.
-    fn dump(&mut self, request: &RouteNetlinkMessage) -> io::Result<Vec<Message>> {
+    /// Runs one dump and returns its messages, without the final
+    /// `NLMSG_DONE`, and the raw bytes of every datagram when `raw` is
+    /// given. Retries when the kernel flags the dump as interrupted by a
+    /// concurrent change.
+    fn dump(&mut self, what: Dump, mut raw: Option<&mut Vec<u8>>) -> io::Result<Vec<Message>> {
         let mut last_interrupted = Vec::new();
         for _ in 0..DUMP_TRIES {
             let mut buf = Vec::new();
-            let sequence = self.encode(&mut buf, NLM_F_REQUEST | NLM_F_DUMP, request.clone());
+            let sequence = self.next_sequence();
+            request::dump(&mut buf, what, sequence);
             self.send(&buf)?;
             let mut out = Vec::new();
             let mut interrupted = false;
+            if let Some(raw) = raw.as_deref_mut() {
+                raw.clear();
+            }
             'recv: loop {
-                for msg in self.recv()? {
+                let (bytes, _) = self.socket.recv_from_full()?;
+                if let Some(raw) = raw.as_deref_mut() {
+                    raw.extend_from_slice(&bytes);
+                }
+                for msg in parse_messages(&bytes).map_err(invalid)? {
                     if msg.sequence != sequence {
                         continue;
                     }
@@ -161,14 +149,36 @@ impl RouteSocket {
         Ok(last_interrupted)
     }
 
+    /// Dumps links, addresses and routes (both families, every table) and
+    /// asks for the representative destinations.
+    pub(crate) fn capture(&mut self) -> io::Result<Snapshot> {
+        let links = self.dump(Dump::Links, None)?;
+        let addresses = self.dump(Dump::Addresses, None)?;
+        let routes = self.dump(Dump::Routes, None)?;
+        let mut snap = Snapshot::from_messages(links.into_iter().chain(addresses).chain(routes));
+        snap.reach = Some(self.reach()?);
+        Ok(snap)
+    }
+
+    /// The kernel's answers for [`Reach::PROBES`].
+    pub(crate) fn reach(&mut self) -> io::Result<Reach> {
+        let dests = Reach::PROBES.map(Dest::from);
+        let answers = self.routes(&dests)?;
+        let mut paths = [None; 4];
+        for (path, answer) in paths.iter_mut().zip(answers) {
+            *path = answer.ok().and_then(|r| super::path_of(&r));
+        }
+        Ok(Reach::from_answers(paths))
+    }
+
     /// Sends `RTM_GETROUTE` requests back to back, as many per `send` as
     /// the receive buffer holds replies for, and returns the kernel's
     /// answer to each, in order: the route, or the positive errno of an
     /// error reply.
-    pub(crate) fn get_routes(&mut self, dests: &[Dest]) -> io::Result<Vec<Result<Route, i32>>> {
+    pub(crate) fn routes(&mut self, dests: &[Dest]) -> io::Result<Vec<Result<Route, i32>>> {
         let mut answers = Vec::with_capacity(dests.len());
         for chunk in dests.chunks(self.batch) {
-            self.get_routes_chunk(chunk, &mut answers)?;
+            self.routes_chunk(chunk, &mut answers)?;
         }
         Ok(answers)
     }
@@ -176,7 +186,7 @@ impl RouteSocket {
     /// One `send` of `chunk`, then its replies. Should the receive buffer
     /// overflow all the same (`ENOBUFS`: some replies are lost), drains the
     /// socket and asks again in two halves.
-    fn get_routes_chunk(
+    fn routes_chunk(
         &mut self,
         chunk: &[Dest],
         answers: &mut Vec<Result<Route, i32>>,
@@ -184,13 +194,13 @@ impl RouteSocket {
         let start = answers.len();
         match self.exchange(chunk, answers) {
             Ok(()) => Ok(()),
-            Err(e) if e.raw_os_error() == Some(ENOBUFS) && chunk.len() > 1 => {
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) && chunk.len() > 1 => {
                 answers.truncate(start);
                 self.drain()?;
                 let (a, b) = chunk.split_at(chunk.len() / 2);
                 self.batch = a.len().max(1);
-                self.get_routes_chunk(a, answers)?;
-                self.get_routes_chunk(b, answers)
+                self.routes_chunk(a, answers)?;
+                self.routes_chunk(b, answers)
             }
             Err(e) => {
                 answers.truncate(start);
@@ -208,7 +218,7 @@ impl RouteSocket {
             match self.socket.recv(&mut buf, 0) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
-                Err(e) if e.raw_os_error() == Some(ENOBUFS) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {}
                 Err(e) => break Err(e),
             }
         };
@@ -229,7 +239,7 @@ impl RouteSocket {
         let first = self.sequence.wrapping_add(1);
         for dest in chunk {
             let sequence = self.next_sequence();
-            encode_lookup(&mut send_buf, sequence, *dest);
+            request::lookup(&mut send_buf, sequence, *dest);
         }
         let sent = self.send(&send_buf);
         self.send_buf = send_buf;
@@ -286,7 +296,13 @@ fn recv_many(socket: &Socket, buf: &mut [u8], lens: &mut [usize]) -> io::Result<
         header.msg_hdr.msg_iov = iov;
         header.msg_hdr.msg_iovlen = 1;
     }
-    let vlen = u32::try_from(slots).expect("few slots");
+    let vlen = libc::c_uint::try_from(slots).unwrap_or(1);
+    // glibc and bionic declare the flags of recvmmsg as `int`, musl as
+    // `unsigned int`; the flag's value is the same.
+    #[cfg(target_env = "musl")]
+    let flags = libc::MSG_WAITFORONE.unsigned_abs();
+    #[cfg(not(target_env = "musl"))]
+    let flags = libc::MSG_WAITFORONE;
     // SAFETY: the first `slots` headers each point at one iovec that
     // points at a distinct `REPLY_SLOT`-byte slot of `buf`, and `headers`,
     // `iovecs` and `buf` all outlive the call; no name or control buffers
@@ -297,7 +313,7 @@ fn recv_many(socket: &Socket, buf: &mut [u8], lens: &mut [usize]) -> io::Result<
             socket.as_raw_fd(),
             headers.as_mut_ptr(),
             vlen,
-            libc::MSG_WAITFORONE,
+            flags,
             std::ptr::null_mut(),
         )
     };
@@ -314,101 +330,134 @@ fn recv_many(socket: &Socket, buf: &mut [u8], lens: &mut [usize]) -> io::Result<
     Ok(n)
 }
 
-/// Dumps links, addresses and routes (both families; main table only).
+/// Dumps links, addresses and routes on a socket opened for the purpose.
 pub(crate) fn capture() -> io::Result<Snapshot> {
-    RouteSocket::open()?.capture()
+    Lookups::open()?.capture()
 }
 
-impl RouteSocket {
-    /// [`capture`] on this socket.
-    pub(crate) fn capture(&mut self) -> io::Result<Snapshot> {
-        let links = self.dump(&RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
-        let addresses = self.dump(&RouteNetlinkMessage::GetAddress(AddressMessage::default()))?;
-        let routes = self.dump(&RouteNetlinkMessage::GetRoute(RouteMessage::default()))?;
-        let mut snap = Snapshot::from_messages(links.into_iter().chain(addresses).chain(routes));
-        snap.routes.retain(|r| r.table == RT_TABLE_MAIN);
-        Ok(snap)
-    }
-}
+/// The multicast groups a [`Notifier`] joins: links, IPv4 and IPv6
+/// addresses, routes and policy rules.
+const NOTIFY_GROUPS: [u32; 7] = [
+    RTNLGRP_LINK,
+    RTNLGRP_IPV4_IFADDR,
+    RTNLGRP_IPV6_IFADDR,
+    RTNLGRP_IPV4_ROUTE,
+    RTNLGRP_IPV6_ROUTE,
+    RTNLGRP_IPV4_RULE,
+    RTNLGRP_IPV6_RULE,
+];
 
-/// The multicast groups an [`EventSocket`] joins: link changes, IPv4 and
-/// IPv6 address changes, IPv4 and IPv6 route changes (`RTMGRP_LINK`,
-/// `RTMGRP_IPV4_IFADDR`, `RTMGRP_IPV6_IFADDR`, `RTMGRP_IPV4_ROUTE`,
-/// `RTMGRP_IPV6_ROUTE`).
-const EVENT_GROUPS: u32 = 0x1 | 0x10 | 0x100 | 0x40 | 0x400;
+/// The receive buffer asked for on a [`Notifier`]: bursts (an interface
+/// going away with many addresses) should not overrun it, though an
+/// overrun is handled anyway (a [`Notice::Resync`]). The kernel caps it at
+/// `rmem_max`.
+const NOTIFY_RCVBUF: usize = 1 << 20;
 
-/// The receive buffer asked for on an [`EventSocket`]. An overflow only
-/// costs a cache flush, so this need not be large.
-const EVENT_RCVBUF: i32 = 256 * 1024;
+/// Netlink notification datagrams are a few hundred bytes to a page; a
+/// larger buffer never truncates.
+const NOTIFY_READ: usize = 64 * 1024;
 
-/// Bytes read per event datagram. Events are discarded unread, so a
-/// longer datagram is simply truncated.
-const EVENT_READ: usize = 4096;
-
-/// A non-blocking `NETLINK_ROUTE` socket subscribed to link, address and
-/// route change notifications.
+/// A `NETLINK_ROUTE` socket joined to the change notification groups,
+/// read without blocking, and a pipe to be woken through.
 #[derive(Debug)]
-pub(crate) struct EventSocket {
+pub(crate) struct Notifier {
     socket: Socket,
+    wake: WakePipe,
     buf: Vec<u8>,
 }
 
-impl EventSocket {
-    /// Opens the socket and joins [`EVENT_GROUPS`]. Every change the
-    /// kernel makes after this returns is queued on the socket.
+impl Notifier {
+    /// Joins the groups: every change from here on is queued.
     pub(crate) fn open() -> io::Result<Self> {
         let mut socket = Socket::new(NETLINK_ROUTE)?;
-        socket.bind(&SocketAddr::new(0, EVENT_GROUPS))?;
+        // A smaller buffer than asked for only makes overruns likelier.
+        let _ = socket.set_rx_buf_sz(NOTIFY_RCVBUF);
+        let mask = NOTIFY_GROUPS
+            .iter()
+            .fold(0u32, |mask, group| mask | (1 << (group - 1)));
+        socket.bind(&SocketAddr::new(0, mask))?;
         socket.set_non_blocking(true)?;
-        // Best effort: a smaller buffer only means more flushes.
-        let _ = socket.set_rx_buf_sz(EVENT_RCVBUF);
         Ok(Self {
             socket,
-            buf: Vec::with_capacity(EVENT_READ),
+            wake: WakePipe::new()?,
+            buf: Vec::with_capacity(NOTIFY_READ),
         })
     }
 
-    /// Reads and discards every queued event. Returns whether anything
-    /// changed: an event arrived, or some were lost (`ENOBUFS`). When
-    /// nothing is queued this is a single `recv` that fails with `EAGAIN`.
-    pub(crate) fn drain(&mut self) -> io::Result<bool> {
-        let mut changed = false;
+    /// A handle that makes [`Notifier::wait`] return early.
+    pub(crate) fn waker(&self) -> Waker {
+        self.wake.waker()
+    }
+
+    /// The notifications queued, waiting up to `timeout` (`None`: without
+    /// limit) for the first, or until woken.
+    pub(crate) fn wait(
+        &mut self,
+        timeout: Option<Duration>,
+        out: &mut Vec<Notice>,
+    ) -> io::Result<()> {
+        let before = out.len();
+        self.read(out)?;
+        if out.len() == before && timeout != Some(Duration::ZERO) {
+            poll_two(self.socket.as_raw_fd(), self.wake.fd(), timeout)?;
+            self.wake.drain();
+            self.read(out)?;
+        }
+        Ok(())
+    }
+
+    /// Reads until the socket is empty.
+    fn read(&mut self, out: &mut Vec<Notice>) -> io::Result<()> {
         loop {
             self.buf.clear();
-            match self.socket.recv(&mut self.buf, 0) {
-                Ok(_) => changed = true,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(changed),
-                Err(e) if e.raw_os_error() == Some(ENOBUFS) => changed = true,
+            match self.socket.recv(&mut self.buf, libc::MSG_TRUNC) {
+                Ok(n) if n > self.buf.capacity() => {
+                    // Truncated: whatever it said is lost.
+                    out.push(Notice::Resync);
+                }
+                Ok(_) => match parse_messages(&self.buf) {
+                    Ok(messages) => out.extend(messages.into_iter().filter_map(notice)),
+                    // A datagram the parser rejects is a lost change.
+                    Err(_) => out.push(Notice::Resync),
+                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => out.push(Notice::Resync),
                 Err(e) => return Err(e),
             }
         }
     }
 }
 
-/// Raw dumps for capturing test fixtures: the bytes of every `recv` of a
-/// link, address and route dump, concatenated.
+/// What a notification means to a view of the host.
+fn notice(message: Message) -> Option<Notice> {
+    match message.body {
+        Body::Link(iface) => Some(Notice::Link(iface)),
+        Body::LinkRemoved(iface) => Some(Notice::LinkRemoved(iface)),
+        Body::Address { index, address } => Some(Notice::Address { index, address }),
+        Body::AddressRemoved { index, address } => Some(Notice::AddressRemoved { index, address }),
+        Body::Route(_) | Body::RouteRemoved(_) | Body::RuleChanged => Some(Notice::Routes),
+        _ => None,
+    }
+}
+
+/// The backend's name.
+pub(crate) const NAME: &str = "netlink";
+/// Linux reports every change, the end of DAD included.
+pub(crate) const REPORTS_DAD: bool = true;
+/// Notified of every change: no polling.
+pub(crate) const POLLS_EVERY: Option<Duration> = None;
+
+/// The raw bytes of the three dumps, for capturing test fixtures.
 #[cfg(test)]
 pub(crate) fn raw_dumps() -> io::Result<[Vec<u8>; 3]> {
-    let mut socket = RouteSocket::open()?;
-    let requests = [
-        RouteNetlinkMessage::GetLink(LinkMessage::default()),
-        RouteNetlinkMessage::GetAddress(AddressMessage::default()),
-        RouteNetlinkMessage::GetRoute(RouteMessage::default()),
-    ];
+    let mut lookups = Lookups::open()?;
     let mut out: [Vec<u8>; 3] = Default::default();
-    for (request, raw) in requests.into_iter().zip(out.iter_mut()) {
-        let mut buf = Vec::new();
-        socket.encode(&mut buf, NLM_F_REQUEST | NLM_F_DUMP, request);
-        socket.send(&buf)?;
-        loop {
-            let (bytes, _) = socket.socket.recv_from_full()?;
-            raw.extend_from_slice(&bytes);
-            let msgs = parse_messages(&bytes).map_err(invalid)?;
-            if msgs.iter().any(|m| m.body == Body::Done) {
-                break;
-            }
-        }
+    for (what, raw) in [Dump::Links, Dump::Addresses, Dump::Routes]
+        .into_iter()
+        .zip(out.iter_mut())
+    {
+        lookups.dump(what, Some(raw))?;
     }
     Ok(out)
 }

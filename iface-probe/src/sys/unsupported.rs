@@ -1,58 +1,85 @@
-//! Platforms without netlink: every call fails with
+//! Systems with neither `getifaddrs` nor IP Helper: every call fails with
 //! [`io::ErrorKind::Unsupported`].
 
 use std::convert::Infallible;
 use std::io;
+use std::time::Duration;
 
+use super::Notice;
 use crate::model::Route;
 use crate::snapshot::Snapshot;
 use crate::source::Dest;
 
+/// The backend's name.
+pub(crate) const NAME: &str = "unsupported";
+/// Nothing is reported.
+pub(crate) const REPORTS_DAD: bool = false;
+/// Nothing is read.
+pub(crate) const POLLS_EVERY: Option<Duration> = None;
+
 fn unsupported() -> io::Error {
     io::Error::new(
         io::ErrorKind::Unsupported,
-        "iface-probe: unsupported platform",
+        "iface-probe: no backend for this platform",
     )
 }
 
-/// Never exists: [`RouteSocket::open`] always fails.
+pub(crate) fn capture() -> io::Result<Snapshot> {
+    Err(unsupported())
+}
+
+/// Never exists: [`Lookups::open`] always fails.
 #[derive(Debug)]
-pub(crate) struct RouteSocket {
+pub(crate) struct Lookups {
     never: Infallible,
 }
 
-impl RouteSocket {
+impl Lookups {
     pub(crate) fn open() -> io::Result<Self> {
         Err(unsupported())
     }
 
-    pub(crate) fn get_routes(&mut self, _dests: &[Dest]) -> io::Result<Vec<Result<Route, i32>>> {
+    pub(crate) fn routes(&mut self, _dests: &[Dest]) -> io::Result<Vec<Result<Route, i32>>> {
         match self.never {}
     }
-}
 
-impl RouteSocket {
     pub(crate) fn capture(&mut self) -> io::Result<Snapshot> {
         match self.never {}
     }
 }
 
-/// Never exists: [`EventSocket::open`] always fails.
+/// Never exists: [`Notifier::open`] always fails.
 #[derive(Debug)]
-pub(crate) struct EventSocket {
+pub(crate) struct Notifier {
     never: Infallible,
 }
 
-impl EventSocket {
-    pub(crate) fn open() -> io::Result<Self> {
-        Err(unsupported())
-    }
+/// Never exists either.
+#[derive(Debug, Clone)]
+pub(crate) struct Waker {
+    never: Infallible,
+}
 
-    pub(crate) fn drain(&mut self) -> io::Result<bool> {
+impl Waker {
+    pub(crate) fn wake(&self) {
         match self.never {}
     }
 }
 
-pub(crate) fn capture() -> io::Result<Snapshot> {
-    Err(unsupported())
+impl Notifier {
+    pub(crate) fn open() -> io::Result<Self> {
+        Err(unsupported())
+    }
+
+    pub(crate) fn waker(&self) -> Waker {
+        match self.never {}
+    }
+
+    pub(crate) fn wait(
+        &mut self,
+        _timeout: Option<Duration>,
+        _out: &mut Vec<Notice>,
+    ) -> io::Result<()> {
+        match self.never {}
+    }
 }

@@ -12,7 +12,8 @@ use std::net::IpAddr;
 
 use proptest::prelude::*;
 
-use iface_probe::{AddrKind, Body, LinkKind, ParseError, RouteKind, Snapshot, parse_messages};
+use iface_probe::netlink::{Body, ParseError, parse_messages};
+use iface_probe::{AddrKind, LinkKind, RouteKind, Snapshot};
 
 const NS_LINKS: &[u8] = include_bytes!("../fixtures/teredo-ns/links.bin");
 const NS_ADDRS: &[u8] = include_bytes!("../fixtures/teredo-ns/addrs.bin");
@@ -56,7 +57,7 @@ fn namespace_links() {
     assert_eq!(names, ["lo", "fxa", "teredo"]);
     let lo = snap.interface_by_name("lo").unwrap();
     assert_eq!(lo.kind, LinkKind::Loopback);
-    assert_eq!(lo.link_type, iface_probe::ARPHRD_LOOPBACK);
+    assert_eq!(lo.link_type, 772);
     assert!(lo.up && lo.loopback && lo.is_loopback());
     assert_eq!(lo.mtu, 65536);
     let fxa = snap.interface_by_name("fxa").unwrap();
@@ -66,7 +67,7 @@ fn namespace_links() {
     assert_eq!(fxa.mtu, 1500);
     let teredo = snap.interface_by_name("teredo").unwrap();
     assert_eq!(teredo.kind, LinkKind::Tun);
-    assert_eq!(teredo.link_type, iface_probe::ARPHRD_NONE);
+    assert_eq!(teredo.link_type, 0xfffe);
     assert!(teredo.kind.is_tunnel());
     // No process holds the tun device open: up, but no carrier.
     assert!(teredo.up && !teredo.running);
@@ -160,8 +161,17 @@ fn namespace_routes() {
 fn namespace_capabilities() {
     let snap = snapshot(&[NS_LINKS, NS_ADDRS, NS_ROUTES]);
     let caps = snap.capabilities();
-    assert!(caps.ipv4 && caps.native_ipv6 && caps.teredo);
-    assert!(!caps.teredo_only && !caps.sixtofour);
+    assert!(caps.ipv4 && caps.native_ipv6);
+    // No process holds the tun: the kernel would still route Teredo
+    // through it, but it is not running, so it gives no capability.
+    assert!(!caps.teredo && !caps.teredo_only && !caps.sixtofour);
+    let teredo = snap.interface_by_name("teredo").unwrap();
+    assert!(!teredo.is_operational());
+    assert_eq!(
+        snap.reach().teredo.map(|p| p.oif),
+        Some(teredo.index),
+        "the main table sends Teredo through the tun"
+    );
     let order: Vec<&str> = snap
         .interfaces_in_preference_order()
         .iter()

@@ -6,7 +6,8 @@
 //! Pure (no socket), so it is tested on hand-built messages. Netlink uses
 //! the host's byte order throughout.
 
-use iface_probe::{Address, Body, Interface};
+use iface_probe::netlink::Body;
+use iface_probe::{Address, Interface};
 
 use crate::tracker::{AddrFlags, Event};
 
@@ -69,7 +70,7 @@ pub(crate) enum Parsed {
 /// parser. A malformed message fails the whole datagram (the rest cannot
 /// be framed), with an error that says where and why.
 pub(crate) fn parse_datagram(bytes: &[u8]) -> Result<Vec<Parsed>, String> {
-    let messages = iface_probe::parse_messages(bytes).map_err(|e| e.to_string())?;
+    let messages = iface_probe::netlink::parse_messages(bytes).map_err(|e| e.to_string())?;
     Ok(messages.into_iter().map(|m| parsed(m.body)).collect())
 }
 
