@@ -147,7 +147,7 @@ impl std::fmt::Debug for Connector {
 enum HostState {
     #[default]
     Unopened,
-    Open(SourceCache),
+    Open(Box<SourceCache>),
     /// Netlink is not available (another OS, a sandbox): sources unknown.
     Unavailable(String),
 }
@@ -371,7 +371,7 @@ impl Connector {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if matches!(*host, HostState::Unopened) {
             *host = match SourceCache::new() {
-                Ok(cache) => HostState::Open(cache),
+                Ok(cache) => HostState::Open(Box::new(cache)),
                 Err(err) => HostState::Unavailable(err.to_string()),
             };
         }

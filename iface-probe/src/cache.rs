@@ -76,7 +76,7 @@ impl SourceCache {
     /// As [`SourceCache::new`].
     pub fn with_backend(backend: Backend) -> io::Result<Self> {
         // Subscribe first: every change after this point is queued.
-        let events = Notifier::open(backend)?;
+        let events = Notifier::open(backend, None)?;
         let mut resolver = SourceResolver::with_backend(backend)?;
         let snapshot = resolver.lookups.capture()?;
         Ok(Self {

@@ -135,6 +135,7 @@ mod reach;
 mod snapshot;
 mod source;
 mod sys;
+mod view;
 
 pub use cache::{CacheStats, MAX_CACHED, SourceCache};
 pub use model::{
@@ -146,3 +147,7 @@ pub use snapshot::{Capabilities, Preference, Snapshot};
 pub use source::{Dest, SourceInfo, SourceResolver};
 pub use sys::Backend;
 pub use teredo_addr::AddrKind;
+pub use view::{
+    Change, HostView, Ready, Recv, SourcesFuture, Subscription, ViewError, ViewOptions, ViewStats,
+    ViewStatus,
+};

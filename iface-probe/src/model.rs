@@ -235,14 +235,19 @@ impl Interface {
     }
 }
 
-/// The `IFA_F_*` flags of an address.
+/// The state flags of an address, as Linux's `IFA_F_*` bits.
 ///
 /// The kernel sends the low eight bits in the `ifaddrmsg` header and all
-/// 32 in the `IFA_FLAGS` attribute; the parser prefers the attribute.
+/// 32 in the `IFA_FLAGS` attribute; the parser prefers the attribute. The
+/// other backends map their systems' states onto the same bits: the BSDs'
+/// `IN6_IFF_*` flags (tentative, duplicated, deprecated, temporary,
+/// autoconf) and Windows' DAD states and address origins.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct AddrFlags(u32);
 
 impl AddrFlags {
+    /// No flag: a preferred address (on IPv4, a primary one).
+    pub const NONE: Self = Self(0);
     /// `IFA_F_SECONDARY`: a secondary IPv4 address.
     pub const SECONDARY: Self = Self(0x01);
     /// `IFA_F_TEMPORARY`: an IPv6 temporary (privacy, RFC 8981) address;
@@ -294,6 +299,18 @@ impl AddrFlags {
     /// The raw bits.
     pub const fn bits(self) -> u32 {
         self.0
+    }
+
+    /// The flags of both.
+    ///
+    /// ```
+    /// use iface_probe::AddrFlags;
+    /// const DUPLICATE: AddrFlags = AddrFlags::DADFAILED.union(AddrFlags::TENTATIVE);
+    /// assert!(DUPLICATE.dadfailed() && DUPLICATE.tentative());
+    /// ```
+    #[must_use]
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
     }
 
     /// Whether every bit of `other` is set.

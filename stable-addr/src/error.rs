@@ -25,14 +25,13 @@ pub enum WaitError {
         /// The interface.
         interface: Failure,
     },
-    /// Talking to the kernel failed (or the platform is unsupported:
-    /// [`io::ErrorKind::Unsupported`]).
+    /// The host could not be read (the host view is unavailable, or the
+    /// platform is unsupported: [`io::ErrorKind::Unsupported`]).
     Io(io::Error),
 }
 
 impl WaitError {
     /// The error for a failed status (`failed` non-empty).
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(crate) fn from_failures(mut failed: Vec<Failure>) -> Self {
         match failed
             .iter()
@@ -71,7 +70,7 @@ impl fmt::Display for WaitError {
             Self::InterfaceRemoved { interface } => {
                 write!(f, "interface removed while waiting: {interface}")
             }
-            Self::Io(e) => write!(f, "netlink error: {e}"),
+            Self::Io(e) => write!(f, "cannot read the host: {e}"),
         }
     }
 }

@@ -1,16 +1,17 @@
 //! Wait until addresses are stable (preferred: not tentative, optimistic,
-//! deprecated or DAD-failed), the Linux equivalent of Windows'
-//! [`NotifyStableUnicastIpAddressTable`].
+//! deprecated or DAD-failed), the equivalent of Windows'
+//! [`NotifyStableUnicastIpAddressTable`] on every platform.
 //!
 //! Windows holds off connecting over a Teredo address until it is stable,
-//! and lets applications wait for that. On Linux, duplicate address
-//! detection (DAD, RFC 4862 §5.4) keeps new IPv6 addresses *tentative*
-//! for a second or so, and a socket bound to a tentative address fails
-//! with `EADDRNOTAVAIL`; Miredo announces its Teredo address tentative and
-//! then, at once, not. This crate waits for that moment over netlink
-//! (`RTMGRP_LINK`, `RTMGRP_IPV4_IFADDR`, `RTMGRP_IPV6_IFADDR`), without
-//! polling and without races: it subscribes before it reads the current
-//! table, and re-reads the table if the kernel ever drops events.
+//! and lets applications wait for that. Elsewhere, duplicate address
+//! detection (DAD, RFC 4862 §5.4) keeps new IPv6 addresses *tentative* for
+//! a second or so, and a socket bound to a tentative address fails with
+//! `EADDRNOTAVAIL`; Miredo announces its Teredo address tentative and
+//! then, at once, not. This crate waits for that moment without polling
+//! and without races: each wait subscribes to a live
+//! [`HostView`](iface_probe::HostView) (the process's shared one unless
+//! you give another), which hands out the whole host first and every
+//! change after it, and the pure [`Tracker`] judges each step.
 //!
 //! [`Filter`] says what to wait for; the [`tracker`] module documents
 //! exactly when each filter is stable, pending or failed (a DAD failure
@@ -49,7 +50,7 @@
 //! t.apply(Event::Address { ifindex: 2, ip, prefix_len: 64, flags: AddrFlags::TENTATIVE, removed: false });
 //! t.apply(Event::Synced);
 //! assert!(matches!(t.status(), Status::Pending(_)));
-//! t.apply(Event::Address { ifindex: 2, ip, prefix_len: 64, flags: AddrFlags::PREFERRED, removed: false });
+//! t.apply(Event::Address { ifindex: 2, ip, prefix_len: 64, flags: AddrFlags::NONE, removed: false });
 //! assert!(t.status().is_stable());
 //! ```
 //!
@@ -57,57 +58,78 @@
 //!
 //! - The address states are those of IPv6 stateless autoconfiguration:
 //!   tentative and duplicate (RFC 4862 §5.4), deprecated (RFC 4862 §5.5.4),
-//!   optimistic (RFC 4429), as Linux reports them in `IFA_F_*` flags.
+//!   optimistic (RFC 4429), as [`AddrFlags`] carries them whatever the
+//!   system.
 //! - Teredo addresses are those of RFC 4380 §2.6 (`2001:0::/32`).
 //!
 //! # Features
 //!
-//! - `tokio` (default): [`wait_stable_async`] and [`watch_async`], which
-//!   wait on tokio's reactor instead of blocking a thread.
+//! - `tokio` (default): [`wait_stable_async`], which bounds its wait with
+//!   tokio's timer, and [`watch_async`].
 //!
 //! # Platforms
 //!
-//! Linux only; elsewhere every wait fails with
-//! [`std::io::ErrorKind::Unsupported`] inside [`WaitError::Io`].
+//! Whatever [`iface_probe`]'s host view reads:
+//!
+//! | platform | changes from | DAD end seen | proven by |
+//! | --- | --- | --- | --- |
+//! | Linux, Android | netlink notifications | at once | tests in network namespaces, glibc and musl |
+//! | Windows | `NotifyUnicastIpAddressChange` | at once | tests under Wine |
+//! | macOS, iOS, FreeBSD, other BSDs | `PF_ROUTE` messages | by re-reading the flags every 50 ms while an address is tentative | build and lint only |
+//! | other Unix | polling every second | within a second | the portable backend's tests on Linux |
 //!
 //! [`NotifyStableUnicastIpAddressTable`]: https://learn.microsoft.com/en-us/windows/win32/api/netioapi/nf-netioapi-notifystableunicastipaddresstable
 
-// The only unsafe code is the poll(2) call at the OS edge, allowed there.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod error;
-mod sys;
+mod feed;
 mod table;
 pub mod tracker;
+mod wait;
 mod watch;
 
 use std::time::Duration;
 
 pub use error::WaitError;
+pub use iface_probe::{AddrFlags, HostView};
 pub use table::StableTable;
 pub use tracker::{
-    AddrFlags, Event, Failure, FailureReason, Filter, Pending, PendingReason, StableAddr, Status,
-    Tracker,
+    Event, Failure, FailureReason, Filter, Pending, PendingReason, StableAddr, Status, Tracker,
 };
 #[cfg(feature = "tokio")]
-pub use watch::{AsyncWatch, watch_async};
-pub use watch::{Watch, watch};
+pub use watch::{AsyncWatch, watch_async, watch_async_on};
+pub use watch::{Watch, watch, watch_on};
 
 /// Blocks until the addresses `filter` names are stable, and returns them.
 ///
 /// Returns [`WaitError::Timeout`] with what is still pending once
 /// `timeout` has passed, [`WaitError::DadFailed`] as soon as DAD fails for
 /// an address the filter needs, [`WaitError::InterfaceRemoved`] when an
-/// interface filter's interface goes away, and [`WaitError::Io`] when
-/// netlink fails. An already-stable table returns at once;
-/// `Duration::ZERO` reads the current table and judges it without waiting
-/// for changes; `Duration::MAX` waits without limit.
+/// interface filter's interface goes away, and [`WaitError::Io`] when the
+/// host cannot be read. An already-stable table returns at once;
+/// `Duration::ZERO` judges the current table without waiting for changes
+/// (waiting up to five seconds for the host view's first reading, if it
+/// has none yet); `Duration::MAX` waits without limit.
+///
+/// Waits on the process's shared [`HostView`]: a wait costs no system
+/// call of its own.
 pub fn wait_stable(filter: Filter, timeout: Duration) -> Result<StableTable, WaitError> {
-    sys::wait_blocking(filter, timeout)
+    wait::wait_blocking(&HostView::shared(), filter, timeout)
 }
 
-/// [`wait_stable`] for async code: the same rules, waiting on tokio's
-/// reactor. Needs a tokio runtime with I/O and time enabled.
+/// [`wait_stable`] on a view of your own (another backend, another network
+/// namespace).
+pub fn wait_stable_on(
+    view: &HostView,
+    filter: Filter,
+    timeout: Duration,
+) -> Result<StableTable, WaitError> {
+    wait::wait_blocking(view, filter, timeout)
+}
+
+/// [`wait_stable`] for async code: the same rules, without blocking a
+/// thread. Needs a tokio runtime with time enabled, for the timeout.
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), stable_addr::WaitError> {
@@ -125,5 +147,15 @@ pub async fn wait_stable_async(
     filter: Filter,
     timeout: Duration,
 ) -> Result<StableTable, WaitError> {
-    sys::wait_async(filter, timeout).await
+    wait::wait_async(&HostView::shared(), filter, timeout).await
+}
+
+/// [`wait_stable_async`] on a view of your own.
+#[cfg(feature = "tokio")]
+pub async fn wait_stable_async_on(
+    view: &HostView,
+    filter: Filter,
+    timeout: Duration,
+) -> Result<StableTable, WaitError> {
+    wait::wait_async(view, filter, timeout).await
 }

@@ -1,71 +1,151 @@
 //! [`watch`] and [`watch_async`]: a stream of interface and address
 //! changes, the `NotifyUnicastIpAddressChange` equivalent.
 
+use std::collections::VecDeque;
 use std::io;
 use std::iter::FusedIterator;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::sys;
-use crate::tracker::{Event, Tracker};
+use iface_probe::{HostView, Subscription};
 
-/// Starts watching interfaces and addresses.
+use crate::feed::events;
+use crate::tracker::{Event, Filter, Tracker};
+use crate::wait::{FIRST_READING, view_error};
+
+/// Starts watching interfaces and addresses, on the process's shared
+/// [`HostView`].
 ///
 /// The returned [`Watch`] first yields the current table (link and address
 /// events, then [`Event::Synced`], like `NotifyUnicastIpAddressChange`'s
-/// initial notification), then every change as the kernel reports it.
-/// When the kernel drops changes (a netlink overrun) it yields
+/// initial notification), then every change as the system reports it.
+/// When the watch falls so far behind that changes were dropped, it yields
 /// [`Event::Resync`], a fresh table, and [`Event::Synced`] again. Folding
 /// the events into a [`Tracker`] (as [`Watch::tracker`] does) gives the
 /// current view.
-///
-/// Changes are read from two sockets (events, and the dump), so between
-/// two reads an older event may follow a newer dump entry; the view is
-/// current whenever [`Watch::is_settled`] says so.
 ///
 /// ```no_run
 /// use stable_addr::{Event, watch};
 /// for event in watch()? {
 ///     if let Event::Address { ip, flags, removed: false, .. } = event? {
-///         println!("{ip}: tentative={}", flags.tentative);
+///         println!("{ip}: tentative={}", flags.tentative());
 ///     }
 /// }
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// # Errors
+///
+/// When the host view cannot read the host.
 pub fn watch() -> io::Result<Watch> {
-    sys::watcher().map(Watch::new)
+    watch_on(&HostView::shared())
+}
+
+/// [`watch`] on a view of your own (another backend, another network
+/// namespace).
+///
+/// # Errors
+///
+/// When the view cannot read the host.
+pub fn watch_on(view: &HostView) -> io::Result<Watch> {
+    let subscription = view
+        .subscribe(FIRST_READING)
+        .map_err(|e| match view_error(e) {
+            crate::WaitError::Io(e) => e,
+            other => io::Error::new(io::ErrorKind::TimedOut, other.to_string()),
+        })?;
+    Ok(Watch {
+        inner: Inner::new(subscription),
+        failed: false,
+    })
+}
+
+/// What the blocking and the async watch share: the subscription, the
+/// events not handed out yet, and the tracker that has seen them all.
+#[derive(Debug)]
+struct Inner {
+    subscription: Subscription,
+    queue: VecDeque<Event>,
+    tracker: Tracker,
+}
+
+impl Inner {
+    fn new(subscription: Subscription) -> Self {
+        Self {
+            subscription,
+            queue: VecDeque::new(),
+            tracker: Tracker::new(Filter::All),
+        }
+    }
+
+    /// Folds a change in and queues its events.
+    fn take(
+        &mut self,
+        item: Result<iface_probe::Change, iface_probe::ViewError>,
+    ) -> io::Result<()> {
+        let change = item.map_err(io::Error::from)?;
+        let start = self.queue.len();
+        events(change, &mut self.queue);
+        for event in self.queue.range(start..) {
+            self.tracker.apply(event.clone());
+        }
+        Ok(())
+    }
+
+    /// The next event, waiting up to `timeout` (`None`: without limit).
+    fn next(&mut self, timeout: Option<Duration>) -> io::Result<Option<Event>> {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                return Ok(Some(event));
+            }
+            let left = match deadline {
+                None => None,
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) => Some(left),
+                    None => return Ok(None),
+                },
+            };
+            match self.subscription.recv_timeout(left) {
+                Some(item) => self.take(item)?,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    fn is_settled(&self) -> bool {
+        self.tracker.is_synced() && self.queue.is_empty()
+    }
 }
 
 /// Interface and address changes, as [`watch`] describes. Blocking.
+#[derive(Debug)]
 pub struct Watch {
-    watcher: sys::Watcher,
+    inner: Inner,
     failed: bool,
 }
 
 impl Watch {
-    const fn new(watcher: sys::Watcher) -> Self {
-        Self {
-            watcher,
-            failed: false,
-        }
-    }
-
     /// The next event, waiting at most `timeout` for it: `Ok(None)` when
     /// none came in time.
+    ///
+    /// # Errors
+    ///
+    /// When the host view failed.
     pub fn next_timeout(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
-        self.watcher.next_event(Some(timeout))
+        self.inner.next(Some(timeout))
     }
 
-    /// Whether every event read has been handed out and the table is whole
-    /// (no dump in progress), so [`Watch::tracker`] is current.
+    /// Whether every event read has been handed out and the table is whole,
+    /// so [`Watch::tracker`] is current.
     pub fn is_settled(&self) -> bool {
-        self.watcher.is_settled()
+        self.inner.is_settled()
     }
 
     /// Every event read so far (including any not yet handed out) folded
     /// into a [`Tracker`] judging [`Filter::All`](crate::Filter::All);
     /// current when [`Watch::is_settled`].
     pub fn tracker(&self) -> &Tracker {
-        self.watcher.tracker()
+        &self.inner.tracker
     }
 }
 
@@ -77,7 +157,7 @@ impl Iterator for Watch {
         if self.failed {
             return None;
         }
-        match self.watcher.next_event(None) {
+        match self.inner.next(None) {
             Ok(event) => event.map(Ok),
             Err(e) => {
                 self.failed = true;
@@ -89,20 +169,11 @@ impl Iterator for Watch {
 
 impl FusedIterator for Watch {}
 
-impl std::fmt::Debug for Watch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Watch")
-            .field("settled", &self.is_settled())
-            .finish_non_exhaustive()
-    }
-}
-
 /// Starts watching interfaces and addresses from async code: the events of
-/// [`watch`], in the same order, awaited on tokio's reactor instead of
-/// blocking a thread.
+/// [`watch`], in the same order, awaited instead of blocking a thread
+/// (on any runtime).
 ///
-/// Creating the watch needs no runtime; [`AsyncWatch::next`] needs one
-/// with I/O enabled. To use it as a `futures` `Stream`, unfold it:
+/// To use it as a `futures` `Stream`, unfold it:
 ///
 /// ```no_run
 /// use futures_util::StreamExt;
@@ -121,10 +192,26 @@ impl std::fmt::Debug for Watch {
 /// }
 /// # Ok(()) }
 /// ```
+///
+/// # Errors
+///
+/// When the host view cannot read the host (waiting up to five seconds
+/// for its first reading).
 #[cfg(feature = "tokio")]
 pub fn watch_async() -> io::Result<AsyncWatch> {
-    sys::watcher().map(|watcher| AsyncWatch {
-        watcher,
+    watch_async_on(&HostView::shared())
+}
+
+/// [`watch_async`] on a view of your own.
+///
+/// # Errors
+///
+/// When the view cannot read the host.
+#[cfg(feature = "tokio")]
+pub fn watch_async_on(view: &HostView) -> io::Result<AsyncWatch> {
+    let watch = watch_on(view)?;
+    Ok(AsyncWatch {
+        inner: watch.inner,
         failed: false,
     })
 }
@@ -132,8 +219,9 @@ pub fn watch_async() -> io::Result<AsyncWatch> {
 /// Interface and address changes for async code, as [`watch_async`]
 /// describes.
 #[cfg(feature = "tokio")]
+#[derive(Debug)]
 pub struct AsyncWatch {
-    watcher: sys::Watcher,
+    inner: Inner,
     failed: bool,
 }
 
@@ -142,9 +230,9 @@ impl AsyncWatch {
     /// The next event; `None` once an error has been returned.
     ///
     /// Cancel-safe: dropping the future (in `tokio::select!` or
-    /// `tokio::time::timeout`, say) loses no event, since events are read
-    /// and queued before any wait. So a timeout is
-    /// `tokio::time::timeout(d, watch.next())`.
+    /// `tokio::time::timeout`, say) loses no event, since an item leaves
+    /// the subscription only when it is ready to be handed out. So a
+    /// timeout is `tokio::time::timeout(d, watch.next())`.
     ///
     /// ```no_run
     /// # async fn f() -> std::io::Result<()> {
@@ -159,34 +247,28 @@ impl AsyncWatch {
         if self.failed {
             return None;
         }
-        match self.watcher.next_event_async().await {
-            Ok(event) => Some(Ok(event)),
-            Err(e) => {
+        loop {
+            if let Some(event) = self.inner.queue.pop_front() {
+                return Some(Ok(event));
+            }
+            let item = self.inner.subscription.recv().await;
+            if let Err(e) = self.inner.take(item) {
                 self.failed = true;
-                Some(Err(e))
+                return Some(Err(e));
             }
         }
     }
 
-    /// Whether every event read has been handed out and the table is whole
-    /// (no dump in progress), so [`AsyncWatch::tracker`] is current.
+    /// Whether every event read has been handed out and the table is whole,
+    /// so [`AsyncWatch::tracker`] is current.
     pub fn is_settled(&self) -> bool {
-        self.watcher.is_settled()
+        self.inner.is_settled()
     }
 
     /// Every event read so far (including any not yet handed out) folded
     /// into a [`Tracker`] judging [`Filter::All`](crate::Filter::All);
     /// current when [`AsyncWatch::is_settled`].
     pub fn tracker(&self) -> &Tracker {
-        self.watcher.tracker()
-    }
-}
-
-#[cfg(feature = "tokio")]
-impl std::fmt::Debug for AsyncWatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncWatch")
-            .field("settled", &self.is_settled())
-            .finish_non_exhaustive()
+        &self.inner.tracker
     }
 }

@@ -316,6 +316,6 @@ mod tests {
     fn this_hosts_list_has_loopback() {
         let list = entries().unwrap();
         let ifaces = interfaces(&list);
-        assert!(ifaces.iter().any(|i| i.is_loopback()), "{ifaces:?}");
+        assert!(ifaces.iter().any(Interface::is_loopback), "{ifaces:?}");
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use super::Notice;
-use super::wake::{WakePipe, Waker, poll_two};
+use super::wake::{Interrupter, WakePipe, poll_two};
 use crate::model::Route;
 use crate::netlink::consts::{
     NLM_F_DUMP_INTR, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV4_RULE,
@@ -156,12 +156,13 @@ impl Lookups {
         let addresses = self.dump(Dump::Addresses, None)?;
         let routes = self.dump(Dump::Routes, None)?;
         let mut snap = Snapshot::from_messages(links.into_iter().chain(addresses).chain(routes));
-        snap.reach = Some(self.reach()?);
+        snap.reach = Some(self.reach(&snap)?);
         Ok(snap)
     }
 
-    /// The kernel's answers for [`Reach::PROBES`].
-    pub(crate) fn reach(&mut self) -> io::Result<Reach> {
+    /// The kernel's answers for [`Reach::PROBES`] (the snapshot is not
+    /// needed: the kernel names the outgoing interface).
+    pub(crate) fn reach(&mut self, _snap: &Snapshot) -> io::Result<Reach> {
         let dests = Reach::PROBES.map(Dest::from);
         let answers = self.routes(&dests)?;
         let mut paths = [None; 4];
@@ -368,10 +369,10 @@ pub(crate) struct Notifier {
 
 impl Notifier {
     /// Joins the groups: every change from here on is queued.
-    pub(crate) fn open() -> io::Result<Self> {
+    pub(crate) fn open(buffer: Option<usize>) -> io::Result<Self> {
         let mut socket = Socket::new(NETLINK_ROUTE)?;
         // A smaller buffer than asked for only makes overruns likelier.
-        let _ = socket.set_rx_buf_sz(NOTIFY_RCVBUF);
+        let _ = socket.set_rx_buf_sz(buffer.unwrap_or(NOTIFY_RCVBUF));
         let mask = NOTIFY_GROUPS
             .iter()
             .fold(0u32, |mask, group| mask | (1 << (group - 1)));
@@ -385,8 +386,8 @@ impl Notifier {
     }
 
     /// A handle that makes [`Notifier::wait`] return early.
-    pub(crate) fn waker(&self) -> Waker {
-        self.wake.waker()
+    pub(crate) fn interrupter(&self) -> Interrupter {
+        self.wake.interrupter()
     }
 
     /// The notifications queued, waiting up to `timeout` (`None`: without
@@ -436,7 +437,9 @@ fn notice(message: Message) -> Option<Notice> {
         Body::LinkRemoved(iface) => Some(Notice::LinkRemoved(iface)),
         Body::Address { index, address } => Some(Notice::Address { index, address }),
         Body::AddressRemoved { index, address } => Some(Notice::AddressRemoved { index, address }),
-        Body::Route(_) | Body::RouteRemoved(_) | Body::RuleChanged => Some(Notice::Routes),
+        Body::Route(route) => Some(Notice::Route(route)),
+        Body::RouteRemoved(route) => Some(Notice::RouteRemoved(route)),
+        Body::RuleChanged => Some(Notice::Rules),
         _ => None,
     }
 }

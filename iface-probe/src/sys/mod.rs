@@ -18,7 +18,7 @@ use std::io;
 use std::time::Duration;
 
 use crate::model::{Address, Interface, Route, RouteKind};
-use crate::reach::Path;
+use crate::reach::{Path, Reach};
 use crate::snapshot::Snapshot;
 use crate::source::Dest;
 
@@ -92,9 +92,9 @@ mod unsupported;
 use unsupported as native;
 
 #[cfg(not(unix))]
-pub(crate) use native::Waker;
+pub(crate) use native::Interrupter;
 #[cfg(unix)]
-pub(crate) use wake::Waker;
+pub(crate) use wake::Interrupter;
 
 /// Which implementation reads the host.
 ///
@@ -165,7 +165,10 @@ fn no_portable() -> io::Error {
 }
 
 /// One change the system reported, for a view of the host to fold in.
+/// Only netlink says exactly what changed; the other systems say that
+/// something did ([`Notice::Resync`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
 pub(crate) enum Notice {
     /// An interface appeared or changed (without its addresses).
     Link(Interface),
@@ -175,9 +178,12 @@ pub(crate) enum Notice {
     Address { index: u32, address: Address },
     /// An address went away.
     AddressRemoved { index: u32, address: Address },
-    /// Routes or policy rules changed: source addresses and reach may
-    /// differ now.
-    Routes,
+    /// A route appeared or changed.
+    Route(Route),
+    /// A route went away.
+    RouteRemoved(Route),
+    /// Policy rules changed: source addresses and reach may differ now.
+    Rules,
     /// Notifications were lost, or the system gives no details: read the
     /// whole host again.
     Resync,
@@ -241,6 +247,16 @@ impl Lookups {
             Self::Portable(l) => l.capture(),
         }
     }
+
+    /// The kernel's answers for the representative destinations, the
+    /// interfaces found in `snap` where the system names only a source.
+    pub(crate) fn reach(&mut self, snap: &Snapshot) -> io::Result<Reach> {
+        match self {
+            Self::Native(l) => l.reach(snap),
+            #[cfg(unix)]
+            Self::Portable(l) => l.reach(snap),
+        }
+    }
 }
 
 /// The system's change notifications, subscribed to when opened.
@@ -252,22 +268,24 @@ pub(crate) enum Notifier {
 }
 
 impl Notifier {
-    pub(crate) fn open(backend: Backend) -> io::Result<Self> {
+    /// Subscribes; `buffer` sets the receive buffer where there is one
+    /// (tests make it small to lose notices).
+    pub(crate) fn open(backend: Backend, buffer: Option<usize>) -> io::Result<Self> {
         match backend {
-            Backend::Native => native::Notifier::open().map(Self::Native),
+            Backend::Native => native::Notifier::open(buffer).map(Self::Native),
             #[cfg(unix)]
-            Backend::Portable => portable::Notifier::open().map(Self::Portable),
+            Backend::Portable => portable::Notifier::open(buffer).map(Self::Portable),
             #[cfg(not(unix))]
             Backend::Portable => Err(no_portable()),
         }
     }
 
     /// A handle that cuts a [`wait`](Self::wait) short, from any thread.
-    pub(crate) fn waker(&self) -> Waker {
+    pub(crate) fn interrupter(&self) -> Interrupter {
         match self {
-            Self::Native(n) => n.waker(),
+            Self::Native(n) => n.interrupter(),
             #[cfg(unix)]
-            Self::Portable(n) => n.waker(),
+            Self::Portable(n) => n.interrupter(),
         }
     }
 

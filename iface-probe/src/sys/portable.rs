@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::Notice;
 use super::ifaddrs;
 use super::udp;
-use super::wake::{WakePipe, Waker, poll_two};
+use super::wake::{Interrupter, WakePipe, poll_two};
 use crate::model::Route;
 use crate::reach::Reach;
 use crate::snapshot::Snapshot;
@@ -38,26 +38,8 @@ pub(crate) fn capture() -> io::Result<Snapshot> {
         interfaces: ifaddrs::interfaces(&entries),
         ..Snapshot::default()
     };
-    snap.reach = Some(reach(&snap)?);
+    snap.reach = Some(udp::reach(&snap)?);
     Ok(snap)
-}
-
-/// The kernel's answers for [`Reach::PROBES`], each with the interface
-/// that holds its source in `snap`.
-pub(crate) fn reach(snap: &Snapshot) -> io::Result<Reach> {
-    let dests = Reach::PROBES.map(Dest::from);
-    let mut paths = [None; 4];
-    for (path, dest) in paths.iter_mut().zip(dests) {
-        *path = udp::lookup(dest)?.ok().and_then(|mut route| {
-            if route.oif.is_none() {
-                route.oif = snap
-                    .address(route.pref_src?, None)
-                    .map(|(iface, _)| iface.index);
-            }
-            super::path_of(&route)
-        });
-    }
-    Ok(Reach::from_answers(paths))
 }
 
 /// Source lookups over connected UDP sockets.
@@ -76,6 +58,10 @@ impl Lookups {
     pub(crate) fn capture(&mut self) -> io::Result<Snapshot> {
         capture()
     }
+
+    pub(crate) fn reach(&mut self, snap: &Snapshot) -> io::Result<Reach> {
+        udp::reach(snap)
+    }
 }
 
 /// No notifications: a [`Notice::Resync`] every [`POLL_INTERVAL`], so that
@@ -87,15 +73,16 @@ pub(crate) struct Notifier {
 }
 
 impl Notifier {
-    pub(crate) fn open() -> io::Result<Self> {
+    /// There is no socket, so no buffer to size.
+    pub(crate) fn open(_buffer: Option<usize>) -> io::Result<Self> {
         Ok(Self {
             wake: WakePipe::new()?,
             next_poll: Instant::now() + POLL_INTERVAL,
         })
     }
 
-    pub(crate) fn waker(&self) -> Waker {
-        self.wake.waker()
+    pub(crate) fn interrupter(&self) -> Interrupter {
+        self.wake.interrupter()
     }
 
     pub(crate) fn wait(

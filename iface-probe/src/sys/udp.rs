@@ -9,6 +9,8 @@ use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::model::{Family, Route};
+use crate::reach::Reach;
+use crate::snapshot::Snapshot;
 use crate::source::Dest;
 
 /// Any port will do: connecting a UDP socket sends nothing.
@@ -51,6 +53,23 @@ pub(crate) fn lookup(dest: Dest) -> io::Result<Result<Route, i32>> {
         route.oif = (v6.scope_id() != 0).then_some(v6.scope_id());
     }
     Ok(Ok(route))
+}
+
+/// The kernel's answers for [`Reach::PROBES`], each with the interface
+/// that holds its source in `snap`.
+pub(crate) fn reach(snap: &Snapshot) -> io::Result<Reach> {
+    let mut paths = [None; 4];
+    for (path, dest) in paths.iter_mut().zip(Reach::PROBES) {
+        *path = lookup(Dest::from(dest))?.ok().and_then(|mut route| {
+            if route.oif.is_none() {
+                route.oif = snap
+                    .address(route.pref_src?, None)
+                    .map(|(iface, _)| iface.index);
+            }
+            super::path_of(&route)
+        });
+    }
+    Ok(Reach::from_answers(paths))
 }
 
 /// [`lookup`] for each destination, in order.

@@ -46,6 +46,10 @@ impl Lookups {
     pub(crate) fn capture(&mut self) -> io::Result<Snapshot> {
         match self.never {}
     }
+
+    pub(crate) fn reach(&mut self, _snap: &Snapshot) -> io::Result<crate::reach::Reach> {
+        match self.never {}
+    }
 }
 
 /// Never exists: [`Notifier::open`] always fails.
@@ -56,22 +60,22 @@ pub(crate) struct Notifier {
 
 /// Never exists either.
 #[derive(Debug, Clone)]
-pub(crate) struct Waker {
+pub(crate) struct Interrupter {
     never: Infallible,
 }
 
-impl Waker {
-    pub(crate) fn wake(&self) {
+impl Interrupter {
+    pub(crate) fn interrupt(&self) {
         match self.never {}
     }
 }
 
 impl Notifier {
-    pub(crate) fn open() -> io::Result<Self> {
+    pub(crate) fn open(_buffer: Option<usize>) -> io::Result<Self> {
         Err(unsupported())
     }
 
-    pub(crate) fn waker(&self) -> Waker {
+    pub(crate) fn interrupter(&self) -> Interrupter {
         match self.never {}
     }
 

@@ -16,15 +16,15 @@ pub(crate) struct WakePipe {
 /// Wakes a thread waiting on a [`WakePipe`]; cheap to clone, usable from
 /// any thread.
 #[derive(Debug, Clone)]
-pub(crate) struct Waker {
+pub(crate) struct Interrupter {
     write: Arc<OwnedFd>,
 }
 
-impl Waker {
+impl Interrupter {
     /// Makes the pipe readable. Never blocks: when the pipe is full, a
     /// wake-up is already pending.
     #[allow(unsafe_code)]
-    pub(crate) fn wake(&self) {
+    pub(crate) fn interrupt(&self) {
         let byte = 1u8;
         // SAFETY: writes one byte from a live local to a descriptor this
         // handle keeps open; the pipe is non-blocking, and a failure
@@ -71,8 +71,8 @@ impl WakePipe {
     }
 
     /// A handle that wakes this pipe's waiter.
-    pub(crate) fn waker(&self) -> Waker {
-        Waker {
+    pub(crate) fn interrupter(&self) -> Interrupter {
+        Interrupter {
             write: Arc::clone(&self.write),
         }
     }
@@ -141,7 +141,7 @@ mod tests {
     fn a_wake_cuts_a_wait_short_and_drains() {
         let pipe = WakePipe::new().unwrap();
         let other = WakePipe::new().unwrap();
-        let waker = pipe.waker();
+        let interrupter = pipe.interrupter();
         // Nothing pending: the timeout passes.
         let start = Instant::now();
         poll_two(other.fd(), pipe.fd(), Some(Duration::from_millis(20))).unwrap();
@@ -149,7 +149,7 @@ mod tests {
         // Many wake-ups from another thread are one readable pipe.
         std::thread::spawn(move || {
             for _ in 0..10_000 {
-                waker.wake();
+                interrupter.interrupt();
             }
         })
         .join()

@@ -39,6 +39,10 @@ impl Lookups {
     pub(crate) fn capture(&mut self) -> io::Result<Snapshot> {
         capture()
     }
+
+    pub(crate) fn reach(&mut self, snap: &Snapshot) -> io::Result<crate::reach::Reach> {
+        super::udp::reach(snap)
+    }
 }
 
 /// Change notifications, delivered by the system's callbacks into a
@@ -51,24 +55,24 @@ pub(crate) struct Notifier {
 
 /// Wakes a [`Notifier::wait`].
 #[derive(Debug, Clone)]
-pub(crate) struct Waker {
+pub(crate) struct Interrupter {
     tx: mpsc::Sender<Option<Notice>>,
 }
 
-impl Waker {
-    pub(crate) fn wake(&self) {
+impl Interrupter {
+    pub(crate) fn interrupt(&self) {
         let _ = self.tx.send(None);
     }
 }
 
 impl Notifier {
-    pub(crate) fn open() -> io::Result<Self> {
+    pub(crate) fn open(_buffer: Option<usize>) -> io::Result<Self> {
         let (tx, rx) = mpsc::channel();
         Ok(Self { rx, tx })
     }
 
-    pub(crate) fn waker(&self) -> Waker {
-        Waker {
+    pub(crate) fn interrupter(&self) -> Interrupter {
+        Interrupter {
             tx: self.tx.clone(),
         }
     }

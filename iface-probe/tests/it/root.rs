@@ -602,3 +602,132 @@ fn cache_sees_address_route_and_rule_changes() {
     assert_eq!(cache.stats().hits, before.hits + 3);
     assert_eq!(cache.stats().misses, before.misses);
 }
+
+/// The next change of `sub` that `pred` accepts, within ten seconds.
+fn next_matching(
+    sub: &mut iface_probe::Subscription,
+    pred: impl Fn(&iface_probe::Change) -> bool,
+) -> iface_probe::Change {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match sub.recv_timeout(Some(left)) {
+            Some(Ok(change)) if pred(&change) => return change,
+            Some(Ok(_)) => {}
+            Some(Err(e)) => panic!("the view failed: {e}"),
+            None => panic!("no matching change in time"),
+        }
+    }
+}
+
+/// A view follows addresses (DAD included), routes and rules as the
+/// kernel reports them, and empties its source cache on each change.
+#[test]
+fn the_view_follows_the_host() {
+    use iface_probe::{Change, HostView};
+    let (ns, _peer) = veth_lab(slow_dad);
+    ns.ip(&["addr", "add", "192.0.2.2/24", "dev", "va"]);
+    let view = ns.run(HostView::new);
+    let mut sub = ns.run(|| view.subscribe(Duration::from_secs(10)).unwrap());
+    assert!(matches!(sub.try_recv(), Some(Ok(Change::Resync(_)))));
+    let p = |s: &str| s.parse::<IpAddr>().unwrap();
+    let dests = [
+        Dest::from(p("198.51.100.1")),
+        Dest::from(p("2001:db8:1::1")),
+    ];
+    let none = view.sources_blocking(&dests).unwrap();
+    assert_eq!(none, [None, None]);
+    let lookups = view.stats().lookups;
+    assert_eq!(view.sources_blocking(&dests).unwrap(), none, "cached");
+    assert_eq!(view.stats().lookups, lookups);
+
+    // An address under slow DAD: tentative first, in the snapshot too.
+    ns.ip(&["-6", "addr", "add", "2001:db8::2/64", "dev", "va"]);
+    let change = next_matching(
+        &mut sub,
+        |c| matches!(c, Change::Address { address, .. } if address.ip == p("2001:db8::2")),
+    );
+    let Change::Address { address, .. } = change else {
+        unreachable!()
+    };
+    assert!(address.flags.tentative(), "{address:?}");
+    let snap = view.snapshot().unwrap();
+    assert!(addr(&snap, "va", "2001:db8::2").flags.tentative());
+
+    // Routes: the destinations become reachable; the cache is emptied.
+    ns.ip(&["route", "add", "default", "via", "192.0.2.1"]);
+    ns.ip(&["-6", "addr", "add", "2001:db8::9/64", "dev", "va", "nodad"]);
+    ns.ip(&[
+        "-6",
+        "route",
+        "add",
+        "2000::/3",
+        "via",
+        "2001:db8::1",
+        "dev",
+        "va",
+    ]);
+    next_matching(&mut sub, |c| matches!(c, Change::Routes));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let got = loop {
+        let got = view.sources_blocking(&dests).unwrap();
+        if got.iter().all(Option::is_some) || std::time::Instant::now() > deadline {
+            break got;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(got[0].as_ref().unwrap().addr, p("192.0.2.2"));
+    assert_eq!(got[1].as_ref().unwrap().addr, p("2001:db8::9"));
+    assert!(view.stats().lookups > lookups);
+    let caps = view.snapshot().unwrap().capabilities();
+    assert!(caps.ipv4 && caps.native_ipv6, "{caps:?}");
+
+    // A rule that prohibits the IPv6 destination: seen without polling.
+    ns.ip(&[
+        "-6",
+        "rule",
+        "add",
+        "priority",
+        "100",
+        "to",
+        "2001:db8:1::/48",
+        "prohibit",
+    ]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = view.sources_blocking(&dests).unwrap();
+        if got[1].is_none() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rule not seen: {got:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // No whole re-reading was needed for any of it.
+    assert_eq!(view.stats().captures, 1, "{:?}", view.stats());
+}
+
+/// The portable backend has no notifications: it reads the host again
+/// every second and finds the changes itself.
+#[test]
+fn a_portable_view_polls() {
+    use iface_probe::{Change, HostView, ViewOptions};
+    let (ns, _peer) = veth_lab(|_, _| {});
+    let view = ns.run(|| HostView::with_options(ViewOptions::with_backend(Backend::Portable)));
+    let mut sub = ns.run(|| view.subscribe(Duration::from_secs(10)).unwrap());
+    ns.ip(&["-6", "addr", "add", "2001:db8::5/64", "dev", "va", "nodad"]);
+    let p = |s: &str| s.parse::<IpAddr>().unwrap();
+    next_matching(
+        &mut sub,
+        |c| matches!(c, Change::Address { address, .. } if address.ip == p("2001:db8::5")),
+    );
+    assert!(
+        view.snapshot()
+            .unwrap()
+            .address(p("2001:db8::5"), None)
+            .is_some()
+    );
+    assert!(view.stats().captures >= 2);
+}

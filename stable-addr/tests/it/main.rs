@@ -29,15 +29,16 @@ fn timeout_names_what_is_pending_on_the_host() {
 #[test]
 fn io_errors_convert() {
     let e: WaitError = io::Error::other("boom").into();
-    assert_eq!(e.to_string(), "netlink error: boom");
+    assert_eq!(e.to_string(), "cannot read the host: boom");
 }
 
+#[cfg(target_os = "linux")]
 mod root {
     use std::net::IpAddr;
     use std::thread;
     use std::time::{Duration, Instant};
 
-    use stable_addr::{Event, FailureReason, Filter, PendingReason, WaitError, wait_stable};
+    use stable_addr::{Event, FailureReason, Filter, HostView, PendingReason, WaitError};
 
     use netns_harness::{Netns, ip_in};
 
@@ -73,7 +74,12 @@ mod root {
                 ns.addr_show("va").contains("tentative"),
                 "the address should start tentative"
             );
-            let table = wait_stable(Filter::Address(ip(a)), Duration::from_secs(10)).unwrap();
+            let table = stable_addr::wait_stable_on(
+                &HostView::new(),
+                Filter::Address(ip(a)),
+                Duration::from_secs(10),
+            )
+            .unwrap();
             (start.elapsed(), table)
         });
         let shown = ns.addr_show("va");
@@ -115,7 +121,11 @@ mod root {
                     thread::sleep(Duration::from_millis(200));
                     ip_in(&name, &["link", "set", "va", "nomaster"]);
                 });
-                wait_stable(Filter::InterfaceName("va".into()), Duration::from_secs(10))
+                stable_addr::wait_stable_on(
+                    &HostView::new(),
+                    Filter::InterfaceName("va".into()),
+                    Duration::from_secs(10),
+                )
             })
         });
         let table = table.unwrap_or_else(|e| panic!("{e}\n{}", ns.addr_show("va")));
@@ -131,7 +141,7 @@ mod root {
         let a = ip("2001:db8:1::2");
         let (event_at, returned_at) = ns.run(|| {
             // A thread spawned here inherits this thread's namespace.
-            let mut watch = stable_addr::watch().unwrap();
+            let mut watch = stable_addr::watch_on(&HostView::new()).unwrap();
             while watch.next_timeout(Duration::from_secs(5)).unwrap() != Some(Event::Synced) {}
             let watcher = thread::spawn(move || {
                 loop {
@@ -146,7 +156,7 @@ mod root {
                         ..
                     } = e
                     {
-                        if got == a && !flags.tentative {
+                        if got == a && !flags.tentative() {
                             return Instant::now();
                         }
                     }
@@ -156,7 +166,12 @@ mod root {
                 ns.name(),
                 &["-6", "addr", "add", &format!("{a}/64"), "dev", "va"],
             );
-            wait_stable(Filter::Address(a), Duration::from_secs(10)).unwrap();
+            stable_addr::wait_stable_on(
+                &HostView::new(),
+                Filter::Address(a),
+                Duration::from_secs(10),
+            )
+            .unwrap();
             let returned_at = Instant::now();
             (watcher.join().unwrap(), returned_at)
         });
@@ -190,7 +205,8 @@ mod root {
                 .build()
                 .unwrap();
             let table = rt
-                .block_on(stable_addr::wait_stable_async(
+                .block_on(stable_addr::wait_stable_async_on(
+                    &HostView::new(),
                     Filter::InterfaceName("va".into()),
                     Duration::from_secs(10),
                 ))
@@ -225,7 +241,7 @@ mod root {
                 .build()
                 .unwrap();
             rt.block_on(async {
-                let mut w = stable_addr::watch_async().unwrap();
+                let mut w = stable_addr::watch_async_on(&HostView::new()).unwrap();
                 let step = Duration::from_secs(5);
                 loop {
                     let e = tokio::time::timeout(step, w.next()).await.unwrap();
@@ -250,7 +266,7 @@ mod root {
                             };
                             if ip == a {
                                 events.push(flags);
-                                if !flags.tentative {
+                                if !flags.tentative() {
                                     break;
                                 }
                             }
@@ -266,8 +282,8 @@ mod root {
             })
         });
         println!("{cancelled} polls timed out; events for {a}: {events:?}");
-        assert!(events.first().is_some_and(|f| f.tentative), "{events:?}");
-        assert!(events.last().is_some_and(|f| !f.tentative), "{events:?}");
+        assert!(events.first().is_some_and(|f| f.tentative()), "{events:?}");
+        assert!(events.last().is_some_and(|f| !f.tentative()), "{events:?}");
         // DAD takes about a second: many polls were cut short meanwhile.
         assert!(cancelled > 20, "only {cancelled} polls timed out");
     }
@@ -306,7 +322,11 @@ mod root {
                 ns1.name(),
                 &["-6", "addr", "add", &format!("{a}/64"), "dev", "va"],
             );
-            let r = wait_stable(Filter::Address(ip(a)), Duration::from_secs(10));
+            let r = stable_addr::wait_stable_on(
+                &HostView::new(),
+                Filter::Address(ip(a)),
+                Duration::from_secs(10),
+            );
             (start.elapsed(), r)
         });
         let err = result.unwrap_err();
@@ -336,7 +356,11 @@ mod root {
         ns.ip(&["-6", "addr", "add", &format!("{a}/64"), "dev", "va"]);
         let (elapsed, result) = ns.run(|| {
             let start = Instant::now();
-            let r = wait_stable(Filter::Address(ip(a)), Duration::from_millis(500));
+            let r = stable_addr::wait_stable_on(
+                &HostView::new(),
+                Filter::Address(ip(a)),
+                Duration::from_millis(500),
+            );
             (start.elapsed(), r)
         });
         let err = result.unwrap_err();
@@ -369,7 +393,11 @@ mod root {
             });
             ns.run(|| {
                 let start = Instant::now();
-                let r = wait_stable(Filter::InterfaceName("va".into()), Duration::from_secs(10));
+                let r = stable_addr::wait_stable_on(
+                    &HostView::new(),
+                    Filter::InterfaceName("va".into()),
+                    Duration::from_secs(10),
+                );
                 (start.elapsed(), r)
             })
         });
@@ -409,7 +437,12 @@ mod root {
         ]);
         let (elapsed, table) = ns.run(|| {
             let start = Instant::now();
-            let t = wait_stable(Filter::Teredo, Duration::from_secs(5)).unwrap();
+            let t = stable_addr::wait_stable_on(
+                &HostView::new(),
+                Filter::Teredo,
+                Duration::from_secs(5),
+            )
+            .unwrap();
             (start.elapsed(), t)
         });
         assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
@@ -441,7 +474,12 @@ mod root {
             });
             ns.run(|| {
                 let start = Instant::now();
-                let t = wait_stable(Filter::Teredo, Duration::from_secs(10)).unwrap();
+                let t = stable_addr::wait_stable_on(
+                    &HostView::new(),
+                    Filter::Teredo,
+                    Duration::from_secs(10),
+                )
+                .unwrap();
                 (start.elapsed(), t)
             })
         });
@@ -454,7 +492,10 @@ mod root {
     fn all_in_a_fresh_namespace() {
         let ns = Netns::new("sa");
         ns.ip(&["link", "set", "lo", "up"]);
-        let table = ns.run(|| wait_stable(Filter::All, Duration::from_secs(5)).unwrap());
+        let table = ns.run(|| {
+            stable_addr::wait_stable_on(&HostView::new(), Filter::All, Duration::from_secs(5))
+                .unwrap()
+        });
         assert!(table.contains(ip("::1")), "{table:?}");
         assert!(table.contains(ip("127.0.0.1")), "{table:?}");
         // Only loopback exists: nothing else may appear.
@@ -468,7 +509,7 @@ mod root {
     fn watch_reports_the_table_then_changes() {
         let ns = teredo_tun();
         let seen = ns.run(|| {
-            let mut w = stable_addr::watch().unwrap();
+            let mut w = stable_addr::watch_on(&HostView::new()).unwrap();
             let step = Duration::from_secs(5);
             let mut seen = Vec::new();
             // The initial table: the tun device, then Synced.
@@ -535,7 +576,7 @@ mod root {
     fn zero_timeout_judges_the_current_table() {
         let ns = teredo_tun();
         let err = ns
-            .run(|| wait_stable(Filter::Teredo, Duration::ZERO))
+            .run(|| stable_addr::wait_stable_on(&HostView::new(), Filter::Teredo, Duration::ZERO))
             .unwrap_err();
         let WaitError::Timeout { pending } = &err else {
             panic!("expected a timeout, got {err}")
@@ -558,7 +599,7 @@ mod root {
             "nodad",
         ]);
         let table = ns
-            .run(|| wait_stable(Filter::Teredo, Duration::ZERO))
+            .run(|| stable_addr::wait_stable_on(&HostView::new(), Filter::Teredo, Duration::ZERO))
             .unwrap();
         assert!(table.contains(ip(TEREDO)));
     }

@@ -1,0 +1,291 @@
+//! Changes to the host, and the pure functions that fold them into a
+//! snapshot or find them between two snapshots.
+
+use std::sync::Arc;
+
+use crate::model::{Address, Interface, Route};
+use crate::snapshot::Snapshot;
+
+/// One change to the host, as a [`Subscription`](super::Subscription)
+/// hands it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// Forget what you knew: this is the whole host now. Every
+    /// subscription starts with one, and gets another if it fell so far
+    /// behind that changes had to be dropped.
+    Resync(Arc<Snapshot>),
+    /// An interface appeared or changed (its `addresses` are empty: they
+    /// come as [`Change::Address`]).
+    Link(Interface),
+    /// An interface went away, and its addresses with it.
+    LinkRemoved(Interface),
+    /// An address appeared or changed (its flags, say, when DAD ends).
+    Address {
+        /// The interface's index.
+        index: u32,
+        /// The address.
+        address: Address,
+    },
+    /// An address went away.
+    AddressRemoved {
+        /// The interface's index.
+        index: u32,
+        /// The address as it was.
+        address: Address,
+    },
+    /// Routes or policy rules changed, or the kernel's answers for the
+    /// representative destinations did: read the view's snapshot again
+    /// for its routes and reach.
+    Routes,
+}
+
+/// The key a route is known by: a new route with the same key replaces
+/// the old one, and a removal removes it.
+fn same_route(a: &Route, b: &Route) -> bool {
+    a.family == b.family
+        && a.table == b.table
+        && a.dst == b.dst
+        && a.metric == b.metric
+        && a.kind == b.kind
+}
+
+/// Folds one change into `snap` (a [`Change::Routes`] says nothing to
+/// fold: the routes come with their own notices).
+pub(crate) fn apply(snap: &mut Snapshot, change: &Change) {
+    match change {
+        Change::Resync(whole) => *snap = Snapshot::clone(whole),
+        Change::Link(link) => match snap.interfaces.iter_mut().find(|i| i.index == link.index) {
+            Some(old) => {
+                let addresses = std::mem::take(&mut old.addresses);
+                *old = link.clone();
+                old.addresses = addresses;
+            }
+            None => {
+                let at = snap
+                    .interfaces
+                    .iter()
+                    .position(|i| i.index > link.index)
+                    .unwrap_or(snap.interfaces.len());
+                snap.interfaces.insert(at, link.clone());
+            }
+        },
+        Change::LinkRemoved(link) => snap.interfaces.retain(|i| i.index != link.index),
+        Change::Address { index, address } => {
+            if let Some(iface) = snap.interfaces.iter_mut().find(|i| i.index == *index) {
+                match iface.addresses.iter_mut().find(|a| a.ip == address.ip) {
+                    Some(old) => *old = address.clone(),
+                    None => iface.addresses.push(address.clone()),
+                }
+            }
+        }
+        Change::AddressRemoved { index, address } => {
+            if let Some(iface) = snap.interfaces.iter_mut().find(|i| i.index == *index) {
+                iface.addresses.retain(|a| a.ip != address.ip);
+            }
+        }
+        Change::Routes => {}
+    }
+}
+
+/// Folds a route that appeared (or changed) into `snap`.
+pub(crate) fn add_route(snap: &mut Snapshot, route: Route) {
+    match snap.routes.iter_mut().find(|r| same_route(r, &route)) {
+        Some(old) => *old = route,
+        None => snap.routes.push(route),
+    }
+}
+
+/// Removes a route from `snap`.
+pub(crate) fn remove_route(snap: &mut Snapshot, route: &Route) {
+    snap.routes.retain(|r| !same_route(r, route));
+}
+
+/// The changes that turn `old` into `new`: interfaces and addresses that
+/// appeared, changed or went away, then [`Change::Routes`] if the routes
+/// or the reach differ. For backends that tell only that something
+/// changed: the view reads the host again and hands out the difference.
+pub(crate) fn diff(old: &Snapshot, new: &Snapshot) -> Vec<Change> {
+    let mut out = Vec::new();
+    let bare = |i: &Interface| {
+        let mut link = i.clone();
+        link.addresses.clear();
+        link
+    };
+    for gone in old
+        .interfaces
+        .iter()
+        .filter(|o| !new.interfaces.iter().any(|n| n.index == o.index))
+    {
+        out.push(Change::LinkRemoved(bare(gone)));
+    }
+    for iface in &new.interfaces {
+        let before = old.interfaces.iter().find(|o| o.index == iface.index);
+        let link = bare(iface);
+        if before.is_none_or(|b| bare(b) != link) {
+            out.push(Change::Link(link));
+        }
+        if let Some(before) = before {
+            for address in before
+                .addresses
+                .iter()
+                .filter(|a| !iface.addresses.iter().any(|n| n.ip == a.ip))
+            {
+                out.push(Change::AddressRemoved {
+                    index: iface.index,
+                    address: address.clone(),
+                });
+            }
+        }
+        for address in &iface.addresses {
+            let unchanged = before
+                .and_then(|b| b.addresses.iter().find(|a| a.ip == address.ip))
+                .is_some_and(|a| same_address(a, address));
+            if !unchanged {
+                out.push(Change::Address {
+                    index: iface.index,
+                    address: address.clone(),
+                });
+            }
+        }
+    }
+    if old.routes != new.routes || old.reach() != new.reach() {
+        out.push(Change::Routes);
+    }
+    out
+}
+
+/// Whether two readings of an address are the same but for the seconds
+/// of lifetime left, which tick down between any two readings.
+fn same_address(a: &Address, b: &Address) -> bool {
+    a.ip == b.ip
+        && a.prefix_len == b.prefix_len
+        && a.flags == b.flags
+        && a.scope == b.scope
+        && a.label == b.label
+        && a.preferred_lft.is_some() == b.preferred_lft.is_some()
+        && a.valid_lft.is_some() == b.valid_lft.is_some()
+        && (a.preferred_lft == Some(0)) == (b.preferred_lft == Some(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AddrFlags, Family, LinkKind};
+
+    fn iface(index: u32, name: &str, addrs: &[&str]) -> Interface {
+        let mut i = Interface::new(index, name);
+        i.kind = LinkKind::Ethernet;
+        i.up = true;
+        i.running = true;
+        i.addresses = addrs
+            .iter()
+            .map(|a| Address::new(a.parse().unwrap(), 64))
+            .collect();
+        i
+    }
+
+    fn snap(interfaces: Vec<Interface>) -> Snapshot {
+        Snapshot {
+            interfaces,
+            ..Snapshot::default()
+        }
+    }
+
+    /// Applying the diff of two snapshots to the first gives the second.
+    fn round_trip(old: &Snapshot, new: &Snapshot) -> Vec<Change> {
+        let changes = diff(old, new);
+        let mut folded = old.clone();
+        for change in &changes {
+            apply(&mut folded, change);
+        }
+        folded.routes.clone_from(&new.routes);
+        folded.reach = new.reach;
+        assert_eq!(&folded, new, "{changes:#?}");
+        changes
+    }
+
+    #[test]
+    fn nothing_changed_is_no_change() {
+        let a = snap(vec![
+            iface(1, "lo", &["::1"]),
+            iface(2, "eth0", &["2001:db8::2"]),
+        ]);
+        assert_eq!(diff(&a, &a), []);
+    }
+
+    #[test]
+    fn added_removed_and_changed_addresses_and_links() {
+        let old = snap(vec![
+            iface(1, "lo", &["::1"]),
+            iface(2, "eth0", &["2001:db8::2", "2001:db8::3"]),
+            iface(4, "gone0", &["2001:db8:4::1"]),
+        ]);
+        let mut eth0 = iface(2, "eth0", &["2001:db8::2", "2001:db8::9"]);
+        eth0.addresses[0].flags = AddrFlags::TENTATIVE;
+        let mut tun = iface(3, "utun3", &["2001:0:c633:640a::1"]);
+        tun.kind = LinkKind::Tun;
+        let new = snap(vec![iface(1, "lo", &["::1"]), eth0, tun]);
+        let changes = round_trip(&old, &new);
+        assert!(matches!(&changes[0], Change::LinkRemoved(l) if l.index == 4));
+        assert!(changes.iter().any(|c| matches!(
+            c,
+            Change::AddressRemoved { index: 2, address } if address.ip.to_string() == "2001:db8::3"
+        )));
+        assert!(changes.iter().any(|c| matches!(
+            c,
+            Change::Address { index: 2, address } if address.flags.tentative()
+        )));
+        assert!(
+            changes
+                .iter()
+                .any(|c| matches!(c, Change::Link(l) if l.name == "utun3"))
+        );
+        // Interfaces are kept in index order.
+        let mut folded = old.clone();
+        for c in &changes {
+            apply(&mut folded, c);
+        }
+        let order: Vec<u32> = folded.interfaces.iter().map(|i| i.index).collect();
+        assert_eq!(order, [1, 2, 3]);
+    }
+
+    #[test]
+    fn lifetimes_ticking_down_are_no_change() {
+        let mut a = iface(2, "eth0", &["2001:db8::2"]);
+        a.addresses[0].preferred_lft = Some(300);
+        let mut b = a.clone();
+        b.addresses[0].preferred_lft = Some(299);
+        assert_eq!(diff(&snap(vec![a.clone()]), &snap(vec![b])), []);
+        // Running out is a change.
+        let mut c = a.clone();
+        c.addresses[0].preferred_lft = Some(0);
+        assert_eq!(diff(&snap(vec![a]), &snap(vec![c])).len(), 1);
+    }
+
+    #[test]
+    fn a_link_change_keeps_its_addresses() {
+        let mut s = snap(vec![iface(2, "eth0", &["2001:db8::2"])]);
+        let mut down = iface(2, "eth0", &[]);
+        down.up = false;
+        apply(&mut s, &Change::Link(down));
+        assert!(!s.interfaces[0].up);
+        assert_eq!(s.interfaces[0].addresses.len(), 1);
+    }
+
+    #[test]
+    fn routes_replace_by_key_and_count_as_a_change() {
+        let mut s = Snapshot::default();
+        let mut r = Route::new(Family::Ipv6, None);
+        r.oif = Some(2);
+        add_route(&mut s, r.clone());
+        let mut moved = r.clone();
+        moved.oif = Some(3);
+        add_route(&mut s, moved.clone());
+        assert_eq!(s.routes, [moved.clone()]);
+        let before = s.clone();
+        remove_route(&mut s, &moved);
+        assert!(s.routes.is_empty());
+        assert_eq!(diff(&before, &s), [Change::Routes]);
+    }
+}

@@ -1,0 +1,222 @@
+//! The watcher thread: reads the host once, then folds the system's
+//! notices into its own copy of the snapshot and publishes each result.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::change::{self, Change};
+use super::lookup::SourceTable;
+use super::{Control, Counters, Shared, State, ViewError};
+use crate::snapshot::Snapshot;
+use crate::sys::{Backend, Lookups, Notice, Notifier};
+
+/// How often a backend that is not told when DAD ends reads the host
+/// again while an address is tentative.
+const DAD_POLL: Duration = Duration::from_millis(50);
+
+/// Starts a watcher thread for a new epoch. Called with the control lock
+/// held; the thread takes it only once it has read the host.
+pub(super) fn start(shared: &Arc<Shared>, control: &mut Control) {
+    control.epoch = control.epoch.wrapping_add(1);
+    control.state = State::Starting;
+    control.interrupter = None;
+    Counters::add(&shared.counters.starts, 1);
+    let epoch = control.epoch;
+    let weak = Arc::downgrade(shared);
+    let backend = shared.options.backend;
+    let buffer = shared.options.notify_buffer;
+    let spawned = thread::Builder::new()
+        .name("iface-probe-view".to_owned())
+        .spawn(move || run(&weak, backend, buffer, epoch));
+    if let Err(e) = spawned {
+        fail(
+            shared,
+            control,
+            format!("cannot start the watcher thread: {e}"),
+        );
+    }
+}
+
+/// Records a failure: no snapshot until a restart, which may come after
+/// the back-off.
+pub(super) fn fail(shared: &Shared, control: &mut Control, reason: String) {
+    let backoff = control.backoff;
+    control.backoff = backoff
+        .saturating_mul(2)
+        .min(shared.options.retry_max)
+        .max(shared.options.retry_min);
+    control.state = State::Failed {
+        reason: reason.clone(),
+        retry_at: Instant::now() + backoff,
+    };
+    control.interrupter = None;
+    shared.current.store(None);
+    for queue in control.subscribers.iter().filter_map(Weak::upgrade) {
+        queue.push_error(ViewError::Unavailable {
+            reason: reason.clone(),
+        });
+    }
+    wake_waiters(shared, control);
+}
+
+fn wake_waiters(shared: &Shared, control: &mut Control) {
+    for waker in control.waiters.drain(..) {
+        waker.wake();
+    }
+    shared.changed.notify_all();
+}
+
+/// Publishes `snapshot` and hands `changes` to every subscriber, under the
+/// control lock, so that a subscriber's first snapshot and the changes it
+/// gets after it fit together. Starts a new generation of the source
+/// cache.
+fn publish(shared: &Shared, control: &mut Control, snapshot: Snapshot, changes: &[Change]) {
+    let snapshot = Arc::new(snapshot);
+    shared.current.store(Some(Arc::clone(&snapshot)));
+    let generation = shared.sources.load().generation.wrapping_add(1);
+    shared.sources.store(Arc::new(SourceTable::new(generation)));
+    control.subscribers.retain(|w| w.strong_count() > 0);
+    for queue in control.subscribers.iter().filter_map(Weak::upgrade) {
+        queue.push(changes, &snapshot);
+    }
+    if !matches!(control.state, State::Running) {
+        control.state = State::Running;
+        control.backoff = shared.options.retry_min;
+    }
+    Counters::add(&shared.counters.publications, 1);
+    wake_waiters(shared, control);
+}
+
+/// Whether an address is waiting for DAD to end.
+fn has_tentative(snapshot: &Snapshot) -> bool {
+    snapshot.interfaces.iter().any(|i| {
+        i.addresses
+            .iter()
+            .any(|a| a.flags.tentative() && !a.flags.dadfailed())
+    })
+}
+
+/// The thread: subscribe, read the host, publish, then follow.
+fn run(weak: &Weak<Shared>, backend: Backend, buffer: Option<usize>, epoch: u64) {
+    // Subscribe first: every change after this point is queued.
+    let opened = Notifier::open(backend, buffer).and_then(|notifier| {
+        let mut lookups = Lookups::open(backend)?;
+        let snapshot = lookups.capture()?;
+        Ok((notifier, lookups, snapshot))
+    });
+    let Some(shared) = weak.upgrade() else {
+        return;
+    };
+    let (mut notifier, mut lookups, mut snapshot) = {
+        let mut control = shared.control();
+        if control.epoch != epoch {
+            return;
+        }
+        match opened {
+            Err(e) => return fail(&shared, &mut control, e.to_string()),
+            Ok((notifier, lookups, snapshot)) => {
+                Counters::add(&shared.counters.captures, 1);
+                control.interrupter = Some(notifier.interrupter());
+                // Subscribers that outlived a failure start over.
+                let whole = Change::Resync(Arc::new(snapshot.clone()));
+                publish(&shared, &mut control, snapshot.clone(), &[whole]);
+                (notifier, lookups, snapshot)
+            }
+        }
+    };
+    drop(shared);
+    let mut notices = Vec::new();
+    loop {
+        let poll = (!backend.reports_dad() && has_tentative(&snapshot)).then_some(DAD_POLL);
+        notices.clear();
+        let waited = notifier.wait(poll, &mut notices);
+        // While waiting, the thread holds no reference: a view that is
+        // dropped meanwhile is gone now, and the thread ends.
+        let Some(shared) = weak.upgrade() else {
+            return;
+        };
+        if shared.control().epoch != epoch {
+            return;
+        }
+        let step = waited.and_then(|()| {
+            let resync = shared.resync.swap(false, Ordering::SeqCst)
+                || (poll.is_some() && notices.is_empty());
+            fold(&shared, &mut lookups, &mut snapshot, &mut notices, resync)
+        });
+        let mut control = shared.control();
+        if control.epoch != epoch {
+            return;
+        }
+        match step {
+            Ok(changes) if changes.is_empty() => {}
+            Ok(changes) => publish(&shared, &mut control, snapshot.clone(), &changes),
+            Err(e) => return fail(&shared, &mut control, e.to_string()),
+        }
+    }
+}
+
+/// Folds one batch of notices into `snapshot` and returns the changes to
+/// hand out: the exact ones as they came, then, when notices were lost
+/// (or `resync` asks for it), the difference to a fresh reading of the
+/// host, and [`Change::Routes`] when routes, rules or the kernel's answers
+/// for the representative destinations changed.
+fn fold(
+    shared: &Shared,
+    lookups: &mut Lookups,
+    snapshot: &mut Snapshot,
+    notices: &mut Vec<Notice>,
+    mut resync: bool,
+) -> std::io::Result<Vec<Change>> {
+    Counters::add(&shared.counters.notices, notices.len() as u64);
+    let mut changes = Vec::new();
+    let mut routes = false;
+    for notice in notices.drain(..) {
+        let change = match notice {
+            Notice::Link(link) => Change::Link(link),
+            Notice::LinkRemoved(link) => Change::LinkRemoved(link),
+            Notice::Address { index, address } => Change::Address { index, address },
+            Notice::AddressRemoved { index, address } => Change::AddressRemoved { index, address },
+            Notice::Route(route) => {
+                change::add_route(snapshot, route);
+                routes = true;
+                continue;
+            }
+            Notice::RouteRemoved(route) => {
+                change::remove_route(snapshot, &route);
+                routes = true;
+                continue;
+            }
+            Notice::Rules => {
+                routes = true;
+                continue;
+            }
+            Notice::Resync => {
+                resync = true;
+                continue;
+            }
+        };
+        change::apply(snapshot, &change);
+        changes.push(change);
+    }
+    if resync {
+        let fresh = lookups.capture()?;
+        Counters::add(&shared.counters.captures, 1);
+        changes.extend(change::diff(snapshot, &fresh));
+        *snapshot = fresh;
+    } else if routes || !changes.is_empty() {
+        // Addresses and links change the answers too (a new source, an
+        // interface gone down).
+        let reach = Some(lookups.reach(snapshot)?);
+        Counters::add(&shared.counters.reach_probes, 1);
+        if reach != snapshot.reach {
+            snapshot.reach = reach;
+            routes = true;
+        }
+        if routes {
+            changes.push(Change::Routes);
+        }
+    }
+    Ok(changes)
+}
