@@ -17,10 +17,10 @@ use happy_connect::race::{Action, AttemptId, Candidate, Family, Input, Race, Rac
 use happy_connect::sort::{Destination, SourceAttrs};
 
 fn candidate(dest: IpAddr, source: IpAddr) -> Candidate {
-    Candidate {
-        dest: Destination::with_source(dest, source, SourceAttrs::default()),
-        port: 443,
-    }
+    Candidate::new(
+        Destination::with_source(dest, source, SourceAttrs::default()),
+        443,
+    )
 }
 
 fn answers() -> (Vec<Candidate>, Vec<Candidate>) {

@@ -33,10 +33,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let caps = snapshot.capabilities();
     println!("\n{caps:?}");
-    let (send, why) = AaaaPolicy::Auto.decide(Ok(&HostCapabilities::from(caps)));
+    let decision = AaaaPolicy::Auto.decide(Some(&HostCapabilities::from(caps)));
     println!(
-        "AAAA query: {} ({why})\n",
-        if send { "sent" } else { "skipped" }
+        "AAAA query: {} ({})\n",
+        if decision.send { "sent" } else { "skipped" },
+        decision.reason
     );
 
     let mut dests: Vec<IpAddr> = std::env::args()

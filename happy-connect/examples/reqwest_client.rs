@@ -43,7 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // The order reqwest is handed.
     println!(
         "the plan reqwest is handed:\n{}",
-        connector.resolve("dual.test", port).await?
+        connector.resolve("dual.test").await?
     );
 
     let client = reqwest::Client::builder()

@@ -28,6 +28,9 @@ pub enum ConnectErrorKind {
 pub struct ConnectError {
     kind: ConnectErrorKind,
     detail: Option<String>,
+    /// A resolution's error ([`Connector::resolve`](crate::Connector::resolve)),
+    /// which names no port.
+    resolution: bool,
     report: Box<ConnectReport>,
 }
 
@@ -40,7 +43,26 @@ impl ConnectError {
         Self {
             kind,
             detail,
+            resolution: false,
             report: Box::new(report),
+        }
+    }
+
+    /// This error as a resolution's: its message names the host alone.
+    pub(crate) fn into_resolution(mut self) -> Self {
+        self.resolution = true;
+        self
+    }
+
+    /// The error of a resolution: its message names the host alone.
+    pub(crate) fn for_resolution(
+        kind: ConnectErrorKind,
+        detail: Option<String>,
+        report: ConnectReport,
+    ) -> Self {
+        Self {
+            resolution: true,
+            ..Self::new(kind, detail, report)
         }
     }
 
@@ -63,7 +85,11 @@ impl ConnectError {
 impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = &self.report;
-        write!(f, "cannot connect to {} port {}: ", r.host, r.port)?;
+        if self.resolution {
+            write!(f, "cannot resolve {}: ", r.host)?;
+        } else {
+            write!(f, "cannot connect to {} port {}: ", r.host, r.port)?;
+        }
         match self.kind {
             ConnectErrorKind::InvalidHost => f.write_str("invalid host")?,
             ConnectErrorKind::NoAddresses => f.write_str("no addresses")?,

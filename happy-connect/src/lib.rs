@@ -105,17 +105,25 @@
 
 #![deny(unsafe_code)]
 
+mod aaaa;
 pub mod blocking;
-mod connect;
+mod connector;
+mod driver;
 mod error;
+mod host;
 pub mod integrations;
+mod plan;
 mod policy;
 pub mod race;
 mod report;
 pub mod resolve;
+mod socket;
+mod zoned_hosts;
 
-pub use connect::{AaaaPolicy, Connector};
+pub use aaaa::{AaaaDecision, AaaaPolicy, AaaaReason};
+pub use connector::Connector;
 pub use error::{ConnectError, ConnectErrorKind};
+pub use plan::Plan;
 pub use policy::{GAI_CONF, PolicyFileError, policy_from_file, system_policy};
 pub use race::Strategy;
 pub use report::{

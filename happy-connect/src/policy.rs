@@ -60,7 +60,7 @@ impl std::error::Error for PolicyFileError {
 ///
 /// ```no_run
 /// let mut connector = happy_connect::Connector::new();
-/// connector.set_policy(happy_connect::system_policy()?);
+/// connector.race_mut().policy = happy_connect::system_policy()?;
 /// # Ok::<(), happy_connect::PolicyFileError>(())
 /// ```
 pub fn system_policy() -> Result<Policy, PolicyFileError> {

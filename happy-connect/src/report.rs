@@ -2,11 +2,16 @@
 //! the candidates and the rule that placed each, every attempt with its
 //! times and outcome, and the winner.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use crate::race::Strategy;
+use rfc3484_sort::Policy;
+
+use crate::plan::Plan;
+use crate::race::order::Planner;
+use crate::race::{Candidate, Placement, Race, Strategy};
 use crate::resolve::RecordType;
 
 /// The account of one connect (or one resolution), returned with the
@@ -20,8 +25,12 @@ pub struct ConnectReport {
     pub port: u16,
     /// How the candidates were tried.
     pub strategy: Strategy,
-    /// The host's capabilities as the AAAA decision saw them, when probed.
+    /// The host's capabilities as the AAAA decision saw them; `None` when
+    /// the host view could not read them (see `host_unavailable`).
     pub capabilities: Option<HostCapabilities>,
+    /// Why the host view could not say what the host reaches, if it could
+    /// not: the connect then asked for AAAA and knew no sources.
+    pub host_unavailable: Option<String>,
     /// One entry per record type: sent (with its answer) or skipped.
     pub queries: Vec<QueryReport>,
     /// The destinations in the order they were planned.
@@ -44,6 +53,8 @@ pub struct HostCapabilities {
     pub ipv4: bool,
     /// Native IPv6 (neither 6to4 nor Teredo).
     pub native_ipv6: bool,
+    /// 6to4 (`2002::/16`).
+    pub sixtofour: bool,
     /// A Teredo address on an IPv6-capable interface.
     pub teredo: bool,
     /// Teredo is the only IPv6 the host has.
@@ -55,6 +66,7 @@ impl From<iface_probe::Capabilities> for HostCapabilities {
         Self {
             ipv4: c.ipv4,
             native_ipv6: c.native_ipv6,
+            sixtofour: c.sixtofour,
             teredo: c.teredo,
             teredo_only: c.teredo_only,
         }
@@ -70,7 +82,7 @@ pub struct QueryReport {
     /// Whether the query was sent.
     pub sent: bool,
     /// Why it was sent or skipped.
-    pub reason: String,
+    pub reason: Cow<'static, str>,
     /// The addresses in the answer.
     pub answers: Vec<IpAddr>,
     /// When the answer (or the error) came, from the start.
@@ -173,69 +185,14 @@ impl fmt::Display for ConnectReport {
             "connect {} port {} ({})",
             self.host, self.port, self.strategy
         )?;
-        if let Some(c) = self.capabilities {
-            writeln!(
-                f,
-                "  host: ipv4 {}, native ipv6 {}, teredo {}, teredo-only {}",
-                yes(c.ipv4),
-                yes(c.native_ipv6),
-                yes(c.teredo),
-                yes(c.teredo_only)
-            )?;
-        }
-        for q in &self.queries {
-            if !q.sent {
-                writeln!(f, "  {:<4} skipped: {}", q.rtype.to_string(), q.reason)?;
-                continue;
-            }
-            let when = q
-                .elapsed
-                .map_or_else(|| "-".to_owned(), |d| format!("{:.1} ms", ms(d)));
-            match &q.error {
-                // Still outstanding when the report was taken.
-                None if q.elapsed.is_none() => {
-                    writeln!(f, "  {:<4} sent, unanswered", q.rtype.to_string())?;
-                }
-                Some(err) => writeln!(
-                    f,
-                    "  {:<4} sent, failed after {when}: {err}",
-                    q.rtype.to_string()
-                )?,
-                None => writeln!(
-                    f,
-                    "  {:<4} sent, answered after {when}: {}",
-                    q.rtype.to_string(),
-                    list(&q.answers)
-                )?,
-            }
-        }
-        if !self.candidates.is_empty() {
-            writeln!(f, "  order:")?;
-        }
-        for (i, c) in self.candidates.iter().enumerate() {
-            let source = c
-                .source
-                .map_or_else(|| "no route".to_owned(), |s| s.to_string());
-            write!(
-                f,
-                "   {:>2}. {} ({}) from {}",
-                i + 1,
-                c.address,
-                c.class,
-                source
-            )?;
-            match &c.placed_by {
-                Some(why) => writeln!(f, "  [before next: {why}]")?,
-                None => writeln!(f)?,
-            }
-        }
-        if self.dropped_candidates > 0 {
-            writeln!(
-                f,
-                "  ({} more addresses dropped by the cap)",
-                self.dropped_candidates
-            )?;
-        }
+        fmt_plan(
+            f,
+            self.capabilities.as_ref(),
+            self.host_unavailable.as_deref(),
+            &self.queries,
+            &self.candidates,
+            self.dropped_candidates,
+        )?;
         self.fmt_timeline(f)?;
         match &self.winner {
             Some(w) => {
@@ -296,6 +253,82 @@ impl ConnectReport {
     }
 }
 
+/// The part of a report that a resolution has too: the host, the queries
+/// and the order.
+pub(crate) fn fmt_plan(
+    f: &mut fmt::Formatter<'_>,
+    capabilities: Option<&HostCapabilities>,
+    host_unavailable: Option<&str>,
+    queries: &[QueryReport],
+    candidates: &[CandidateReport],
+    dropped: usize,
+) -> fmt::Result {
+    if let Some(c) = capabilities {
+        writeln!(
+            f,
+            "  host: ipv4 {}, native ipv6 {}, 6to4 {}, teredo {}, teredo-only {}",
+            yes(c.ipv4),
+            yes(c.native_ipv6),
+            yes(c.sixtofour),
+            yes(c.teredo),
+            yes(c.teredo_only)
+        )?;
+    }
+    if let Some(why) = host_unavailable {
+        writeln!(f, "  host: unknown, the host view is unavailable: {why}")?;
+    }
+    for q in queries {
+        if !q.sent {
+            writeln!(f, "  {:<4} skipped: {}", q.rtype.to_string(), q.reason)?;
+            continue;
+        }
+        let when = q
+            .elapsed
+            .map_or_else(|| "-".to_owned(), |d| format!("{:.1} ms", ms(d)));
+        match &q.error {
+            // Still outstanding when the report was taken.
+            None if q.elapsed.is_none() => {
+                writeln!(f, "  {:<4} sent, unanswered", q.rtype.to_string())?;
+            }
+            Some(err) => writeln!(
+                f,
+                "  {:<4} sent, failed after {when}: {err}",
+                q.rtype.to_string()
+            )?,
+            None => writeln!(
+                f,
+                "  {:<4} sent, answered after {when}: {}",
+                q.rtype.to_string(),
+                list(&q.answers)
+            )?,
+        }
+    }
+    if !candidates.is_empty() {
+        writeln!(f, "  order:")?;
+    }
+    for (i, c) in candidates.iter().enumerate() {
+        let source = c
+            .source
+            .map_or_else(|| "no route".to_owned(), |s| s.to_string());
+        write!(
+            f,
+            "   {:>2}. {} ({}) from {}",
+            i + 1,
+            c.address,
+            c.class,
+            source
+        )?;
+        match &c.placed_by {
+            Some(why) => writeln!(f, "  [before next: {why}]")?,
+            None => writeln!(f)?,
+        }
+    }
+    if dropped > 0 {
+        writeln!(f, "  ({dropped} more addresses dropped by the cap)")?;
+    }
+    Ok(())
+}
+
 fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
@@ -311,14 +344,266 @@ fn list(addrs: &[IpAddr]) -> String {
         .join(", ")
 }
 
+impl From<ConnectReport> for Plan {
+    /// The planning part of a report: for a failed resolution, whose
+    /// error carries a report.
+    fn from(report: ConnectReport) -> Self {
+        Self {
+            host: report.host,
+            capabilities: report.capabilities,
+            host_unavailable: report.host_unavailable,
+            queries: report.queries,
+            candidates: report.candidates,
+            dropped_candidates: report.dropped_candidates,
+            order: Vec::new(),
+        }
+    }
+}
+
+/// What a connect did, recorded as it happened: the driver appends
+/// events, and the report (or a resolution's plan) is built from them and
+/// from the race in one place, [`Log::report`] / [`Log::plan`].
+#[derive(Debug)]
+pub(crate) struct Log {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) strategy: Strategy,
+    pub(crate) capabilities: Option<HostCapabilities>,
+    pub(crate) host_unavailable: Option<String>,
+    pub(crate) events: Vec<Event>,
+    /// Addresses of oversized answers never handed to the race.
+    pub(crate) dropped_early: usize,
+}
+
+/// One thing that happened during a connect.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A query was decided on: sent or skipped, and why.
+    Query {
+        rtype: RecordType,
+        sent: bool,
+        reason: Cow<'static, str>,
+    },
+    /// A query answered (its addresses) or failed (the error).
+    Answer {
+        rtype: RecordType,
+        at: Duration,
+        result: Result<Vec<IpAddr>, String>,
+    },
+    /// An attempt started.
+    Start {
+        address: SocketAddr,
+        source: Option<IpAddr>,
+        at: Duration,
+    },
+    /// Attempt number `index` (in start order) ended.
+    End {
+        index: usize,
+        at: Duration,
+        outcome: AttemptOutcome,
+        stable_wait: Option<Duration>,
+    },
+    /// Attempt number `index` won; the connection's local address.
+    Won { index: usize, local: Option<IpAddr> },
+}
+
+impl Log {
+    pub(crate) fn new(host: &str, port: u16, strategy: Strategy) -> Self {
+        Self {
+            host: host.to_owned(),
+            port,
+            strategy,
+            capabilities: None,
+            host_unavailable: None,
+            events: Vec::new(),
+            dropped_early: 0,
+        }
+    }
+
+    pub(crate) fn push(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    /// The queries: one entry per decision, with its answer when it came.
+    fn queries(&self) -> Vec<QueryReport> {
+        let mut out: Vec<QueryReport> = Vec::new();
+        for event in &self.events {
+            match event {
+                Event::Query {
+                    rtype,
+                    sent,
+                    reason,
+                } => out.push(QueryReport {
+                    rtype: *rtype,
+                    sent: *sent,
+                    reason: reason.clone(),
+                    answers: Vec::new(),
+                    elapsed: None,
+                    error: None,
+                }),
+                Event::Answer { rtype, at, result } => {
+                    if let Some(q) = out.iter_mut().find(|q| q.rtype == *rtype) {
+                        q.elapsed = Some(*at);
+                        match result {
+                            Ok(addrs) => q.answers.clone_from(addrs),
+                            Err(e) => q.error = Some(e.clone()),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The candidates in order, each with what placed it before the next.
+    fn candidates(order: &[Candidate], placed: &[Placement]) -> Vec<CandidateReport> {
+        order
+            .iter()
+            .enumerate()
+            .map(|(i, c)| CandidateReport {
+                address: c.dest.addr,
+                source: c.dest.source.map(|s| s.addr),
+                class: teredo_addr::classify(c.dest.addr).name(),
+                placed_by: placed.get(i).map(ToString::to_string),
+            })
+            .collect()
+    }
+
+    /// The attempts, and the winner.
+    fn attempts_and_winner(&self) -> (Vec<AttemptReport>, Option<Winner>) {
+        let mut attempts: Vec<AttemptReport> = Vec::new();
+        let mut winner = None;
+        for event in &self.events {
+            match event {
+                Event::Start {
+                    address,
+                    source,
+                    at,
+                } => attempts.push(AttemptReport {
+                    address: *address,
+                    source: *source,
+                    start: *at,
+                    end: None,
+                    stable_wait: None,
+                    outcome: AttemptOutcome::Running,
+                }),
+                Event::End {
+                    index,
+                    at,
+                    outcome,
+                    stable_wait,
+                } => {
+                    if let Some(a) = attempts.get_mut(*index) {
+                        a.end = Some(*at);
+                        a.outcome = outcome.clone();
+                        a.stable_wait = a.stable_wait.or(*stable_wait);
+                    }
+                }
+                Event::Won { index, local } => {
+                    if let Some(a) = attempts.get(*index) {
+                        winner = Some(Winner {
+                            address: a.address,
+                            source: *local,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        (attempts, winner)
+    }
+
+    /// The report of a connect, from these events and the race.
+    pub(crate) fn report(self, race: Option<&Race>, total: Duration) -> ConnectReport {
+        let queries = self.queries();
+        let (candidates, dropped) = race.map_or_else(Default::default, |race| {
+            (
+                Self::candidates(race.order(), &race.placements()),
+                race.dropped(),
+            )
+        });
+        let (attempts, winner) = self.attempts_and_winner();
+        ConnectReport {
+            host: self.host,
+            port: self.port,
+            strategy: self.strategy,
+            capabilities: self.capabilities,
+            host_unavailable: self.host_unavailable,
+            queries,
+            candidates,
+            dropped_candidates: dropped + self.dropped_early,
+            attempts,
+            winner,
+            total,
+        }
+    }
+
+    /// The plan of a resolution, from these events and the planner that
+    /// ordered its answers.
+    pub(crate) fn plan(self, planner: &Planner, policy: &Policy) -> Plan {
+        let queries = self.queries();
+        let candidates = Self::candidates(&planner.order, &planner.placements(policy, 0));
+        let dropped = planner.dropped();
+        Plan {
+            host: self.host,
+            capabilities: self.capabilities,
+            host_unavailable: self.host_unavailable,
+            queries,
+            candidates,
+            dropped_candidates: dropped + self.dropped_early,
+            order: planner.order.clone(),
+        }
+    }
+}
+
 #[cfg(feature = "serde")]
 mod serde_impl {
-    //! The JSON shape of a report: addresses as plain IP strings, times as
-    //! milliseconds.
+    //! The JSON shape of a report and of a plan: addresses as plain IP
+    //! strings, times as milliseconds.
 
     use serde::ser::{Serialize, SerializeMap, Serializer};
 
-    use super::{ConnectReport, ms};
+    use super::{CandidateReport, ConnectReport, HostCapabilities, QueryReport, ms};
+    use crate::Plan;
+
+    fn capabilities(c: &HostCapabilities) -> std::collections::BTreeMap<&'static str, bool> {
+        [
+            ("ipv4", c.ipv4),
+            ("native_ipv6", c.native_ipv6),
+            ("sixtofour", c.sixtofour),
+            ("teredo", c.teredo),
+            ("teredo_only", c.teredo_only),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    fn queries(queries: &[QueryReport]) -> Vec<Query<'_>> {
+        queries
+            .iter()
+            .map(|q| Query {
+                rtype: q.rtype.to_string(),
+                sent: q.sent,
+                reason: &q.reason,
+                answers: q.answers.iter().map(ToString::to_string).collect(),
+                ms: q.elapsed.map(ms),
+                error: q.error.as_deref(),
+            })
+            .collect()
+    }
+
+    fn candidates(candidates: &[CandidateReport]) -> Vec<Candidate<'_>> {
+        candidates
+            .iter()
+            .map(|c| Candidate {
+                address: c.address.to_string(),
+                source: c.source.map(|s| s.to_string()),
+                class: c.class,
+                rule: c.placed_by.as_deref(),
+            })
+            .collect()
+    }
 
     impl Serialize for ConnectReport {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -326,43 +611,14 @@ mod serde_impl {
             m.serialize_entry("host", &self.host)?;
             m.serialize_entry("port", &self.port)?;
             m.serialize_entry("strategy", &self.strategy.to_string())?;
-            if let Some(c) = self.capabilities {
-                m.serialize_entry(
-                    "capabilities",
-                    &[
-                        ("ipv4", c.ipv4),
-                        ("native_ipv6", c.native_ipv6),
-                        ("teredo", c.teredo),
-                        ("teredo_only", c.teredo_only),
-                    ]
-                    .into_iter()
-                    .collect::<std::collections::BTreeMap<_, _>>(),
-                )?;
+            if let Some(c) = &self.capabilities {
+                m.serialize_entry("capabilities", &capabilities(c))?;
             }
-            let queries: Vec<_> = self
-                .queries
-                .iter()
-                .map(|q| Query {
-                    rtype: q.rtype.to_string(),
-                    sent: q.sent,
-                    reason: &q.reason,
-                    answers: q.answers.iter().map(ToString::to_string).collect(),
-                    ms: q.elapsed.map(ms),
-                    error: q.error.as_deref(),
-                })
-                .collect();
-            m.serialize_entry("queries", &queries)?;
-            let candidates: Vec<_> = self
-                .candidates
-                .iter()
-                .map(|c| Candidate {
-                    address: c.address.to_string(),
-                    source: c.source.map(|s| s.to_string()),
-                    class: c.class,
-                    rule: c.placed_by.as_deref(),
-                })
-                .collect();
-            m.serialize_entry("candidates", &candidates)?;
+            if let Some(why) = &self.host_unavailable {
+                m.serialize_entry("host_unavailable", why)?;
+            }
+            m.serialize_entry("queries", &queries(&self.queries))?;
+            m.serialize_entry("candidates", &candidates(&self.candidates))?;
             let attempts: Vec<_> = self
                 .attempts
                 .iter()
@@ -383,6 +639,27 @@ mod serde_impl {
             });
             m.serialize_entry("winner", &winner)?;
             m.serialize_entry("total_ms", &ms(self.total))?;
+            m.end()
+        }
+    }
+
+    impl Serialize for Plan {
+        /// `{"name", "capabilities", "queries", "order"}`: what
+        /// `happy-connect resolve --json` prints.
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("name", &self.host)?;
+            if let Some(c) = &self.capabilities {
+                m.serialize_entry("capabilities", &capabilities(c))?;
+            }
+            if let Some(why) = &self.host_unavailable {
+                m.serialize_entry("host_unavailable", why)?;
+            }
+            m.serialize_entry("queries", &queries(&self.queries))?;
+            m.serialize_entry("order", &candidates(&self.candidates))?;
+            if self.dropped_candidates > 0 {
+                m.serialize_entry("dropped_candidates", &self.dropped_candidates)?;
+            }
             m.end()
         }
     }

@@ -360,9 +360,9 @@ async fn run_case(case: Case, port: u16) -> Ran {
                 .with_attempts(1)
                 .with_cache(false),
         ))
-        .set_aaaa(AaaaPolicy::Always)
-        .set_timeout(case.total)
-        .set_max_candidates(CAP);
+        .set_aaaa(AaaaPolicy::Always);
+    connector.race_mut().total_timeout = case.total;
+    connector.race_mut().max_candidates = CAP;
     let start = Instant::now();
     let result = connector.connect(case.host, port).await;
     let elapsed = start.elapsed();
@@ -504,7 +504,8 @@ async fn hostile_and_broken_dns() {
 /// A connector for the network fault tests: literal addresses, no DNS.
 fn connector(total: Duration) -> Connector {
     let mut c = Connector::new();
-    c.set_timeout(total).set_max_candidates(CAP);
+    c.race_mut().total_timeout = total;
+    c.race_mut().max_candidates = CAP;
     c
 }
 
@@ -634,7 +635,7 @@ fn unreachable() {
             .expect("runtime");
         rt.block_on(async {
             let mut c = connector(ms(1000));
-            c.set_attempt_delay(ms(10));
+            c.race_mut().set_attempt_delay(ms(10));
             let start = Instant::now();
             // One name with both families, so both kinds of socket fail.
             c.set_resolver(happy_connect::resolve::StaticResolver::new().with(
@@ -718,7 +719,7 @@ async fn blackholed() {
 
     // The attempt timeout ends it first.
     let mut c = connector(ms(2000));
-    c.set_attempt_timeout(ms(150));
+    c.race_mut().attempt_timeout = ms(150);
     let start = Instant::now();
     let err = c.connect("127.0.0.1", port).await.expect_err("blackholed");
     let elapsed = start.elapsed();

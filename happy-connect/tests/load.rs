@@ -86,7 +86,7 @@ fn ten_thousand_concurrent_connects() {
         let (port, l) = listener();
         serve(l);
         let mut connector = Connector::new();
-        connector.set_timeout(Duration::from_secs(30));
+        connector.race_mut().total_timeout = Duration::from_secs(30);
         // Warm up (opens the source cache).
         drop(connector.connect("127.0.0.1", port).await.expect("warm-up"));
 

@@ -92,12 +92,12 @@ fn no_descriptor_leaks() {
         .port();
     rt.block_on(async move {
         let mut connector = Connector::new();
-        connector.set_timeout(ms(20));
+        connector.race_mut().total_timeout = ms(20);
         // Refusals come back at once on loopback, but 200 connects at a time
         // on two cores can keep one from being polled for 20 ms: the refused
         // group gets a budget that only a real hang would exceed.
         let mut patient = connector.clone();
-        patient.set_timeout(Duration::from_secs(10));
+        patient.race_mut().total_timeout = Duration::from_secs(10);
         // Lazy state (the source cache's netlink socket) is opened by the
         // first connect, so one runs before counting.
         let _ = connector.connect("127.0.0.1", refused_port).await;
@@ -236,14 +236,13 @@ fn descriptor_exhaustion() {
     let good = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
     let good_port = good.local_addr().expect("bound").port();
     let mut connector = Connector::new();
-    connector
-        .set_resolver(
-            StaticResolver::new()
-                .with("several.test", &addrs)
-                .with("good.test", &[IpAddr::V4(Ipv4Addr::LOCALHOST)]),
-        )
-        .set_attempt_delay(ms(10))
-        .set_timeout(ms(500));
+    connector.set_resolver(
+        StaticResolver::new()
+            .with("several.test", &addrs)
+            .with("good.test", &[IpAddr::V4(Ipv4Addr::LOCALHOST)]),
+    );
+    connector.race_mut().set_attempt_delay(ms(10));
+    connector.race_mut().total_timeout = ms(500);
     rt.block_on(async {
         // Opens the lazy state (netlink) before counting.
         let _ = connector.connect("good.test", good_port).await;

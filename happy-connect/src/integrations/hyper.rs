@@ -131,7 +131,6 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tower_service::Service;
 
-use super::planned_addrs;
 use crate::{ConnectError, ConnectReport, Connector};
 
 /// A boxed, `Send` future, as hyper-util's client requires (`Unpin`).
@@ -417,8 +416,8 @@ impl Service<Name> for HappyResolver {
     fn call(&mut self, name: Name) -> Self::Future {
         let connector = self.connector.clone();
         Box::pin(async move {
-            let report = connector.resolve(name.as_str(), 0).await?;
-            Ok(planned_addrs(&report).into_iter())
+            let plan = connector.resolve(name.as_str()).await?;
+            Ok(plan.addrs(0).into_iter())
         })
     }
 }

@@ -8,8 +8,9 @@
 //!
 //! All of them share a [`Connector`]: configure it once (resolver, policy
 //! table, AAAA policy, attempt delay, timeouts) and hand a clone to each
-//! integration; clones share the resolver and the cache of the kernel's
-//! source addresses.
+//! integration; clones share the resolver and the host view. The
+//! resolvers hand over a [`Plan`](crate::Plan)'s addresses: the same
+//! planning as a connect, as data.
 //!
 //! What each one keeps of the connect logic:
 //!
@@ -60,14 +61,3 @@
 pub mod hyper;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
-
-/// The candidates of a plan, in order, with port 0: what a resolver hands
-/// to a client that puts the URI's port in.
-#[cfg(any(feature = "hyper", feature = "reqwest"))]
-fn planned_addrs(report: &crate::ConnectReport) -> Vec<std::net::SocketAddr> {
-    report
-        .candidates
-        .iter()
-        .map(|c| std::net::SocketAddr::new(c.address, 0))
-        .collect()
-}

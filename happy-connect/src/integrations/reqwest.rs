@@ -54,7 +54,6 @@
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use super::planned_addrs;
 use crate::Connector;
 
 /// reqwest's DNS resolver backed by a [`Connector`]: its resolver, AAAA
@@ -105,8 +104,8 @@ impl Resolve for HappyResolve {
     fn resolve(&self, name: Name) -> Resolving {
         let connector = self.connector.clone();
         Box::pin(async move {
-            let report = connector.resolve(name.as_str(), 0).await?;
-            let addrs: Addrs = Box::new(planned_addrs(&report).into_iter());
+            let plan = connector.resolve(name.as_str()).await?;
+            let addrs: Addrs = Box::new(plan.addrs(0).into_iter());
             Ok(addrs)
         })
     }

@@ -585,17 +585,18 @@ fn sequential() {
         ..RaceConfig::default()
     };
     let mut h = Harness::new(config, &BOTH);
-    // AAAA first does not start anything: every answer is awaited.
-    assert!(
-        h.answer(Family::V6, &[teredo(1), v6(1), v6(2)], 0)
-            .is_empty()
+    // AAAA first with native IPv6: nothing an A answer could bring goes
+    // before it, so it starts at once.
+    assert_eq!(
+        h.answer(Family::V6, &[teredo(1), v6(1), v6(2)], 0),
+        [start(0, v6(1))]
     );
-    assert!(h.timer(100).is_empty());
-    assert_eq!(h.answer(Family::V4, &[v4(1)], 200), [start(0, v6(1))]);
+    // The A answer joins the untried part; one attempt at a time.
+    assert!(h.answer(Family::V4, &[v4(1)], 200).is_empty());
     // Sorted, not interleaved; Teredo last.
     assert_eq!(order(&h.race), addrs(&[v6(1), v6(2), v4(1), teredo(1)]));
     // One at a time: no staggered start.
-    assert_eq!(h.next_ms(), Some(1200));
+    assert_eq!(h.next_ms(), Some(1000));
     assert!(h.timer(450).is_empty());
     assert_eq!(h.fail(0, 500), [start(1, v6(2))]);
     assert_eq!(
@@ -610,16 +611,22 @@ fn sequential() {
 }
 
 #[test]
-fn sequential_waits_for_every_answer_until_total_timeout() {
+fn sequential_waits_for_a_better_answer_up_to_the_resolution_delay() {
     let config = RaceConfig {
         strategy: Strategy::Sequential,
         total_timeout: ms(5000),
         ..RaceConfig::default()
     };
+    // A first: native IPv6 could go before it, so AAAA gets the
+    // Resolution Delay, as in the race.
+    let mut h = Harness::new(config.clone(), &BOTH);
+    assert!(h.answer(Family::V4, &[v4(1)], 0).is_empty());
+    assert_eq!(h.next_ms(), Some(50));
+    assert_eq!(h.timer(50), [start(0, v4(1))]);
+    // AAAA within the delay: it goes first.
     let mut h = Harness::new(config, &BOTH);
     assert!(h.answer(Family::V4, &[v4(1)], 0).is_empty());
-    assert_eq!(h.next_ms(), Some(5000), "no Resolution Delay");
-    assert_eq!(h.timer(5000), [Action::Done(Outcome::TimedOut)]);
+    assert_eq!(h.answer(Family::V6, &[v6(1)], 30), [start(0, v6(1))]);
 }
 
 #[test]
@@ -830,5 +837,185 @@ proptest! {
         prop_assert_eq!(dones, 1);
         prop_assert!(race.is_done());
         prop_assert!(now <= t0 + ms(5000) || race.outcome().is_some());
+    }
+}
+
+/// A Teredo-only AAAA answer that comes first does not start ahead of
+/// IPv4: the race waits up to the Resolution Delay for the A answer,
+/// which goes first (issue: AAAA answered from a cache before A).
+#[test]
+fn teredo_answered_first_waits_for_ipv4() {
+    let mut h = Harness::race(&BOTH);
+    assert!(h.answer(Family::V6, &[teredo(1)], 0).is_empty());
+    assert_eq!(h.next_ms(), Some(50));
+    assert_eq!(h.answer(Family::V4, &[v4(1)], 4), [start(0, v4(1))]);
+    assert_eq!(order(&h.race), addrs(&[v4(1), teredo(1)]));
+    // And when A never comes, Teredo goes when the delay ends.
+    let mut h = Harness::race(&BOTH);
+    assert!(h.answer(Family::V6, &[teredo(1)], 0).is_empty());
+    assert_eq!(h.timer(50), [start(0, teredo(1))]);
+}
+
+/// With prospects that say what this host reaches, a query that cannot
+/// bring anything better is not waited for: on a host with no IPv6 at
+/// all, an A answer starts at once.
+#[test]
+fn prospects_of_the_host_decide_whether_to_wait() {
+    // The host reaches IPv4 only: its IPv6 prospects have no source.
+    let unreachable_v6 = Candidate::new(
+        Destination {
+            addr: ip("2001:4860:4860::8888"),
+            source: None,
+        },
+        0,
+    );
+    let ipv4 = Candidate::new(
+        Destination::with_source(ip("8.8.8.8"), ip("192.0.2.100"), SourceAttrs::default()),
+        0,
+    );
+    let t0 = Instant::now();
+    let mut race = Race::with_prospects(RaceConfig::default(), t0, &BOTH, &[unreachable_v6, ipv4]);
+    let mut actions = Vec::new();
+    race.handle(
+        Input::Answer {
+            family: Family::V4,
+            candidates: vec![v4(1)],
+        },
+        t0,
+        &mut actions,
+    );
+    assert_eq!(actions, [start(0, v4(1))]);
+}
+
+/// One candidate of each kind, with a source of its own kind.
+fn candidate_kinds() -> Vec<(&'static str, Candidate)> {
+    let with = |d: &str, s: &str, tunnel: bool| {
+        Candidate::new(
+            Destination::with_source(
+                ip(d),
+                ip(s),
+                SourceAttrs {
+                    tunnel,
+                    ..SourceAttrs::default()
+                },
+            ),
+            443,
+        )
+    };
+    vec![
+        ("native", with("2001:db8::1", "2001:db8:ffff::100", false)),
+        ("6to4", with("2002:c633:6401::1", "2002:c000:201::1", true)),
+        ("teredo", teredo(7)),
+        ("ula", with("fd00::1", "fd00::100", false)),
+        (
+            "nat64",
+            with("64:ff9b::c633:6401", "2001:db8:ffff::100", false),
+        ),
+        ("loopback6", with("::1", "::1", false)),
+        ("ipv4", v4(1)),
+        ("ipv4-private", with("10.1.2.3", "10.0.0.2", false)),
+        ("loopback4", with("127.0.0.1", "127.0.0.1", false)),
+    ]
+}
+
+fn policies() -> Vec<(&'static str, Policy)> {
+    let gai = |text: &str| Policy::from_gai_conf(text).unwrap();
+    vec![
+        ("rfc6724", Policy::rfc6724()),
+        ("rfc3484", Policy::rfc3484()),
+        ("windows", Policy::windows()),
+        ("glibc", Policy::glibc()),
+        // A gai.conf that puts IPv4 above everything.
+        ("gai:ipv4-first", gai("precedence ::ffff:0:0/96 100\n")),
+        // One that puts 6to4 above native IPv6.
+        (
+            "gai:6to4-first",
+            gai("precedence 2002::/16 60\nprecedence ::/0 40\nprecedence ::ffff:0:0/96 35\n"),
+        ),
+    ]
+}
+
+/// For every policy, strategy, order of the two answers and what each
+/// holds: the first attempt is the candidate the policy puts first among
+/// both answers, as long as the second answer comes within the
+/// Resolution Delay; and when the race started before the second answer,
+/// nothing in it could have gone first.
+#[test]
+fn the_first_attempt_is_the_best_whatever_answers_first() {
+    let kinds = candidate_kinds();
+    let v6: Vec<_> = kinds
+        .iter()
+        .filter(|(_, c)| c.family() == Family::V6)
+        .collect();
+    let v4: Vec<_> = kinds
+        .iter()
+        .filter(|(_, c)| c.family() == Family::V4)
+        .collect();
+    let mut checked = 0;
+    for (policy_name, policy) in policies() {
+        for strategy in [Strategy::Race, Strategy::Sequential] {
+            let config = RaceConfig {
+                policy: policy.clone(),
+                strategy,
+                ..RaceConfig::default()
+            };
+            for (v6_name, v6_cand) in &v6 {
+                for (v4_name, v4_cand) in &v4 {
+                    for first in [Family::V4, Family::V6] {
+                        let (first_cands, second_family, second_cands) = match first {
+                            Family::V4 => (vec![*v4_cand], Family::V6, vec![*v6_cand]),
+                            Family::V6 => (vec![*v6_cand], Family::V4, vec![*v4_cand]),
+                        };
+                        // What the policy puts first with both in hand.
+                        let mut both = Harness::new(config.clone(), &BOTH);
+                        both.answer(Family::V4, &[*v4_cand], 0);
+                        both.answer(Family::V6, &[*v6_cand], 0);
+                        let best = both.race.order()[0];
+                        let case =
+                            format!("{policy_name} {strategy} {v6_name}+{v4_name}, {first} first");
+                        let mut h = Harness::new(config.clone(), &BOTH);
+                        let early = h.answer(first, &first_cands, 0);
+                        let late = h.answer(second_family, &second_cands, 20);
+                        let first_start = early.iter().chain(&late).find_map(|a| match a {
+                            Action::Start { candidate, .. } => Some(*candidate),
+                            _ => None,
+                        });
+                        assert_eq!(first_start, Some(best), "{case}: first attempt");
+                        if !early.is_empty() {
+                            // Started before the second answer: nothing it
+                            // held could go first.
+                            assert_eq!(first_cands[0], best, "{case}: started too early");
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 6 * 2 * 6 * 3 * 2);
+}
+
+/// The delay is bounded: an answer that could go first but comes after
+/// the Resolution Delay does not hold the race back, whatever the policy.
+#[test]
+fn the_resolution_delay_bounds_the_wait_for_every_policy() {
+    for (name, policy) in policies() {
+        let config = RaceConfig {
+            policy,
+            ..RaceConfig::default()
+        };
+        for first in [Family::V4, Family::V6] {
+            let mut h = Harness::new(config.clone(), &BOTH);
+            let cand = if first == Family::V4 {
+                v4(1)
+            } else {
+                teredo(1)
+            };
+            let early = h.answer(first, &[cand], 0);
+            if early.is_empty() {
+                assert_eq!(h.next_ms(), Some(50), "{name} {first}");
+                assert_eq!(h.timer(50), [start(0, cand)], "{name} {first}");
+            }
+        }
     }
 }

@@ -281,7 +281,7 @@ async fn lost_aaaa_still_connects_over_ipv4() {
     let ports = Ports::new(Mode::Listen, Mode::Listen);
     let server = dns(Zone::new().fault(Qtype::AAAA, Fault::Drop)).await;
     let mut c = dns_connector(&server);
-    c.set_timeout(Duration::from_secs(2));
+    c.race_mut().total_timeout = Duration::from_secs(2);
     let (_stream, report) = c.connect("dual.test", ports.port).await.unwrap();
     println!("{report}");
     assert_eq!(winner_ip(&report), V4_IP);
@@ -456,6 +456,13 @@ async fn cancelled_connects_leak_child() {
         return;
     }
     const CONNECTS: usize = 1000;
+    // The shared host view keeps its sockets for the life of the process:
+    // start it (and its lookup socket) before counting.
+    let view = happy_connect::probe::HostView::shared();
+    view.wait_ready(Duration::from_secs(5))
+        .expect("the host view");
+    view.sources_blocking(&[happy_connect::probe::Dest::from(V4_IP)])
+        .expect("a source lookup");
     let before = open_fds();
 
     // Port p: ::1 refuses, 127.0.0.1 hangs. Port q: ::1 hangs.
@@ -636,8 +643,8 @@ mod root {
     #[test]
     fn sequential_waits_out_the_attempt_timeout() {
         let report = blackholed_ipv6(|c| {
-            c.set_strategy(Strategy::Sequential)
-                .set_attempt_timeout(Duration::from_secs(1));
+            c.race_mut().strategy = Strategy::Sequential;
+            c.race_mut().attempt_timeout = Duration::from_secs(1);
         });
         assert_eq!(winner_ip(&report), V4_IP, "{report}");
         assert!(report.total >= Duration::from_secs(1), "{report}");

@@ -142,10 +142,11 @@ fn show_order(label: &str, policy: &Policy, dests: &[Destination]) {
 fn teredo_only_host() {
     println!("-- Teredo-only host (IPv4 + Miredo), name with A and native AAAA --");
     let host = caps(true, false, true, true);
-    let (send, why) = AaaaPolicy::Auto.decide(Ok(&host));
+    let decision = AaaaPolicy::Auto.decide(Some(&host));
     println!(
-        "  this library: AAAA {}: {why}",
-        if send { "sent" } else { "not sent" }
+        "  this library: AAAA {}: {}",
+        if decision.send { "sent" } else { "not sent" },
+        decision.reason
     );
     println!(
         "  glibc:        AAAA sent anyway; Windows sends none either (explicit AAAA lookups still work)"
@@ -221,10 +222,7 @@ fn replay_blackhole(strategy: Strategy, dests: &[Destination]) -> (u128, String)
         let candidates = dests
             .iter()
             .filter(|d| Family::of(d.addr) == family)
-            .map(|d| Candidate {
-                dest: *d,
-                port: 443,
-            })
+            .map(|d| Candidate::new(*d, 443))
             .collect();
         race.handle(Input::Answer { family, candidates }, now, &mut actions);
     }

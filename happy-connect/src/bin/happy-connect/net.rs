@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use happy_connect::{AaaaPolicy, ConnectReport, Connector, Strategy};
-use serde_json::{Value, json};
+use happy_connect::{AaaaPolicy, Connector, Plan, Strategy};
+use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
 use crate::Failure;
@@ -97,21 +97,20 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 
 pub(crate) fn resolve(args: &ResolveArgs) -> Result<(), Failure> {
     let mut connector = Connector::new();
-    connector
-        .set_policy(parse_policy(&args.policy)?)
-        .set_aaaa(args.aaaa.into());
-    let result = runtime()?.block_on(connector.resolve(&args.name, 0));
-    let (report, error) = match result {
-        Ok(report) => (report, None),
+    connector.race_mut().policy = parse_policy(&args.policy)?;
+    connector.set_aaaa(args.aaaa.into());
+    let result = runtime()?.block_on(connector.resolve(&args.name));
+    let (plan, error) = match result {
+        Ok(plan) => (plan, None),
         Err(err) => {
             let message = err.to_string();
-            (err.into_report(), Some(message))
+            (Plan::from(err.into_report()), Some(message))
         }
     };
     if args.json {
-        print_json(&resolve_json(&args.name, &report));
+        print_json(&serde_json::to_value(&plan).unwrap_or(Value::Null));
     } else {
-        print!("{}", human_resolution(&report));
+        print!("{plan}");
     }
     match error {
         None => Ok(()),
@@ -119,49 +118,18 @@ pub(crate) fn resolve(args: &ResolveArgs) -> Result<(), Failure> {
     }
 }
 
-fn resolve_json(name: &str, report: &ConnectReport) -> Value {
-    let full = serde_json::to_value(report).unwrap_or(Value::Null);
-    let queries: Vec<Value> = full["queries"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|q| {
-            json!({
-                "type": q["type"], "sent": q["sent"], "reason": q["reason"],
-                "answers": q["answers"], "ms": q["ms"], "error": q["error"],
-            })
-        })
-        .collect();
-    json!({ "name": name, "queries": queries, "order": full["candidates"] })
-}
-
-fn human_resolution(report: &ConnectReport) -> String {
-    // The connect report without attempts is exactly the resolution, under
-    // its own heading.
-    let text = report.to_string();
-    let mut out = format!("resolve {}\n", report.host);
-    for line in text.lines().skip(1) {
-        if !line.trim_start().starts_with("not connected") {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
 pub(crate) fn connect(args: &ConnectArgs) -> Result<(), Failure> {
     let mut connector = Connector::new();
-    connector
-        .set_policy(parse_policy(&args.policy)?)
-        .set_aaaa(args.aaaa.into())
-        .set_strategy(match args.strategy {
-            StrategyArg::Race => Strategy::Race,
-            StrategyArg::Sequential => Strategy::Sequential,
-        })
-        .set_attempt_delay(Duration::from_millis(args.attempt_delay))
-        .set_attempt_timeout(args.attempt_timeout)
-        .set_timeout(args.timeout);
+    connector.set_aaaa(args.aaaa.into());
+    let race = connector.race_mut();
+    race.policy = parse_policy(&args.policy)?;
+    race.strategy = match args.strategy {
+        StrategyArg::Race => Strategy::Race,
+        StrategyArg::Sequential => Strategy::Sequential,
+    };
+    race.set_attempt_delay(Duration::from_millis(args.attempt_delay));
+    race.attempt_timeout = args.attempt_timeout;
+    race.total_timeout = args.timeout;
     let runtime = runtime()?;
     let connected = runtime.block_on(connector.connect(&args.host, args.port));
     let (stream, report) = match connected {

@@ -1,0 +1,295 @@
+//! The public [`Connector`] and its configuration.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use iface_probe::{HostView, Snapshot};
+use tokio::net::TcpStream;
+use tracing::{Instrument, debug_span};
+
+use crate::aaaa::AaaaPolicy;
+use crate::driver;
+use crate::error::ConnectError;
+use crate::plan::{Plan, zone_index};
+use crate::race::RaceConfig;
+use crate::report::ConnectReport;
+use crate::resolve::{RecordType, Resolve, ResolveError, SystemResolver};
+use crate::socket::SocketOptions;
+use crate::zoned_hosts::{self, ZonedHosts};
+
+/// Connects by name: resolves A and AAAA, orders the destinations by RFC
+/// 6724 (with Teredo as the last resort), races them (RFC 8305) and
+/// reports every decision.
+///
+/// What the connector knows of the host (capabilities, the kernel's source
+/// for each destination, whether a Teredo address is stable) comes from a
+/// [`HostView`]: the process's shared one unless [`set_host_view`]
+/// gives another. A connect reads it without blocking and without a lock
+/// other connects contend on.
+///
+/// Cloning is cheap; clones share the resolver, the host view and the
+/// configuration they were cloned with.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), happy_connect::ConnectError> {
+/// use std::time::Duration;
+/// use happy_connect::{Connector, sort::Policy};
+///
+/// let mut connector = Connector::new();
+/// let race = connector.race_mut();
+/// race.policy = Policy::windows();
+/// race.set_attempt_delay(Duration::from_millis(100));
+/// let (stream, report) = connector.connect("example.com", 443).await?;
+/// println!("{report}");
+/// # drop(stream); Ok(()) }
+/// ```
+///
+/// [`set_host_view`]: Connector::set_host_view
+#[derive(Clone)]
+pub struct Connector {
+    resolver: Option<Arc<dyn Resolve>>,
+    /// The system resolver, built on first use and shared by clones so
+    /// its cache and configuration are read once; a failure is not kept,
+    /// so the next connect tries again.
+    system_resolver: Arc<OnceLock<Arc<dyn Resolve>>>,
+    race: RaceConfig,
+    aaaa: AaaaPolicy,
+    stable_wait: Duration,
+    socket: Arc<SocketOptions>,
+    view: Option<HostView>,
+    hosts_path: Option<Arc<PathBuf>>,
+    /// The zoned entries of the hosts file, read on first use.
+    hosts: Arc<OnceLock<ZonedHosts>>,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("race", &self.race)
+            .field("aaaa", &self.aaaa)
+            .field("stable_wait", &self.stable_wait)
+            .field("socket", &self.socket)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Connector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Connector {
+    /// A connector with the defaults: the system's DNS configuration, RFC
+    /// 6724, AAAA policy `Auto`, the RFC 8305 race with a 250 ms
+    /// Connection Attempt Delay, 10 s per attempt, 30 s in all, up to 2 s
+    /// of waiting for a Teredo source to become stable, and the process's
+    /// shared host view.
+    pub fn new() -> Self {
+        Self {
+            resolver: None,
+            system_resolver: Arc::new(OnceLock::new()),
+            race: RaceConfig::default(),
+            aaaa: AaaaPolicy::Auto,
+            stable_wait: Duration::from_secs(2),
+            socket: Arc::new(SocketOptions::default()),
+            view: None,
+            hosts_path: None,
+            hosts: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Uses this resolver instead of the system's DNS configuration.
+    pub fn set_resolver(&mut self, resolver: impl Resolve) -> &mut Self {
+        self.resolver = Some(Arc::new(resolver));
+        self
+    }
+
+    /// The race's configuration (policy table, strategy, delays,
+    /// timeouts, candidate cap), to change in place:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use happy_connect::{Connector, Strategy};
+    ///
+    /// let mut connector = Connector::new();
+    /// let race = connector.race_mut();
+    /// race.strategy = Strategy::Sequential;
+    /// race.attempt_timeout = Duration::from_secs(3);
+    /// race.set_attempt_delay(Duration::from_millis(100));
+    /// assert_eq!(connector.race().attempt_delay(), Duration::from_millis(100));
+    /// ```
+    pub fn race_mut(&mut self) -> &mut RaceConfig {
+        &mut self.race
+    }
+
+    /// The race's configuration.
+    pub fn race(&self) -> &RaceConfig {
+        &self.race
+    }
+
+    /// Whether to ask for AAAA records.
+    pub fn set_aaaa(&mut self, policy: AaaaPolicy) -> &mut Self {
+        self.aaaa = policy;
+        self
+    }
+
+    /// The AAAA policy.
+    pub fn aaaa(&self) -> AaaaPolicy {
+        self.aaaa
+    }
+
+    /// How long an attempt from a Teredo source waits for that address to
+    /// become stable (qualified) before it connects.
+    pub fn set_stable_wait(&mut self, wait: Duration) -> &mut Self {
+        self.stable_wait = wait;
+        self
+    }
+
+    /// How long an attempt from a Teredo source waits to be stable.
+    pub fn stable_wait(&self) -> Duration {
+        self.stable_wait
+    }
+
+    /// Binds IPv4 attempts to this local address.
+    pub fn set_local_v4(&mut self, addr: Option<Ipv4Addr>) -> &mut Self {
+        Arc::make_mut(&mut self.socket).local_v4 = addr.map(IpAddr::V4);
+        self
+    }
+
+    /// Binds IPv6 attempts to this local address.
+    pub fn set_local_v6(&mut self, addr: Option<Ipv6Addr>) -> &mut Self {
+        Arc::make_mut(&mut self.socket).local_v6 = addr.map(IpAddr::V6);
+        self
+    }
+
+    /// Binds every attempt to this interface (`SO_BINDTODEVICE`, Linux;
+    /// elsewhere every attempt fails with `Unsupported`).
+    pub fn set_device(&mut self, device: Option<String>) -> &mut Self {
+        Arc::make_mut(&mut self.socket).device = device;
+        self
+    }
+
+    /// Sets `TCP_NODELAY` on the connection.
+    pub fn set_nodelay(&mut self, nodelay: bool) -> &mut Self {
+        Arc::make_mut(&mut self.socket).nodelay = nodelay;
+        self
+    }
+
+    /// Turns TCP keepalive on with this idle time.
+    pub fn set_keepalive(&mut self, idle: Option<Duration>) -> &mut Self {
+        Arc::make_mut(&mut self.socket).keepalive = idle;
+        self
+    }
+
+    pub(crate) fn socket_options(&self) -> Arc<SocketOptions> {
+        Arc::clone(&self.socket)
+    }
+
+    /// Uses this view of the host instead of the shared one: a view of
+    /// another backend, or of another network namespace.
+    pub fn set_host_view(&mut self, view: HostView) -> &mut Self {
+        self.view = Some(view);
+        self
+    }
+
+    /// The view of the host this connector reads: the one given, or the
+    /// shared one of the calling thread's network namespace.
+    pub fn host_view(&self) -> HostView {
+        match &self.view {
+            Some(view) => view.clone(),
+            None => HostView::shared(),
+        }
+    }
+
+    /// Reads zoned link-local entries (`fe80::1%eth0 printer.lan`) from
+    /// this hosts file instead of the system's. The file is read once, on
+    /// the first connect to a name.
+    pub fn set_hosts_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.hosts_path = Some(Arc::new(path.into()));
+        self.hosts = Arc::new(OnceLock::new());
+        self
+    }
+
+    /// The first zoned hosts entry of `name` whose zone names an interface
+    /// the host has: its address and interface index.
+    pub(crate) fn zoned_hosts(
+        &self,
+        name: &str,
+        snapshot: Option<&Snapshot>,
+    ) -> Option<(Ipv6Addr, u32)> {
+        let hosts = self.hosts.get_or_init(|| {
+            let path = self
+                .hosts_path
+                .as_deref()
+                .cloned()
+                .unwrap_or_else(zoned_hosts::default_path);
+            ZonedHosts::read(&path)
+        });
+        hosts
+            .lookup(name)
+            .find_map(|(ip, zone)| zone_index(zone, snapshot).map(|index| (ip, index)))
+    }
+
+    /// A clone that builds its own system resolver: for a caller that
+    /// drives this connector on a runtime of its own, since the shared
+    /// resolver's pooled connections belong to the runtime that made them.
+    pub(crate) fn for_new_runtime(&self) -> Self {
+        let mut clone = self.clone();
+        clone.system_resolver = Arc::new(OnceLock::new());
+        clone
+    }
+
+    pub(crate) fn resolver(&self) -> Result<Arc<dyn Resolve>, ResolveError> {
+        if let Some(r) = &self.resolver {
+            return Ok(Arc::clone(r));
+        }
+        if let Some(r) = self.system_resolver.get() {
+            return Ok(Arc::clone(r));
+        }
+        // Two first connects may both build one; the first kept wins.
+        let built: Arc<dyn Resolve> = Arc::new(SystemResolver::new()?);
+        Ok(Arc::clone(self.system_resolver.get_or_init(|| built)))
+    }
+
+    /// Asks for AAAA records whatever the host's capabilities: the
+    /// explicit lookup that still works on a Teredo-only host.
+    ///
+    /// # Errors
+    ///
+    /// The resolver's error.
+    pub async fn lookup_aaaa(&self, name: &str) -> Result<Vec<IpAddr>, ResolveError> {
+        self.resolver()?.lookup(name, RecordType::Aaaa).await
+    }
+
+    /// Connects to `host` (a name, an IP address, or a link-local address
+    /// with its zone: `fe80::1%eth0`) on `port`.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConnectError`] carrying the report of every query and attempt.
+    pub async fn connect(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<(TcpStream, ConnectReport), ConnectError> {
+        let span = debug_span!("connect", host, port);
+        driver::connect(self, host, port).instrument(span).await
+    }
+
+    /// Resolves `host` and plans the order without connecting: the
+    /// [`Plan`] has the queries (sent or skipped, and why) and the
+    /// candidates in the order a sequential connect would try them, which
+    /// is RFC 6724's with Teredo and unreachable destinations last. A race
+    /// interleaves the families of that order (RFC 8305 §4) as it goes.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConnectError`] when the host is invalid or has no addresses.
+    pub async fn resolve(&self, host: &str) -> Result<Plan, ConnectError> {
+        let span = debug_span!("resolve", host);
+        driver::resolve(self, host).instrument(span).await
+    }
+}

@@ -1,0 +1,349 @@
+//! The pure half of a connect: what the host given is (a literal with its
+//! zone, or a name), which candidates an answer makes, what each query
+//! could still bring, and the [`Plan`] a resolution returns.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use iface_probe::{Path, Reach, Snapshot, SourceInfo};
+use rfc3484_sort::{Destination, Source, SourceAttrs};
+
+use crate::race::{self, Candidate};
+use crate::report::{CandidateReport, HostCapabilities, QueryReport, fmt_plan};
+
+/// What a connect is asked to reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// An IP address, and for a scoped IPv6 address the zone (an interface
+    /// index; 0 for none).
+    Literal { ip: IpAddr, scope_id: u32 },
+    /// A name to resolve.
+    Name,
+}
+
+/// Why a host string cannot be connected to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InvalidHost(pub(crate) String);
+
+/// Reads `host`: `192.0.2.1`, `2001:db8::1`, `[2001:db8::1]`,
+/// `fe80::1%eth0`, `fe80::1%2`, `[fe80::1%eth0]`, or a name. A zone given
+/// by name is looked up in `snapshot` (the host view's interfaces).
+pub(crate) fn target(host: &str, snapshot: Option<&Snapshot>) -> Result<Target, InvalidHost> {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let (addr, zone) = match bare.split_once('%') {
+        Some((addr, zone)) => (addr, Some(zone)),
+        None => (bare, None),
+    };
+    let Ok(ip) = addr.parse::<IpAddr>() else {
+        if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '%') {
+            return Err(InvalidHost(format!(
+                "{host:?} is not a host name or an IP address"
+            )));
+        }
+        return Ok(Target::Name);
+    };
+    let scope_id = match (ip, zone) {
+        (_, None) => 0,
+        (IpAddr::V4(_), Some(_)) => {
+            return Err(InvalidHost(format!(
+                "{host:?}: an IPv4 address has no zone"
+            )));
+        }
+        (IpAddr::V6(_), Some(zone)) => zone_index(zone, snapshot)
+            .ok_or_else(|| InvalidHost(format!("{host:?}: no interface {zone:?} for the zone")))?,
+    };
+    if let IpAddr::V6(v6) = ip {
+        if needs_zone(v6) && scope_id == 0 {
+            return Err(InvalidHost(format!(
+                "{host:?} is link-local: give its zone, as in {v6}%eth0"
+            )));
+        }
+    }
+    Ok(Target::Literal { ip, scope_id })
+}
+
+/// A zone's interface index: a number, or an interface name the snapshot
+/// knows.
+pub(crate) fn zone_index(zone: &str, snapshot: Option<&Snapshot>) -> Option<u32> {
+    if let Ok(index) = zone.parse::<u32>() {
+        return (index != 0).then_some(index);
+    }
+    snapshot?.interface_by_name(zone).map(|i| i.index)
+}
+
+/// Whether an IPv6 address is meaningless without a zone: link-local
+/// unicast (`fe80::/10`).
+fn needs_zone(v6: Ipv6Addr) -> bool {
+    v6.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// The candidate for `addr` with what the kernel said of its source.
+pub(crate) fn candidate(addr: IpAddr, source: Option<&SourceInfo>, port: u16) -> Candidate {
+    Candidate::new(
+        Destination {
+            addr,
+            source: source.map(|s| Source {
+                addr: s.addr,
+                attrs: SourceAttrs {
+                    deprecated: s.deprecated,
+                    home: s.home,
+                    care_of: false,
+                    tunnel: s.tunnel,
+                    temporary: s.temporary,
+                    prefix_len: s.prefix_len,
+                },
+            }),
+        },
+        port,
+    )
+}
+
+/// The candidates of one answer, each with its source, in the answer's
+/// order.
+pub(crate) fn candidates(
+    addrs: &[IpAddr],
+    sources: &[Option<SourceInfo>],
+    port: u16,
+) -> Vec<Candidate> {
+    addrs
+        .iter()
+        .zip(sources.iter().chain(std::iter::repeat(&None)))
+        .map(|(&addr, source)| candidate(addr, source.as_ref(), port))
+        .collect()
+}
+
+/// Representative destinations of the kinds a query could bring that the
+/// representative global destinations of [`Reach`] do not cover.
+const NAT64_PROSPECT: Ipv6Addr = Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0x0808, 0x0808);
+const ULA_PROSPECT: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
+const LINK_LOCAL_PROSPECT: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+const PRIVATE_PROSPECT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const LINK_LOCAL_V4_PROSPECT: Ipv4Addr = Ipv4Addr::new(169, 254, 0, 1);
+
+/// What each query could still bring on this host: one candidate per kind
+/// of destination, with the source the host would use for it (none where
+/// it has no route or no address of that kind), for the race to decide
+/// whether a pending query is worth waiting for. Without a snapshot
+/// nothing is known, and every kind is assumed reachable.
+pub(crate) fn prospects(snapshot: Option<&Snapshot>) -> Vec<Candidate> {
+    let Some(snapshot) = snapshot else {
+        return race::default_prospects();
+    };
+    let reach = snapshot.reach();
+    let info = |source: IpAddr, oif: u32| {
+        let mut r = iface_probe::Route::new(iface_probe::Family::of(source), None);
+        r.pref_src = Some(source);
+        r.oif = Some(oif);
+        SourceInfo::from_route(&r, snapshot)
+    };
+    let path = |path: Option<Path>| path.and_then(|p| info(p.source, p.oif));
+    // A usable address of this kind on an operational interface: the
+    // source the kernel would give a destination of the same kind.
+    let local = |kind: fn(IpAddr) -> bool| {
+        snapshot.interfaces.iter().find_map(|i| {
+            let a = i
+                .addresses
+                .iter()
+                .find(|a| i.is_operational() && a.is_usable() && kind(a.ip))?;
+            info(a.ip, i.index)
+        })
+    };
+    let native = path(reach.ipv6);
+    let ipv4 = path(reach.ipv4);
+    let v6_loopback = local(|ip| ip == IpAddr::V6(Ipv6Addr::LOCALHOST));
+    let v4_loopback = local(|ip| matches!(ip, IpAddr::V4(v4) if v4.is_loopback()));
+    let ula = local(|ip| teredo_addr::classify(ip) == teredo_addr::AddrKind::UniqueLocal);
+    let link_local = local(|ip| teredo_addr::classify(ip) == teredo_addr::AddrKind::LinkLocal);
+    let v4_link_local = local(|ip| matches!(ip, IpAddr::V4(v4) if v4.is_link_local()));
+    vec![
+        candidate(IpAddr::V6(Ipv6Addr::LOCALHOST), v6_loopback.as_ref(), 0),
+        candidate(IpAddr::V6(Reach::IPV6_PROBE), native.as_ref(), 0),
+        candidate(IpAddr::V6(NAT64_PROSPECT), native.as_ref(), 0),
+        candidate(
+            IpAddr::V6(Reach::SIXTOFOUR_PROBE),
+            path(reach.sixtofour).as_ref(),
+            0,
+        ),
+        candidate(
+            IpAddr::V6(Reach::TEREDO_PROBE),
+            path(reach.teredo).as_ref(),
+            0,
+        ),
+        candidate(IpAddr::V6(ULA_PROSPECT), ula.as_ref(), 0),
+        candidate(IpAddr::V6(LINK_LOCAL_PROSPECT), link_local.as_ref(), 0),
+        candidate(IpAddr::V4(Ipv4Addr::LOCALHOST), v4_loopback.as_ref(), 0),
+        candidate(IpAddr::V4(Reach::IPV4_PROBE), ipv4.as_ref(), 0),
+        candidate(IpAddr::V4(PRIVATE_PROSPECT), ipv4.as_ref(), 0),
+        candidate(
+            IpAddr::V4(LINK_LOCAL_V4_PROSPECT),
+            v4_link_local.as_ref(),
+            0,
+        ),
+    ]
+}
+
+/// The result of [`Connector::resolve`](crate::Connector::resolve): what
+/// was asked and why, what came back, and the candidates in the order a
+/// sequential connect would try them (a race interleaves the families of
+/// that order as it goes).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Plan {
+    /// The host as given.
+    pub host: String,
+    /// The host's capabilities as the AAAA decision saw them; `None` when
+    /// the host view could not read them (see `host_unavailable`).
+    pub capabilities: Option<HostCapabilities>,
+    /// Why the host view could not say what the host reaches, if it could
+    /// not.
+    pub host_unavailable: Option<String>,
+    /// One entry per record type: sent (with its answer) or skipped.
+    pub queries: Vec<QueryReport>,
+    /// The candidates in order, each with the reason it stands before the
+    /// next.
+    pub candidates: Vec<CandidateReport>,
+    /// Addresses beyond the candidate cap, left out.
+    pub dropped_candidates: usize,
+    /// The candidates with their zones, for [`Plan::addrs`].
+    pub(crate) order: Vec<Candidate>,
+}
+
+impl Plan {
+    /// The candidates' socket addresses in order, with `port` (and the
+    /// zone of a link-local one): what a client that connects by itself
+    /// should try.
+    pub fn addrs(&self, port: u16) -> Vec<SocketAddr> {
+        self.order
+            .iter()
+            .map(|c| {
+                let mut c = *c;
+                c.port = port;
+                c.addr()
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Plan {
+    /// The queries and the order, as `happy-connect resolve` prints them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "resolve {}", self.host)?;
+        fmt_plan(
+            f,
+            self.capabilities.as_ref(),
+            self.host_unavailable.as_deref(),
+            &self.queries,
+            &self.candidates,
+            self.dropped_candidates,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iface_probe::{Address, Interface};
+
+    fn snapshot() -> Snapshot {
+        let mut eth = Interface::new(3, "eth0");
+        eth.addresses
+            .push(Address::new("fe80::2".parse().unwrap(), 64));
+        let mut s = Snapshot::default();
+        s.interfaces.push(eth);
+        s
+    }
+
+    #[test]
+    fn literals_names_and_zones() {
+        let s = snapshot();
+        let lit = |h: &str| target(h, Some(&s));
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let ll: IpAddr = "fe80::1".parse().unwrap();
+        assert_eq!(
+            lit("192.0.2.1"),
+            Ok(Target::Literal {
+                ip: v4,
+                scope_id: 0
+            })
+        );
+        assert_eq!(
+            lit("[2001:db8::1]"),
+            Ok(Target::Literal {
+                ip: "2001:db8::1".parse().unwrap(),
+                scope_id: 0
+            })
+        );
+        assert_eq!(
+            lit("fe80::1%eth0"),
+            Ok(Target::Literal {
+                ip: ll,
+                scope_id: 3
+            })
+        );
+        assert_eq!(
+            lit("[fe80::1%7]"),
+            Ok(Target::Literal {
+                ip: ll,
+                scope_id: 7
+            })
+        );
+        assert_eq!(lit("example.com"), Ok(Target::Name));
+        for (bad, why) in [
+            ("", "not a host name"),
+            ("exa mple", "not a host name"),
+            ("fe80::1%nope0", "no interface \"nope0\""),
+            ("fe80::1", "give its zone"),
+            ("192.0.2.1%eth0", "no zone"),
+            ("fe80::1%0", "no interface"),
+            ("name%eth0", "not a host name"),
+        ] {
+            let err = lit(bad).unwrap_err();
+            assert!(err.0.contains(why), "{bad}: {}", err.0);
+        }
+        // Without a host view, zones by number still work.
+        assert_eq!(
+            target("fe80::1%4", None),
+            Ok(Target::Literal {
+                ip: ll,
+                scope_id: 4
+            })
+        );
+    }
+
+    #[test]
+    fn a_zone_goes_into_the_socket_address() {
+        let c = candidate("fe80::1".parse().unwrap(), None, 80).with_scope_id(3);
+        assert_eq!(c.addr().to_string(), "[fe80::1%3]:80");
+        let plan = Plan {
+            order: vec![c],
+            ..Plan::default()
+        };
+        assert_eq!(plan.addrs(443)[0].to_string(), "[fe80::1%3]:443");
+    }
+
+    #[test]
+    fn prospects_follow_what_the_host_reaches() {
+        // Nothing reached: every prospect is unreachable.
+        let s = snapshot();
+        let p = prospects(Some(&s));
+        assert_eq!(p.len(), 11);
+        assert!(p.iter().all(|c| c.dest.source.is_none()), "{p:?}");
+        // A usable link-local address on an operational interface makes
+        // link-local destinations reachable.
+        let mut s = s;
+        s.interfaces[0].up = true;
+        s.interfaces[0].running = true;
+        let p = prospects(Some(&s));
+        let reached: Vec<String> = p
+            .iter()
+            .filter(|c| c.dest.source.is_some())
+            .map(|c| c.dest.addr.to_string())
+            .collect();
+        assert_eq!(reached, ["fe80::1"]);
+        // Unknown host: every kind reachable.
+        assert!(prospects(None).iter().all(|c| c.dest.source.is_some()));
+    }
+}

@@ -1,0 +1,115 @@
+//! Link-local addresses with their zone in the hosts file
+//! (`fe80::1%eth0 printer.lan`): the one kind of hosts entry a DNS stub
+//! resolver cannot hand back, since an address without its zone cannot
+//! be connected to. The connector answers such names itself.
+
+use std::net::Ipv6Addr;
+use std::path::{Path, PathBuf};
+
+/// One zoned entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    /// A name of the entry, lowercased.
+    name: String,
+    ip: Ipv6Addr,
+    /// The zone as written: an interface name or index.
+    zone: String,
+}
+
+/// The zoned entries of one hosts file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ZonedHosts {
+    entries: Vec<Entry>,
+}
+
+impl ZonedHosts {
+    /// The zoned entries of hosts-file text; every other line is left to
+    /// the resolver (and a malformed one is ignored, as the C library
+    /// ignores it).
+    pub(crate) fn parse(text: &str) -> Self {
+        let mut entries = Vec::new();
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or_default();
+            let mut fields = line.split_whitespace();
+            let Some(addr) = fields.next() else {
+                continue;
+            };
+            let Some((ip, zone)) = addr.split_once('%') else {
+                continue;
+            };
+            let (Ok(ip), false) = (ip.parse::<Ipv6Addr>(), zone.is_empty()) else {
+                continue;
+            };
+            for name in fields {
+                entries.push(Entry {
+                    name: name.to_ascii_lowercase(),
+                    ip,
+                    zone: zone.to_owned(),
+                });
+            }
+        }
+        Self { entries }
+    }
+
+    /// Reads the file; a missing or unreadable file has no entries.
+    pub(crate) fn read(path: &Path) -> Self {
+        std::fs::read_to_string(path)
+            .map(|text| Self::parse(&text))
+            .unwrap_or_default()
+    }
+
+    /// The zoned addresses of `name` (case-insensitively, a trailing dot
+    /// ignored), in file order.
+    pub(crate) fn lookup<'a>(&'a self, name: &str) -> impl Iterator<Item = (Ipv6Addr, &'a str)> {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        self.entries
+            .iter()
+            .filter(move |e| e.name == name)
+            .map(|e| (e.ip, e.zone.as_str()))
+    }
+}
+
+/// The system's hosts file.
+pub(crate) fn default_path() -> PathBuf {
+    #[cfg(windows)]
+    {
+        let root = std::env::var_os("SystemRoot").unwrap_or_else(|| "C:\\Windows".into());
+        PathBuf::from(root).join("System32\\drivers\\etc\\hosts")
+    }
+    #[cfg(not(windows))]
+    {
+        PathBuf::from("/etc/hosts")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_zoned_entries_are_kept() {
+        let hosts = ZonedHosts::parse(
+            "127.0.0.1 localhost\n\
+             fe80::1%eth0 printer printer.lan # the office printer\n\
+             # fe80::2%eth0 commented\n\
+             fe80::3%7\tnas\n\
+             fe80::4% broken\n\
+             zz%eth0 broken\n\
+             ::1 localhost6\n",
+        );
+        let got: Vec<_> = hosts.lookup("PRINTER.lan.").collect();
+        assert_eq!(got, [("fe80::1".parse().unwrap(), "eth0")]);
+        assert_eq!(hosts.lookup("nas").count(), 1);
+        assert_eq!(hosts.lookup("localhost").count(), 0);
+        assert_eq!(hosts.lookup("broken").count(), 0);
+        assert_eq!(hosts.lookup("commented").count(), 0);
+    }
+
+    #[test]
+    fn a_missing_file_is_empty() {
+        assert_eq!(
+            ZonedHosts::read(Path::new("/nonexistent/hosts")),
+            ZonedHosts::default()
+        );
+    }
+}
