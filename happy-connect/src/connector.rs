@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use arc_swap::ArcSwapOption;
 use iface_probe::{HostView, Snapshot};
 use tokio::net::TcpStream;
 use tracing::{Instrument, debug_span};
@@ -12,8 +13,8 @@ use tracing::{Instrument, debug_span};
 use crate::aaaa::AaaaPolicy;
 use crate::driver;
 use crate::error::ConnectError;
-use crate::plan::{Plan, zone_index};
-use crate::race::RaceConfig;
+use crate::plan::{self, Plan, zone_index};
+use crate::race::{Candidate, RaceConfig};
 use crate::report::ConnectReport;
 use crate::resolve::{RecordType, Resolve, ResolveError, SystemResolver};
 use crate::socket::SocketOptions;
@@ -58,10 +59,21 @@ pub struct Connector {
     aaaa: AaaaPolicy,
     stable_wait: Duration,
     socket: Arc<SocketOptions>,
-    view: Option<HostView>,
+    /// The view given, or the shared one found on first use (finding it
+    /// costs a system call on Linux, so it is done once).
+    view: Arc<OnceLock<HostView>>,
     hosts_path: Option<Arc<PathBuf>>,
     /// The zoned entries of the hosts file, read on first use.
     hosts: Arc<OnceLock<ZonedHosts>>,
+    /// What each query could bring, for the last state of the host seen:
+    /// worked out once per snapshot, not once per connect.
+    prospects: Arc<ArcSwapOption<Prospects>>,
+}
+
+/// The prospects of one snapshot.
+struct Prospects {
+    snapshot: Option<Arc<Snapshot>>,
+    candidates: Arc<[Candidate]>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -95,9 +107,10 @@ impl Connector {
             aaaa: AaaaPolicy::Auto,
             stable_wait: Duration::from_secs(2),
             socket: Arc::new(SocketOptions::default()),
-            view: None,
+            view: Arc::new(OnceLock::new()),
             hosts_path: None,
             hosts: Arc::new(OnceLock::new()),
+            prospects: Arc::new(ArcSwapOption::empty()),
         }
     }
 
@@ -191,17 +204,15 @@ impl Connector {
     /// Uses this view of the host instead of the shared one: a view of
     /// another backend, or of another network namespace.
     pub fn set_host_view(&mut self, view: HostView) -> &mut Self {
-        self.view = Some(view);
+        self.view = Arc::new(OnceLock::from(view));
         self
     }
 
-    /// The view of the host this connector reads: the one given, or the
-    /// shared one of the calling thread's network namespace.
-    pub fn host_view(&self) -> HostView {
-        match &self.view {
-            Some(view) => view.clone(),
-            None => HostView::shared(),
-        }
+    /// The view of the host this connector reads: the one given, or else
+    /// the shared view of the network namespace the connector (or the
+    /// clone it was made from) was first used in.
+    pub fn host_view(&self) -> &HostView {
+        self.view.get_or_init(HostView::shared)
     }
 
     /// Reads zoned link-local entries (`fe80::1%eth0 printer.lan`) from
@@ -231,6 +242,27 @@ impl Connector {
         hosts
             .lookup(name)
             .find_map(|(ip, zone)| zone_index(zone, snapshot).map(|index| (ip, index)))
+    }
+
+    /// What each query could bring on a host in this state (see
+    /// [`Race::with_prospects`](crate::race::Race::with_prospects)).
+    pub(crate) fn prospects(&self, snapshot: Option<&Arc<Snapshot>>) -> Arc<[Candidate]> {
+        let same = |cached: &Prospects| match (&cached.snapshot, snapshot) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if let Some(cached) = &*self.prospects.load() {
+            if same(cached) {
+                return Arc::clone(&cached.candidates);
+            }
+        }
+        let candidates: Arc<[Candidate]> = plan::prospects(snapshot.map(Arc::as_ref)).into();
+        self.prospects.store(Some(Arc::new(Prospects {
+            snapshot: snapshot.cloned(),
+            candidates: Arc::clone(&candidates),
+        })));
+        candidates
     }
 
     /// A clone that builds its own system resolver: for a caller that

@@ -1,11 +1,16 @@
 //! The tokio driver of one connect (or resolution): runs the queries,
-//! asks the host view for sources, feeds the pure [`Race`] and carries out
-//! its actions with real sockets, recording what happens in a [`Log`].
+//! takes sources from the host view, feeds the pure [`Race`] and carries
+//! out its actions with real sockets, recording what happens in a [`Log`].
 //!
 //! Every decision is the race's or the planner's; this file does I/O.
 //! Queries and attempts are futures polled by the connect future itself
 //! (no task is spawned), so dropping it (a caller's timeout, a `select!`)
 //! drops them all and closes every socket at once.
+//!
+//! A connect to an IP address has one candidate and no query: it skips the
+//! race and makes its one attempt directly, under the same timeouts. That
+//! keeps the common case as light as a plain connect (a small future, few
+//! allocations) without changing what it does.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -15,7 +20,8 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use iface_probe::{Dest, HostView, Snapshot, SourceInfo};
+use futures_util::future::Either;
+use iface_probe::{Dest, HostView, Snapshot, SourceInfo, SourcesFuture};
 use tokio::net::TcpStream;
 use tracing::debug;
 
@@ -30,14 +36,14 @@ use crate::race::{
     is_teredo_ip,
 };
 use crate::report::{AttemptOutcome, ConnectReport, Event, Log};
-use crate::resolve::{LookupFuture, RecordType, Resolve, ResolveError};
+use crate::resolve::{LookupFuture, RecordType, ResolveError};
 use crate::socket::{self, SocketOptions};
 
 /// How long a connect waits for the host view's first reading of the host
 /// (the first connect of a process, or of a namespace).
 const FIRST_READING: Duration = Duration::from_secs(2);
 
-/// What an attempt future hands back.
+/// What an attempt hands back.
 struct AttemptResult {
     stable_wait: Option<Duration>,
     result: Result<TcpStream, AttemptOutcome>,
@@ -66,6 +72,16 @@ impl Queries {
         self.slots.iter().all(Option::is_none)
     }
 
+    fn families(&self) -> ([Family; 2], usize) {
+        let mut out = [Family::V4; 2];
+        let mut n = 0;
+        for (rtype, _) in self.slots.iter().flatten() {
+            out[n] = family(*rtype);
+            n += 1;
+        }
+        (out, n)
+    }
+
     /// The next answer to arrive; never resolves while no query runs.
     fn next(&mut self) -> impl Future<Output = QueryResult> + '_ {
         std::future::poll_fn(move |cx| {
@@ -83,155 +99,65 @@ impl Queries {
     }
 }
 
-/// The attempts in flight: a handful at most, so a vector polled in place
-/// beats a set of spawned or separately woken futures. Cancelling one
-/// drops its future, which closes its socket.
+/// The attempts in flight: a handful at most, polled in place. The first
+/// has a slot of its own, so that a connect with one attempt keeps no
+/// list. Cancelling one drops its future, which closes its socket.
 #[derive(Default)]
 struct Attempts {
-    running: Vec<(AttemptId, AttemptFuture)>,
+    first: Option<(AttemptId, AttemptFuture)>,
+    more: Vec<(AttemptId, AttemptFuture)>,
 }
 
 impl Attempts {
     fn is_empty(&self) -> bool {
-        self.running.is_empty()
+        self.first.is_none() && self.more.is_empty()
     }
 
     fn push(&mut self, id: AttemptId, attempt: AttemptFuture) {
-        self.running.push((id, attempt));
+        if self.first.is_none() {
+            self.first = Some((id, attempt));
+        } else {
+            self.more.push((id, attempt));
+        }
     }
 
     /// Drops the attempt; returns whether it was running.
     fn cancel(&mut self, id: AttemptId) -> bool {
-        let before = self.running.len();
-        self.running.retain(|(running, _)| *running != id);
-        self.running.len() != before
+        if self.first.as_ref().is_some_and(|(first, _)| *first == id) {
+            self.first = None;
+            return true;
+        }
+        let before = self.more.len();
+        self.more.retain(|(running, _)| *running != id);
+        self.more.len() != before
+    }
+
+    /// The ids still running; empties the set.
+    fn drain(&mut self) -> impl Iterator<Item = AttemptId> + use<> {
+        let first = self.first.take().map(|(id, _)| id);
+        let more: Vec<AttemptId> = self.more.drain(..).map(|(id, _)| id).collect();
+        first.into_iter().chain(more)
     }
 
     /// The next attempt to end.
     fn next(&mut self) -> impl Future<Output = (AttemptId, AttemptResult)> + '_ {
         std::future::poll_fn(move |cx| {
-            for i in 0..self.running.len() {
-                if let Poll::Ready(result) = self.running[i].1.as_mut().poll(cx) {
-                    let (id, _) = self.running.swap_remove(i);
+            if let Some((id, attempt)) = &mut self.first {
+                if let Poll::Ready(result) = attempt.as_mut().poll(cx) {
+                    let id = *id;
+                    self.first = None;
+                    return Poll::Ready((id, result));
+                }
+            }
+            for i in 0..self.more.len() {
+                if let Poll::Ready(result) = self.more[i].1.as_mut().poll(cx) {
+                    let (id, _) = self.more.swap_remove(i);
                     return Poll::Ready((id, result));
                 }
             }
             Poll::Pending
         })
     }
-}
-
-/// One connect in progress.
-struct Run<'a> {
-    connector: &'a Connector,
-    view: HostView,
-    port: u16,
-    start: Instant,
-    log: Log,
-    host: HostState,
-    race: Race,
-    queries: Queries,
-    attempts: Attempts,
-    connected: Option<(AttemptId, TcpStream)>,
-    actions: Vec<Action>,
-}
-
-/// Elapsed since `start`.
-fn since(start: Instant) -> Duration {
-    start.elapsed()
-}
-
-/// The host state, the target, and (for a name) the queries to send:
-/// what a connect and a resolution both begin with.
-struct Opening {
-    log: Log,
-    host: HostState,
-    target: Target,
-    /// For a name: the families asked, and their lookups.
-    lookups: Vec<(RecordType, LookupFuture)>,
-}
-
-/// Reads the host, parses the target and starts the queries, recording
-/// each decision.
-async fn open(
-    connector: &Connector,
-    view: &HostView,
-    host_name: &str,
-    port: u16,
-    strategy: Strategy,
-) -> Result<Opening, ConnectError> {
-    let mut log = Log::new(host_name, port, strategy);
-    let host = host::state(view, FIRST_READING).await;
-    log.capabilities = host.capabilities();
-    log.host_unavailable.clone_from(&host.unavailable);
-    let target = match plan::target(host_name, host.snapshot.as_deref()) {
-        Ok(target) => target,
-        Err(invalid) => {
-            return Err(ConnectError::new(
-                ConnectErrorKind::InvalidHost,
-                Some(invalid.0),
-                log.report(None, Duration::ZERO),
-            ));
-        }
-    };
-    let mut lookups = Vec::new();
-    if target == Target::Name {
-        if let Some(zoned) = connector.zoned_hosts(host_name, host.snapshot.as_deref()) {
-            // The hosts file gives this name link-local addresses with
-            // their zones: they are the answer, as for a literal.
-            let reason = Cow::Borrowed("answered from the hosts file (a zoned link-local address)");
-            log.push(Event::Query {
-                rtype: RecordType::Aaaa,
-                sent: false,
-                reason,
-            });
-            return Ok(Opening {
-                log,
-                host,
-                target: Target::Literal {
-                    ip: IpAddr::V6(zoned.0),
-                    scope_id: zoned.1,
-                },
-                lookups,
-            });
-        }
-        let resolver = match connector.resolver() {
-            Ok(r) => r,
-            Err(err) => {
-                let detail = format!("cannot set up DNS: {err}");
-                return Err(ConnectError::new(
-                    ConnectErrorKind::NoAddresses,
-                    Some(detail),
-                    log.report(None, Duration::ZERO),
-                ));
-            }
-        };
-        let decision = connector.aaaa().decide(log.capabilities.as_ref());
-        log.push(Event::Query {
-            rtype: RecordType::A,
-            sent: true,
-            reason: Cow::Borrowed("always asked"),
-        });
-        lookups.push((RecordType::A, resolver.lookup(host_name, RecordType::A)));
-        log.push(Event::Query {
-            rtype: RecordType::Aaaa,
-            sent: decision.send,
-            reason: Cow::Borrowed(decision.reason.as_str()),
-        });
-        if decision.send {
-            lookups.push((
-                RecordType::Aaaa,
-                resolver.lookup(host_name, RecordType::Aaaa),
-            ));
-        }
-        debug!(aaaa = decision.send, "queries sent");
-    }
-    Ok(Opening {
-        log,
-        host,
-        target,
-        lookups,
-    })
 }
 
 fn family(rtype: RecordType) -> Family {
@@ -241,8 +167,68 @@ fn family(rtype: RecordType) -> Family {
     }
 }
 
-/// The candidates of an answer (or a literal): the addresses with the
-/// kernel's sources from the host view (cached, or one batched lookup).
+/// The host as the view has it: at once when the view is up; else the
+/// (rare) wait for its first reading, boxed so that it does not make
+/// every connect's future larger.
+async fn host_state(view: &HostView) -> HostState {
+    match view.snapshot() {
+        Some(snapshot) => HostState {
+            snapshot: Some(snapshot),
+            unavailable: None,
+        },
+        None => Box::pin(host::state(view, FIRST_READING)).await,
+    }
+}
+
+/// The candidates for `addrs`, with sources from the view's cache, or
+/// `None` when one is not cached (then [`lookup`] asks for them).
+fn cached_candidates(
+    view: &HostView,
+    host: &HostState,
+    addrs: &[IpAddr],
+    scope_id: u32,
+    port: u16,
+) -> Option<Vec<Candidate>> {
+    let mut out = Vec::with_capacity(addrs.len());
+    for &ip in addrs {
+        let source = if host.snapshot.is_some() {
+            view.cached_source(&Dest::new(ip, Some(scope_id)))?
+        } else {
+            None
+        };
+        out.push(plan::candidate(ip, source.as_ref(), port).with_scope_id(scope_id));
+    }
+    Some(out)
+}
+
+/// Asks the view's lookup thread for the sources of `addrs`.
+fn lookup(view: &HostView, addrs: &[IpAddr], scope_id: u32) -> SourcesFuture {
+    let dests: Vec<Dest> = addrs
+        .iter()
+        .map(|&ip| Dest::new(ip, Some(scope_id)))
+        .collect();
+    view.sources(&dests)
+}
+
+/// The candidates from looked-up sources (unknown after a failure).
+fn looked_up(
+    addrs: &[IpAddr],
+    sources: std::io::Result<Vec<Option<SourceInfo>>>,
+    scope_id: u32,
+    port: u16,
+) -> Vec<Candidate> {
+    let sources = sources.unwrap_or_else(|err| {
+        debug!(error = %err, "source lookup failed; sources unknown");
+        Vec::new()
+    });
+    let mut out = plan::candidates(addrs, &sources, port);
+    for c in &mut out {
+        *c = c.with_scope_id(scope_id);
+    }
+    out
+}
+
+/// The candidates of an answer (or a literal), cached or looked up.
 async fn candidates(
     view: &HostView,
     host: &HostState,
@@ -250,74 +236,231 @@ async fn candidates(
     scope_id: u32,
     port: u16,
 ) -> Vec<Candidate> {
-    let dests: Vec<Dest> = addrs
-        .iter()
-        .map(|&ip| Dest::new(ip, Some(scope_id)))
-        .collect();
-    let sources: Vec<Option<SourceInfo>> = if host.snapshot.is_none() {
-        Vec::new()
-    } else {
-        match view.sources(&dests).await {
-            Ok(sources) => sources,
-            Err(err) => {
-                debug!(error = %err, "source lookup failed; sources unknown");
-                Vec::new()
-            }
-        }
-    };
-    let mut out = plan::candidates(addrs, &sources, port);
-    if scope_id != 0 {
-        for c in &mut out {
-            *c = c.with_scope_id(scope_id);
+    match cached_candidates(view, host, addrs, scope_id, port) {
+        Some(candidates) => candidates,
+        None => {
+            let sources = lookup(view, addrs, scope_id).await;
+            looked_up(addrs, sources, scope_id, port)
         }
     }
-    out
 }
 
 /// A huge answer must not cost a kernel lookup per address: the race
 /// keeps at most `max_candidates` of them anyway, preferring by RFC 6724,
-/// so a generous multiple is enough for it to choose from. Returns how
-/// many were dropped.
-fn cap_answer(addrs: &mut Vec<IpAddr>, config: &RaceConfig) -> usize {
-    let limit = config.max_candidates.saturating_mul(4).max(64);
-    if addrs.len() <= limit {
-        return 0;
-    }
-    let mut seen = std::collections::HashSet::new();
-    addrs.retain(|a| seen.insert(*a));
-    let dropped = addrs.len().saturating_sub(limit);
-    addrs.truncate(limit);
-    dropped
+/// so a generous multiple is enough for it to choose from.
+fn answer_limit(config: &RaceConfig) -> usize {
+    config.max_candidates.saturating_mul(4).max(64)
 }
 
-/// An answer's addresses of its own family (a resolver that ignores the
-/// type must not put IPv4 into the IPv6 race), logged.
-fn take_answer(
+/// The first `limit` distinct addresses of an oversized answer, and how
+/// many were dropped.
+fn cap_answer(addrs: &[IpAddr], limit: usize) -> (Vec<IpAddr>, usize) {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<IpAddr> = addrs.iter().copied().filter(|a| seen.insert(*a)).collect();
+    let dropped = addrs.len().saturating_sub(limit.min(kept.len()));
+    kept.truncate(limit);
+    (kept, dropped)
+}
+
+/// An answer as recorded: the index of its event in the log, and for an
+/// oversized answer, the capped addresses to use (the log keeps them all,
+/// so that the report shows what came).
+struct Recorded {
+    index: usize,
+    capped: Option<Vec<IpAddr>>,
+}
+
+impl Recorded {
+    /// The addresses to make candidates of.
+    fn addrs<'l>(&'l self, log: &'l Log) -> &'l [IpAddr] {
+        match &self.capped {
+            Some(capped) => capped,
+            None => log.answer(self.index),
+        }
+    }
+}
+
+/// Records an answer; returns where it is when it brought addresses (of
+/// its own family: a resolver that ignores the type must not put IPv4
+/// into the IPv6 race).
+fn record_answer(
     log: &mut Log,
     start: Instant,
     rtype: RecordType,
     result: Result<Vec<IpAddr>, ResolveError>,
-) -> Option<Vec<IpAddr>> {
-    let at = since(start);
+    config: &RaceConfig,
+) -> Option<Recorded> {
+    let at = start.elapsed();
     match result {
         Ok(mut addrs) => {
             addrs.retain(|a| rtype.matches(a));
             debug!(%rtype, count = addrs.len(), "answer");
+            let limit = answer_limit(config);
+            let capped = (addrs.len() > limit).then(|| {
+                let (kept, dropped) = cap_answer(&addrs, limit);
+                log.dropped_early += dropped;
+                kept
+            });
             log.push(Event::Answer {
                 rtype,
                 at,
-                result: Ok(addrs.clone()),
+                result: Ok(addrs),
             });
-            Some(addrs)
+            Some(Recorded {
+                index: log.events.len() - 1,
+                capped,
+            })
         }
         Err(err) => {
             debug!(%rtype, error = %err, "query failed");
             log.push(Event::Answer {
                 rtype,
                 at,
-                result: Err(err.to_string()),
+                result: Err(err),
             });
             None
+        }
+    }
+}
+
+/// The host, the target and (for a name) the queries sent: what a connect
+/// and a resolution both begin with.
+struct Opening {
+    host: HostState,
+    target: Target,
+    queries: Queries,
+}
+
+/// Reads the host, parses the target and starts the queries, recording
+/// each decision in `log`.
+async fn open(
+    connector: &Connector,
+    view: &HostView,
+    host_name: &str,
+    log: &mut Log,
+) -> Result<Opening, (ConnectErrorKind, String)> {
+    let host = host_state(view).await;
+    log.capabilities = host.capabilities();
+    log.host_unavailable.clone_from(&host.unavailable);
+    let target = plan::target(host_name, host.snapshot.as_deref())
+        .map_err(|invalid| (ConnectErrorKind::InvalidHost, invalid.0))?;
+    let mut queries = Queries::default();
+    if target != Target::Name {
+        return Ok(Opening {
+            host,
+            target,
+            queries,
+        });
+    }
+    if let Some((ip, scope_id)) = connector.zoned_hosts(host_name, host.snapshot.as_deref()) {
+        // The hosts file gives this name a link-local address with its
+        // zone: that is the answer, as for a literal.
+        log.push(Event::Query {
+            rtype: RecordType::Aaaa,
+            sent: false,
+            reason: Cow::Borrowed("answered from the hosts file (a zoned link-local address)"),
+        });
+        return Ok(Opening {
+            host,
+            target: Target::Literal {
+                ip: IpAddr::V6(ip),
+                scope_id,
+            },
+            queries,
+        });
+    }
+    let resolver = connector.resolver().map_err(|err| {
+        (
+            ConnectErrorKind::NoAddresses,
+            format!("cannot set up DNS: {err}"),
+        )
+    })?;
+    // Two query decisions, two answers, an attempt's start, end and win:
+    // the usual connect to a name fits without growing.
+    log.events.reserve_exact(8);
+    let decision = connector.aaaa().decide(log.capabilities.as_ref());
+    log.push(Event::Query {
+        rtype: RecordType::A,
+        sent: true,
+        reason: Cow::Borrowed("always asked"),
+    });
+    queries.push(RecordType::A, resolver.lookup(host_name, RecordType::A));
+    log.push(Event::Query {
+        rtype: RecordType::Aaaa,
+        sent: decision.send,
+        reason: Cow::Borrowed(decision.reason.as_str()),
+    });
+    if decision.send {
+        queries.push(
+            RecordType::Aaaa,
+            resolver.lookup(host_name, RecordType::Aaaa),
+        );
+    }
+    debug!(aaaa = decision.send, "queries sent");
+    Ok(Opening {
+        host,
+        target,
+        queries,
+    })
+}
+
+/// What a connect does after it has read the host and parsed the target.
+enum Prepared<'a> {
+    /// An IP address: one candidate, no race.
+    One {
+        host: HostState,
+        candidate: Candidate,
+    },
+    /// A name: the race, boxed, so that a connect to an address does not
+    /// carry the race's room in its future.
+    Race(Box<Run<'a>>),
+}
+
+/// Reads the host, parses the target, and for a name starts the queries
+/// and the race.
+async fn prepare<'a>(
+    connector: &'a Connector,
+    view: &'a HostView,
+    host: &str,
+    port: u16,
+    start: Instant,
+    log: &mut Log,
+) -> Result<Prepared<'a>, (ConnectErrorKind, String)> {
+    let Opening {
+        host: host_state,
+        target,
+        queries,
+    } = open(connector, view, host, log).await?;
+    match target {
+        Target::Literal { ip, scope_id } => {
+            let candidate = match cached_candidates(view, &host_state, &[ip], scope_id, port) {
+                Some(c) => c[0],
+                None => Box::pin(candidates(view, &host_state, &[ip], scope_id, port)).await[0],
+            };
+            Ok(Prepared::One {
+                host: host_state,
+                candidate,
+            })
+        }
+        Target::Name => {
+            let config = connector.race();
+            let (families, n) = queries.families();
+            let prospects = connector.prospects(host_state.snapshot.as_ref());
+            let race = Race::with_prospects(config.clone(), start, &families[..n], prospects);
+            Ok(Prepared::Race(Box::new(Run {
+                connector,
+                view,
+                port,
+                start,
+                log: std::mem::replace(log, Log::empty()),
+                host: host_state,
+                race,
+                queries,
+                attempts: Attempts::default(),
+                waiting: None,
+                connected: None,
+                actions: Vec::with_capacity(4),
+            })))
         }
     }
 }
@@ -329,49 +472,151 @@ pub(crate) async fn connect(
     port: u16,
 ) -> Result<(TcpStream, ConnectReport), ConnectError> {
     let start = Instant::now();
-    let view = connector.host_view().clone();
+    let view = connector.host_view();
+    let mut log = Log::new(host, port, connector.race().strategy);
+    match prepare(connector, view, host, port, start, &mut log).await {
+        Ok(Prepared::One { host, candidate }) => {
+            connect_one(connector, view, start, log, host, candidate).await
+        }
+        Ok(Prepared::Race(run)) => run.drive().await,
+        Err((kind, detail)) => Err(ConnectError::new(
+            kind,
+            Some(detail),
+            log.report(None, start.elapsed()),
+        )),
+    }
+}
+
+/// The one attempt of a connect to an IP address: the race's first
+/// attempt, bounded by the attempt timeout and the total timeout alike.
+async fn connect_one(
+    connector: &Connector,
+    view: &HostView,
+    start: Instant,
+    mut log: Log,
+    host: HostState,
+    candidate: Candidate,
+) -> Result<(TcpStream, ConnectReport), ConnectError> {
     let config = connector.race();
-    let opening = open(connector, &view, host, port, config.strategy).await?;
-    let Opening {
-        log,
-        host: host_state,
-        target,
-        lookups,
-    } = opening;
-    let run = match target {
-        Target::Literal { ip, scope_id } => {
-            let family = Family::of(ip);
-            let mut race = Race::with_prospects(config.clone(), start, &[family], &[]);
-            let candidates = candidates(&view, &host_state, &[ip], scope_id, port).await;
-            let mut actions = Vec::new();
-            race.handle(
-                Input::Answer { family, candidates },
-                Instant::now(),
-                &mut actions,
-            );
-            Run::new(connector, view, port, start, log, host_state, race, actions)
-        }
-        Target::Name => {
-            let families: Vec<Family> = lookups.iter().map(|(r, _)| family(*r)).collect();
-            let prospects = plan::prospects(host_state.snapshot.as_deref());
-            let race = Race::with_prospects(config.clone(), start, &families, &prospects);
-            let mut run = Run::new(
-                connector,
-                view,
-                port,
-                start,
-                log,
-                host_state,
-                race,
-                Vec::new(),
-            );
-            for (rtype, lookup) in lookups {
-                run.queries.push(rtype, lookup);
-            }
-            run
-        }
+    let begun = start.elapsed();
+    let limit = config
+        .attempt_timeout
+        .min(config.total_timeout.saturating_sub(begun));
+    let attempt = attempt(connector, view, host.snapshot.as_deref(), candidate);
+    drop(host);
+    let ended = tokio::time::timeout(limit, attempt).await;
+    let at = start.elapsed();
+    let (outcome, stable_wait, stream) = match ended {
+        Ok(AttemptResult {
+            stable_wait,
+            result: Ok(stream),
+        }) => (AttemptOutcome::Connected, stable_wait, Some(stream)),
+        Ok(AttemptResult {
+            stable_wait,
+            result: Err(outcome),
+        }) => (outcome, stable_wait, None),
+        Err(_) if limit < config.attempt_timeout => (AttemptOutcome::Abandoned, None, None),
+        Err(_) => (AttemptOutcome::TimedOut, None, None),
     };
-    run.drive().await
+    let timed_out = outcome == AttemptOutcome::Abandoned;
+    // Recorded once it is over, so that the events take no room while the
+    // attempt runs.
+    log.events.reserve_exact(3);
+    log.push(Event::Start {
+        address: candidate.addr(),
+        source: candidate.dest.source.map(|s| s.addr),
+        at: begun,
+    });
+    log.push(Event::End {
+        index: 0,
+        at,
+        outcome,
+        stable_wait,
+    });
+    match stream {
+        Some(stream) => {
+            let local = stream.local_addr().ok().map(|a| a.ip());
+            log.push(Event::Won { index: 0, local });
+            Ok((stream, log.report_one(&candidate, start.elapsed())))
+        }
+        None => {
+            let kind = if timed_out {
+                ConnectErrorKind::TimedOut
+            } else {
+                ConnectErrorKind::AllAttemptsFailed
+            };
+            Err(ConnectError::new(
+                kind,
+                None,
+                log.report_one(&candidate, start.elapsed()),
+            ))
+        }
+    }
+}
+
+/// One attempt: waits (bounded) for a Teredo source to be stable first,
+/// then connects. Without a wait (the usual case) it is the socket's
+/// connect alone; the wait is boxed, so that it costs no room otherwise.
+fn attempt(
+    connector: &Connector,
+    view: &HostView,
+    snapshot: Option<&Snapshot>,
+    candidate: Candidate,
+) -> Either<impl Future<Output = AttemptResult> + Send + 'static, AttemptFuture> {
+    let address = candidate.addr();
+    let source = candidate.dest.source.map(|s| s.addr);
+    // Wait for stability (bounded) before going over Teredo: for the
+    // Teredo source the kernel chose, or, when a Teredo destination has no
+    // source because the Teredo client has not qualified yet, for the
+    // client to qualify.
+    let stable_filter = match source {
+        Some(src) if is_teredo_ip(src) => Some(stable_addr::Filter::Address(src)),
+        None if is_teredo_ip(address.ip()) && snapshot.is_some_and(Snapshot::teredo_qualifying) => {
+            Some(stable_addr::Filter::Teredo)
+        }
+        _ => None,
+    };
+    let opts: Arc<SocketOptions> = connector.socket_options();
+    debug!(%address, ?source, "attempt");
+    let Some(filter) = stable_filter else {
+        return Either::Left(async move {
+            AttemptResult {
+                stable_wait: None,
+                result: connect_socket(address, &opts).await,
+            }
+        });
+    };
+    let stable_wait = connector.stable_wait();
+    let view = view.clone();
+    Either::Right(Box::pin(async move {
+        let started = Instant::now();
+        let stable = stable_addr::wait_stable_async_on(&view, filter, stable_wait).await;
+        let waited = Some(started.elapsed());
+        if let Err(err) = stable {
+            return AttemptResult {
+                stable_wait: waited,
+                result: Err(AttemptOutcome::SourceNotStable(err.to_string())),
+            };
+        }
+        AttemptResult {
+            stable_wait: waited,
+            result: connect_socket(address, &opts).await,
+        }
+    }))
+}
+
+/// The socket's connect, its failure as an attempt's outcome.
+async fn connect_socket(
+    address: std::net::SocketAddr,
+    opts: &SocketOptions,
+) -> Result<TcpStream, AttemptOutcome> {
+    socket::connect(address, opts).await.map_err(|err| {
+        if err.kind() == std::io::ErrorKind::ConnectionRefused {
+            AttemptOutcome::Refused
+        } else {
+            AttemptOutcome::Failed(err.to_string())
+        }
+    })
 }
 
 /// Resolves `host` and plans the order without connecting: every query is
@@ -379,36 +624,33 @@ pub(crate) async fn connect(
 /// them.
 pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, ConnectError> {
     let start = Instant::now();
-    let view = connector.host_view().clone();
+    let view = connector.host_view();
     let mut config = connector.race().clone();
     config.strategy = Strategy::Sequential;
-    let opening = open(connector, &view, host, 0, Strategy::Sequential)
-        .await
-        .map_err(ConnectError::into_resolution)?;
+    let first_family_count = config.first_family_count.max(1);
+    let mut log = Log::new(host, 0, Strategy::Sequential);
+    let opening = match open(connector, view, host, &mut log).await {
+        Ok(opening) => opening,
+        Err((kind, detail)) => {
+            return Err(ConnectError::for_resolution(
+                kind,
+                Some(detail),
+                log.report(None, start.elapsed()),
+            ));
+        }
+    };
     let Opening {
-        mut log,
         host: host_state,
         target,
-        lookups,
+        mut queries,
     } = opening;
     let mut planner = Planner::with_capacity(config.max_candidates.min(32));
     match target {
         Target::Literal { ip, scope_id } => {
-            let cands = candidates(&view, &host_state, &[ip], scope_id, 0).await;
-            planner.merge(
-                &config,
-                config.first_family_count.max(1),
-                Family::of(ip),
-                cands,
-                0,
-                false,
-            );
+            let cands = candidates(view, &host_state, &[ip], scope_id, 0).await;
+            planner.merge(&config, first_family_count, Family::of(ip), cands, 0, false);
         }
         Target::Name => {
-            let mut queries = Queries::default();
-            for (rtype, lookup) in lookups {
-                queries.push(rtype, lookup);
-            }
             let deadline = tokio::time::sleep(config.total_timeout);
             tokio::pin!(deadline);
             while !queries.is_empty() {
@@ -416,12 +658,12 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
                     answer = queries.next() => answer,
                     () = &mut deadline => break,
                 };
-                if let Some(mut addrs) = take_answer(&mut log, start, rtype, result) {
-                    log.dropped_early += cap_answer(&mut addrs, &config);
-                    let cands = candidates(&view, &host_state, &addrs, 0, 0).await;
+                if let Some(recorded) = record_answer(&mut log, start, rtype, result, &config) {
+                    let addrs = recorded.addrs(&log).to_vec();
+                    let cands = candidates(view, &host_state, &addrs, 0, 0).await;
                     planner.merge(
                         &config,
-                        config.first_family_count.max(1),
+                        first_family_count,
                         family(rtype),
                         cands,
                         0,
@@ -433,7 +675,19 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
     }
     let plan = log.plan(&planner, &config.policy);
     if plan.candidates.is_empty() {
-        let report = plan_report(plan, start.elapsed());
+        let report = ConnectReport {
+            host: plan.host,
+            port: 0,
+            strategy: Strategy::Sequential,
+            capabilities: plan.capabilities,
+            host_unavailable: plan.host_unavailable,
+            queries: plan.queries,
+            candidates: plan.candidates,
+            dropped_candidates: plan.dropped_candidates,
+            attempts: Vec::new(),
+            winner: None,
+            total: start.elapsed(),
+        };
         return Err(ConnectError::for_resolution(
             ConnectErrorKind::NoAddresses,
             None,
@@ -443,56 +697,40 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
     Ok(plan)
 }
 
-/// A failed resolution's plan, as the report an error carries.
-fn plan_report(plan: Plan, total: Duration) -> ConnectReport {
-    ConnectReport {
-        host: plan.host,
-        port: 0,
-        strategy: Strategy::Sequential,
-        capabilities: plan.capabilities,
-        host_unavailable: plan.host_unavailable,
-        queries: plan.queries,
-        candidates: plan.candidates,
-        dropped_candidates: plan.dropped_candidates,
-        attempts: Vec::new(),
-        winner: None,
-        total,
-    }
+/// An answer whose sources are being looked up.
+struct Waiting {
+    family: Family,
+    answer: Recorded,
+    sources: SourcesFuture,
 }
 
-impl<'a> Run<'a> {
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        connector: &'a Connector,
-        view: HostView,
-        port: u16,
-        start: Instant,
-        log: Log,
-        host: HostState,
-        race: Race,
-        actions: Vec<Action>,
-    ) -> Self {
-        Self {
-            connector,
-            view,
-            port,
-            start,
-            log,
-            host,
-            race,
-            queries: Queries::default(),
-            attempts: Attempts::default(),
-            connected: None,
-            actions,
-        }
-    }
+/// One connect to a name in progress.
+struct Run<'a> {
+    connector: &'a Connector,
+    view: &'a HostView,
+    port: u16,
+    start: Instant,
+    log: Log,
+    host: HostState,
+    race: Race,
+    queries: Queries,
+    attempts: Attempts,
+    /// An answer waiting for the view's lookup thread (a cache miss).
+    waiting: Option<Waiting>,
+    connected: Option<(AttemptId, TcpStream)>,
+    actions: Vec<Action>,
+}
 
-    fn fail(self, kind: ConnectErrorKind, detail: Option<String>) -> ConnectError {
-        let report = self.log.report(Some(&self.race), since(self.start));
+impl Run<'_> {
+    fn fail(self: Box<Self>, kind: ConnectErrorKind, detail: Option<String>) -> ConnectError {
+        let Self {
+            log, race, start, ..
+        } = *self;
+        let report = log.report(Some(&race), start.elapsed());
         ConnectError::new(kind, detail, report)
     }
 
-    async fn drive(mut self) -> Result<(TcpStream, ConnectReport), ConnectError> {
+    async fn drive(mut self: Box<Self>) -> Result<(TcpStream, ConnectReport), ConnectError> {
         // One timer, moved to each new deadline rather than re-created.
         let timer = tokio::time::sleep_until(self.start.into());
         tokio::pin!(timer);
@@ -506,9 +744,19 @@ impl<'a> Run<'a> {
                 timer.as_mut().reset(at.into());
                 armed = Some(at);
             }
+            let waiting = self.waiting.is_some();
             tokio::select! {
-                (rtype, result) = self.queries.next(), if !self.queries.is_empty() => {
-                    self.on_answer(rtype, result).await;
+                // An answer waits for its sources before the next is read,
+                // so that answers reach the race in the order they came.
+                (rtype, result) = self.queries.next(), if !waiting && !self.queries.is_empty() => {
+                    self.on_answer(rtype, result);
+                }
+                sources = sources(&mut self.waiting), if waiting => {
+                    if let Some(w) = self.waiting.take() {
+                        let addrs = w.answer.addrs(&self.log);
+                        let candidates = looked_up(addrs, sources, 0, self.port);
+                        self.race_input(Input::Answer { family: w.family, candidates });
+                    }
                 }
                 (id, result) = self.attempts.next(), if !self.attempts.is_empty() => {
                     self.on_attempt(id, result);
@@ -526,20 +774,29 @@ impl<'a> Run<'a> {
         }
     }
 
-    async fn on_answer(&mut self, rtype: RecordType, result: Result<Vec<IpAddr>, ResolveError>) {
+    fn on_answer(&mut self, rtype: RecordType, result: Result<Vec<IpAddr>, ResolveError>) {
         let family = family(rtype);
-        match take_answer(&mut self.log, self.start, rtype, result) {
-            Some(mut addrs) => {
-                self.log.dropped_early += cap_answer(&mut addrs, self.race.config());
-                let candidates = candidates(&self.view, &self.host, &addrs, 0, self.port).await;
-                self.race_input(Input::Answer { family, candidates });
+        let config = self.race.config();
+        let Some(answer) = record_answer(&mut self.log, self.start, rtype, result, config) else {
+            self.race_input(Input::QueryFailed { family });
+            return;
+        };
+        let addrs = answer.addrs(&self.log);
+        match cached_candidates(self.view, &self.host, addrs, 0, self.port) {
+            Some(candidates) => self.race_input(Input::Answer { family, candidates }),
+            None => {
+                let sources = lookup(self.view, addrs, 0);
+                self.waiting = Some(Waiting {
+                    family,
+                    answer,
+                    sources,
+                });
             }
-            None => self.race_input(Input::QueryFailed { family }),
         }
     }
 
     fn on_attempt(&mut self, id: AttemptId, result: AttemptResult) {
-        let at = since(self.start);
+        let at = self.start.elapsed();
         let index = id.0 as usize;
         match result.result {
             Ok(stream) => {
@@ -576,12 +833,28 @@ impl<'a> Run<'a> {
         let mut actions = std::mem::take(&mut self.actions);
         for action in actions.drain(..) {
             match action {
-                Action::Start { id, candidate } => self.start_attempt(id, candidate),
+                Action::Start { id, candidate } => {
+                    let attempt: AttemptFuture = match attempt(
+                        self.connector,
+                        self.view,
+                        self.host.snapshot.as_deref(),
+                        candidate,
+                    ) {
+                        Either::Left(lean) => Box::pin(lean),
+                        Either::Right(boxed) => boxed,
+                    };
+                    self.attempts.push(id, attempt);
+                    self.log.push(Event::Start {
+                        address: candidate.addr(),
+                        source: candidate.dest.source.map(|s| s.addr),
+                        at: self.start.elapsed(),
+                    });
+                }
                 Action::Cancel { id, reason } => {
                     if self.attempts.cancel(id) {
                         self.log.push(Event::End {
                             index: id.0 as usize,
-                            at: since(self.start),
+                            at: self.start.elapsed(),
                             outcome: match reason {
                                 CancelReason::LostRace => AttemptOutcome::Cancelled,
                                 CancelReason::AttemptTimeout => AttemptOutcome::TimedOut,
@@ -599,65 +872,13 @@ impl<'a> Run<'a> {
         done
     }
 
-    fn start_attempt(&mut self, id: AttemptId, candidate: Candidate) {
-        let address = candidate.addr();
-        let source = candidate.dest.source.map(|s| s.addr);
-        debug!(%address, ?source, "attempt");
-        // Wait for stability (bounded) before going over Teredo: for the
-        // Teredo source the kernel chose, or, when a Teredo destination has
-        // no source because the Teredo client has not qualified yet, for
-        // the client to qualify.
-        let qualifying = || {
-            self.host
-                .snapshot
-                .as_deref()
-                .is_some_and(Snapshot::teredo_qualifying)
-        };
-        let stable_filter = match source {
-            Some(src) if is_teredo_ip(src) => Some(stable_addr::Filter::Address(src)),
-            None if is_teredo_ip(address.ip()) && qualifying() => Some(stable_addr::Filter::Teredo),
-            _ => None,
-        };
-        let opts: Arc<SocketOptions> = self.connector.socket_options();
-        let stable_wait = self.connector.stable_wait();
-        let view = self.view.clone();
-        let attempt: AttemptFuture = Box::pin(async move {
-            let mut waited = None;
-            if let Some(filter) = stable_filter {
-                let started = Instant::now();
-                let stable = stable_addr::wait_stable_async_on(&view, filter, stable_wait).await;
-                waited = Some(started.elapsed());
-                if let Err(err) = stable {
-                    return AttemptResult {
-                        stable_wait: waited,
-                        result: Err(AttemptOutcome::SourceNotStable(err.to_string())),
-                    };
-                }
-            }
-            let result = socket::connect(address, &opts).await.map_err(|err| {
-                if err.kind() == std::io::ErrorKind::ConnectionRefused {
-                    AttemptOutcome::Refused
-                } else {
-                    AttemptOutcome::Failed(err.to_string())
-                }
-            });
-            AttemptResult {
-                stable_wait: waited,
-                result,
-            }
-        });
-        self.attempts.push(id, attempt);
-        self.log.push(Event::Start {
-            address,
-            source,
-            at: since(self.start),
-        });
-    }
-
-    fn finish(mut self, outcome: Outcome) -> Result<(TcpStream, ConnectReport), ConnectError> {
+    fn finish(
+        mut self: Box<Self>,
+        outcome: Outcome,
+    ) -> Result<(TcpStream, ConnectReport), ConnectError> {
         // Whatever is still running lost: drop it now (the report says so).
-        let at = since(self.start);
-        for (id, _) in std::mem::take(&mut self.attempts.running) {
+        let at = self.start.elapsed();
+        for id in self.attempts.drain() {
             self.log.push(Event::End {
                 index: id.0 as usize,
                 at,
@@ -679,12 +900,24 @@ impl<'a> Run<'a> {
                     local,
                 });
                 debug!(?id, "won");
-                let report = self.log.report(Some(&self.race), since(self.start));
-                Ok((stream, report))
+                let Self {
+                    log, race, start, ..
+                } = *self;
+                Ok((stream, log.report(Some(&race), start.elapsed())))
             }
             Outcome::NoAddresses => Err(self.fail(ConnectErrorKind::NoAddresses, None)),
             Outcome::TimedOut => Err(self.fail(ConnectErrorKind::TimedOut, None)),
             _ => Err(self.fail(ConnectErrorKind::AllAttemptsFailed, None)),
         }
     }
+}
+
+/// The looked-up sources of the waiting answer, when they arrive.
+fn sources(
+    waiting: &mut Option<Waiting>,
+) -> impl Future<Output = std::io::Result<Vec<Option<SourceInfo>>>> + '_ {
+    std::future::poll_fn(move |cx| match waiting {
+        Some(w) => Pin::new(&mut w.sources).poll(cx),
+        None => Poll::Pending,
+    })
 }

@@ -48,12 +48,6 @@ impl ConnectError {
         }
     }
 
-    /// This error as a resolution's: its message names the host alone.
-    pub(crate) fn into_resolution(mut self) -> Self {
-        self.resolution = true;
-        self
-    }
-
     /// The error of a resolution: its message names the host alone.
     pub(crate) fn for_resolution(
         kind: ConnectErrorKind,

@@ -3,7 +3,7 @@
 //! times and outcome, and the winner.
 
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use rfc3484_sort::Policy;
 use crate::plan::Plan;
 use crate::race::order::Planner;
 use crate::race::{Candidate, Placement, Race, Strategy};
-use crate::resolve::RecordType;
+use crate::resolve::{RecordType, ResolveError};
 
 /// The account of one connect (or one resolution), returned with the
 /// stream and inside every [`ConnectError`](crate::ConnectError).
@@ -388,7 +388,7 @@ pub(crate) enum Event {
     Answer {
         rtype: RecordType,
         at: Duration,
-        result: Result<Vec<IpAddr>, String>,
+        result: Result<Vec<IpAddr>, ResolveError>,
     },
     /// An attempt started.
     Start {
@@ -415,6 +415,21 @@ impl Log {
             strategy,
             capabilities: None,
             host_unavailable: None,
+            // Filled as the connect goes (a connect to an address records
+            // its three events at the end, in one go).
+            events: Vec::new(),
+            dropped_early: 0,
+        }
+    }
+
+    /// A log with nothing in it, left behind when a log moves on.
+    pub(crate) fn empty() -> Self {
+        Self {
+            host: String::new(),
+            port: 0,
+            strategy: Strategy::Race,
+            capabilities: None,
+            host_unavailable: None,
             events: Vec::new(),
             dropped_early: 0,
         }
@@ -424,10 +439,26 @@ impl Log {
         self.events.push(event);
     }
 
+    /// The addresses of the answer recorded at `index`.
+    pub(crate) fn answer(&self, index: usize) -> &[IpAddr] {
+        match self.events.get(index) {
+            Some(Event::Answer {
+                result: Ok(addrs), ..
+            }) => addrs,
+            _ => &[],
+        }
+    }
+
     /// The queries: one entry per decision, with its answer when it came.
-    fn queries(&self) -> Vec<QueryReport> {
-        let mut out: Vec<QueryReport> = Vec::new();
-        for event in &self.events {
+    /// Takes the answers out of the events.
+    fn queries(&mut self) -> Vec<QueryReport> {
+        let decisions = self
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Query { .. }))
+            .count();
+        let mut out: Vec<QueryReport> = Vec::with_capacity(decisions);
+        for event in &mut self.events {
             match event {
                 Event::Query {
                     rtype,
@@ -436,7 +467,7 @@ impl Log {
                 } => out.push(QueryReport {
                     rtype: *rtype,
                     sent: *sent,
-                    reason: reason.clone(),
+                    reason: std::mem::take(reason),
                     answers: Vec::new(),
                     elapsed: None,
                     error: None,
@@ -445,8 +476,13 @@ impl Log {
                     if let Some(q) = out.iter_mut().find(|q| q.rtype == *rtype) {
                         q.elapsed = Some(*at);
                         match result {
-                            Ok(addrs) => q.answers.clone_from(addrs),
-                            Err(e) => q.error = Some(e.clone()),
+                            Ok(addrs) => q.answers = std::mem::take(addrs),
+                            Err(e) => {
+                                // One allocation, sized for the usual message.
+                                let mut text = String::with_capacity(96);
+                                let _ = write!(text, "{e}");
+                                q.error = Some(text);
+                            }
                         }
                     }
                 }
@@ -471,10 +507,15 @@ impl Log {
     }
 
     /// The attempts, and the winner.
-    fn attempts_and_winner(&self) -> (Vec<AttemptReport>, Option<Winner>) {
-        let mut attempts: Vec<AttemptReport> = Vec::new();
+    fn attempts_and_winner(&mut self) -> (Vec<AttemptReport>, Option<Winner>) {
+        let started = self
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Start { .. }))
+            .count();
+        let mut attempts: Vec<AttemptReport> = Vec::with_capacity(started);
         let mut winner = None;
-        for event in &self.events {
+        for event in &mut self.events {
             match event {
                 Event::Start {
                     address,
@@ -496,7 +537,7 @@ impl Log {
                 } => {
                     if let Some(a) = attempts.get_mut(*index) {
                         a.end = Some(*at);
-                        a.outcome = outcome.clone();
+                        a.outcome = std::mem::replace(outcome, AttemptOutcome::Running);
                         a.stable_wait = a.stable_wait.or(*stable_wait);
                     }
                 }
@@ -515,7 +556,7 @@ impl Log {
     }
 
     /// The report of a connect, from these events and the race.
-    pub(crate) fn report(self, race: Option<&Race>, total: Duration) -> ConnectReport {
+    pub(crate) fn report(mut self, race: Option<&Race>, total: Duration) -> ConnectReport {
         let queries = self.queries();
         let (candidates, dropped) = race.map_or_else(Default::default, |race| {
             (
@@ -523,6 +564,23 @@ impl Log {
                 race.dropped(),
             )
         });
+        self.finish(queries, candidates, dropped, total)
+    }
+
+    /// The report of a connect that had one candidate and no race.
+    pub(crate) fn report_one(mut self, candidate: &Candidate, total: Duration) -> ConnectReport {
+        let queries = self.queries();
+        let candidates = Self::candidates(std::slice::from_ref(candidate), &[]);
+        self.finish(queries, candidates, 0, total)
+    }
+
+    fn finish(
+        mut self,
+        queries: Vec<QueryReport>,
+        candidates: Vec<CandidateReport>,
+        dropped: usize,
+        total: Duration,
+    ) -> ConnectReport {
         let (attempts, winner) = self.attempts_and_winner();
         ConnectReport {
             host: self.host,
@@ -541,7 +599,7 @@ impl Log {
 
     /// The plan of a resolution, from these events and the planner that
     /// ordered its answers.
-    pub(crate) fn plan(self, planner: &Planner, policy: &Policy) -> Plan {
+    pub(crate) fn plan(mut self, planner: &Planner, policy: &Policy) -> Plan {
         let queries = self.queries();
         let candidates = Self::candidates(&planner.order, &planner.placements(policy, 0));
         let dropped = planner.dropped();

@@ -60,11 +60,14 @@ impl ZonedHosts {
 
     /// The zoned addresses of `name` (case-insensitively, a trailing dot
     /// ignored), in file order.
-    pub(crate) fn lookup<'a>(&'a self, name: &str) -> impl Iterator<Item = (Ipv6Addr, &'a str)> {
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
+    pub(crate) fn lookup<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = (Ipv6Addr, &'a str)> + 'a {
+        let name = name.trim_end_matches('.');
         self.entries
             .iter()
-            .filter(move |e| e.name == name)
+            .filter(move |e| e.name.eq_ignore_ascii_case(name))
             .map(|e| (e.ip, e.zone.as_str()))
     }
 }

@@ -2,6 +2,7 @@
 //! answering with actions.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rfc3484_sort::{Destination, Rule, Source, SourceAttrs};
@@ -44,8 +45,9 @@ pub struct Race {
     resolution_deadline: Option<Instant>,
     /// What each family's query could still bring: the race waits (up to
     /// the Resolution Delay) for a pending family only if one of its
-    /// prospects would go before the best candidate in hand.
-    prospects: Vec<Candidate>,
+    /// prospects would go before the best candidate in hand. Shared: a
+    /// connector computes them once per state of the host.
+    prospects: Arc<[Candidate]>,
     started: bool,
     /// The candidates: attempted ones (`order[..attempts.len()]`, in start
     /// order), then the planned ones.
@@ -73,7 +75,7 @@ impl Race {
     /// kind of candidate ([`default_prospects`]);
     /// [`Race::with_prospects`] says what this host can actually reach.
     pub fn new(config: RaceConfig, now: Instant, pending: &[Family]) -> Self {
-        Self::with_prospects(config, now, pending, &default_prospects())
+        Self::with_prospects(config, now, pending, default_prospects())
     }
 
     /// [`Race::new`], with what each family's query could bring on this
@@ -87,18 +89,18 @@ impl Race {
         config: RaceConfig,
         now: Instant,
         pending: &[Family],
-        prospects: &[Candidate],
+        prospects: impl Into<Arc<[Candidate]>>,
     ) -> Self {
         let mut sent = [false; 2];
         for family in pending {
             sent[family.index()] = true;
         }
-        // Reserving the usual candidate count up front keeps the steady
-        // state (timers, failures) free of allocation; answers reserve more
-        // if they need it.
-        let capacity = config
-            .max_candidates
-            .min(rfc3484_sort::SORT_INLINE_CAPACITY);
+        // Room for the few addresses a name usually has: an answer reserves
+        // more when it brings more (and every attempt's slot with it, so
+        // timers and failures never allocate). A process may hold
+        // thousands of races at once; they should not each reserve the
+        // whole cap.
+        let capacity = config.max_candidates.min(4);
         Self {
             attempt_delay: config.attempt_delay(),
             first_family_count: config.first_family_count.max(1),
@@ -107,7 +109,7 @@ impl Race {
             kick: !sent.contains(&true),
             pending: sent,
             resolution_deadline: None,
-            prospects: prospects.to_vec(),
+            prospects: prospects.into(),
             started: false,
             plan: order::Planner::with_capacity(capacity),
             attempts: Vec::with_capacity(capacity),

@@ -136,7 +136,8 @@ pub(crate) fn replan(
     plan: &mut [Candidate],
     scratch: &mut Scratch,
 ) {
-    if plan.is_empty() {
+    // One candidate is in its place already.
+    if plan.len() < 2 {
         return;
     }
     sort_candidates(policy, plan, scratch);

@@ -874,7 +874,8 @@ fn prospects_of_the_host_decide_whether_to_wait() {
         0,
     );
     let t0 = Instant::now();
-    let mut race = Race::with_prospects(RaceConfig::default(), t0, &BOTH, &[unreachable_v6, ipv4]);
+    let mut race =
+        Race::with_prospects(RaceConfig::default(), t0, &BOTH, vec![unreachable_v6, ipv4]);
     let mut actions = Vec::new();
     race.handle(
         Input::Answer {

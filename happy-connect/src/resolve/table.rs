@@ -80,7 +80,15 @@ impl StaticResolver {
         if let Some(answer) = literal(name, rtype) {
             return answer;
         }
-        let Some(addrs) = self.hosts.get(&normalize(name)) else {
+        // Names are stored normalized; asking with an already normal name
+        // (the usual case) needs no copy.
+        let stripped = name.strip_suffix('.').unwrap_or(name);
+        let found = if stripped.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.hosts.get(&normalize(name))
+        } else {
+            self.hosts.get(stripped)
+        };
+        let Some(addrs) = found else {
             return Err(ResolveError::NxDomain {
                 name: name.to_owned(),
             });

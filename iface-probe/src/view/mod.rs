@@ -452,6 +452,17 @@ impl HostView {
         true
     }
 
+    /// The source of one destination from the cache: `Some(None)` for a
+    /// cached "unreachable", `None` when it is not cached (for the current
+    /// state of the host). No lock, no system call, no allocation.
+    pub fn cached_source(&self, dest: &Dest) -> Option<Option<SourceInfo>> {
+        let found = self.shared.sources.load().get(dest).cloned();
+        if found.is_some() {
+            Counters::add(&self.shared.counters.cache_hits, 1);
+        }
+        found
+    }
+
     /// The source address the kernel would use for each destination, in
     /// order, described with the current snapshot; `None` where the
     /// destination is unreachable. From the cache when every destination
