@@ -131,6 +131,7 @@
 mod cache;
 mod model;
 pub mod netlink;
+pub mod pfroute;
 mod reach;
 mod snapshot;
 mod source;

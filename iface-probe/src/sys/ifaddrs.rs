@@ -194,19 +194,7 @@ pub(crate) fn kind_from_name(name: &str, flags: u32) -> LinkKind {
     if flags & IFF_LOOPBACK != 0 {
         return LinkKind::Loopback;
     }
-    let prefix = name.trim_end_matches(|c: char| c.is_ascii_digit());
-    match prefix {
-        "tun" | "utun" | "teredo" => LinkKind::Tun,
-        "tap" => LinkKind::Tap,
-        "gif" => LinkKind::Ip6Tnl,
-        "stf" | "sit" => LinkKind::Sit,
-        "gre" => LinkKind::Gre,
-        "wg" => LinkKind::Wireguard,
-        "bridge" | "br" => LinkKind::Bridge,
-        "vlan" => LinkKind::Vlan,
-        "bond" | "lagg" => LinkKind::Bond,
-        _ => LinkKind::Other(prefix.to_owned()),
-    }
+    LinkKind::from_name(name)
 }
 
 /// Interfaces from the entries, in index order, each with its addresses
