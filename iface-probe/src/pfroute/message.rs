@@ -11,7 +11,7 @@ use super::sockaddr::SockAddr;
 
 /// `RTF_LLINFO` (`RTF_LLDATA` on FreeBSD and NetBSD): the route is a
 /// neighbour cache entry. The same bit on every system.
-const RTF_LLINFO: u32 = 0x400;
+pub(crate) const RTF_LLINFO: u32 = 0x400;
 
 /// `msglen`, `version` and `type`: the start of every message.
 const COMMON_HEADER: usize = 4;

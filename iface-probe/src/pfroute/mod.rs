@@ -30,7 +30,7 @@
 mod iftype;
 pub(crate) mod in6;
 pub(crate) mod layout;
-mod message;
+pub(crate) mod message;
 mod sockaddr;
 
 #[cfg(test)]
