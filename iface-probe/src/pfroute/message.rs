@@ -5,13 +5,32 @@
 use std::error::Error;
 use std::fmt;
 
-use super::Abi;
 use super::layout::{IFNAMSIZ, Start, kind_of};
 use super::sockaddr::SockAddr;
+use super::{Abi, Os};
 
 /// `RTF_LLINFO` (`RTF_LLDATA` on FreeBSD and NetBSD): the route is a
 /// neighbour cache entry. The same bit on every system.
 pub(crate) const RTF_LLINFO: u32 = 0x400;
+
+/// `RTF_WASCLONED` on Apple systems and DragonFly: a host route cloned
+/// from another on use.
+pub(crate) const RTF_WASCLONED: u32 = 0x2_0000;
+
+/// OpenBSD's `RTF_CLONED`, the same thing (which OpenBSD announces as
+/// `RTM_ADD`, for every new neighbour among others).
+pub(crate) const OPENBSD_RTF_CLONED: u32 = 0x1_0000;
+
+/// The flags of routes whose comings and goings change no source address:
+/// neighbour cache entries and cloned host routes. FreeBSD and NetBSD no
+/// longer clone routes, and use those bits for other things.
+const fn churn_flags(os: Os) -> u32 {
+    match os {
+        Os::Apple | Os::DragonFly => RTF_LLINFO | RTF_WASCLONED,
+        Os::OpenBsd => RTF_LLINFO | OPENBSD_RTF_CLONED,
+        Os::FreeBsd | Os::NetBsd => RTF_LLINFO,
+    }
+}
 
 /// `msglen`, `version` and `type`: the start of every message.
 const COMMON_HEADER: usize = 4;
@@ -79,6 +98,9 @@ pub struct Message {
     pub kind: Kind,
     /// The header fields and socket addresses.
     pub body: Body,
+    /// The system it came from, whose flags [`Message::changes_host`]
+    /// reads.
+    os: Os,
 }
 
 /// The decoded part of a message, by header structure.
@@ -199,14 +221,14 @@ impl Message {
     /// Whether the message reports a change to interfaces, addresses or
     /// routes, after which the host must be read again: an interface or
     /// address message, a route added, removed or changed (not a
-    /// neighbour cache entry, not a request that failed), or word that
-    /// messages were lost. Lookups, misses, resolutions, redirects,
+    /// neighbour cache entry or a cloned host route, not a request that
+    /// failed), or word that messages were lost. Lookups, misses, resolutions, redirects,
     /// multicast memberships and the like are routing churn that changes
     /// neither addresses nor the routes sources come from.
     pub fn changes_host(&self) -> bool {
         match self.kind {
             Kind::RouteAdd | Kind::RouteDelete | Kind::RouteChange => match &self.body {
-                Body::Route(route) => route.errno == 0 && route.flags & RTF_LLINFO == 0,
+                Body::Route(route) => route.errno == 0 && route.flags & churn_flags(self.os) == 0,
                 _ => true,
             },
             Kind::NewAddress
@@ -532,6 +554,7 @@ fn parse_one(bytes: &[u8], abi: Abi) -> Result<Message, Problem> {
         message_type,
         kind,
         body,
+        os: abi.os(),
     })
 }
 

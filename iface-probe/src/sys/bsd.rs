@@ -456,6 +456,7 @@ const _: () = {
         kind_of(OS, libc::RTM_IFINFO2 as u8),
         Kind::Other(_)
     ));
+    assert!(libc::RTF_WASCLONED as u32 == pfroute::message::RTF_WASCLONED);
     assert!(size_of::<libc::in6_ifreq>() == IN6_IFREQ_LEN);
     assert!(offset_of!(libc::in6_ifreq, ifr_ifru) == 16);
     assert!(size_of::<libc::in6_addrlifetime>() == 2 * ABI.time_bytes() + 8);
@@ -629,6 +630,7 @@ const _: () = {
         kind_of(OS, libc::RTM_CHGADDRATTR as u8),
         Kind::ChangeAddress
     ));
+    assert!(libc::RTF_CLONED as u32 == pfroute::message::OPENBSD_RTF_CLONED);
 };
 
 #[cfg(target_os = "dragonfly")]
@@ -656,4 +658,5 @@ const _: () = {
         kind_of(OS, libc::RTM_IFANNOUNCE as u8),
         Kind::InterfaceAnnounce
     ));
+    assert!(libc::RTF_WASCLONED as u32 == pfroute::message::RTF_WASCLONED);
 };

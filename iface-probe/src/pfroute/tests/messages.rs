@@ -373,6 +373,25 @@ fn neighbour_entries_and_failed_requests_change_nothing() {
             .sockaddr(&sin([192, 0, 2, 1]), s.unit)
             .done();
         assert!(!parsed(&arp, s.abi).changes_host(), "{os:?}");
+        // Host routes cloned on use, where a system announces them.
+        let cloned = match os {
+            Os::Apple | Os::DragonFly => Some(0x2_0000),
+            Os::OpenBsd => Some(0x1_0000),
+            _ => None,
+        };
+        if let Some(flag) = cloned {
+            let clone = rt_header(os, s.rtm_add, RTA_DST, RTF_UP | RTF_HOST | flag, 2, 0)
+                .sockaddr(&sin([198, 51, 100, 7]), s.unit)
+                .done();
+            assert!(!parsed(&clone, s.abi).changes_host(), "{os:?}");
+        }
+        // The same bits mean something else on FreeBSD and NetBSD.
+        if os == Os::FreeBsd || os == Os::NetBsd {
+            let route = rt_header(os, s.rtm_add, RTA_DST, RTF_UP | 0x3_0000, 2, 0)
+                .sockaddr(&sin([198, 51, 100, 0]), s.unit)
+                .done();
+            assert!(parsed(&route, s.abi).changes_host(), "{os:?}");
+        }
         // A failed RTM_ADD goes back to every routing socket, errno set.
         let failed = rt_header(os, s.rtm_add, RTA_DST, RTF_UP, 2, 17)
             .sockaddr(&sin([192, 0, 2, 0]), s.unit)
