@@ -3,12 +3,17 @@
 //! native IPv6, 6to4, Teredo, Teredo-only), plus the kernel's choice of
 //! source address for many destinations in one round trip.
 //!
-//! - [`parse_messages`] and the `*_from_*` functions turn netlink route
+//! - [`netlink::parse_messages`] and the `*_from_*` functions turn netlink route
 //!   messages (raw bytes, or as `netlink-packet-route` decodes them) into
 //!   [`Interface`], [`Address`] and [`Route`]; they are pure and work on
 //!   every platform.
-//! - [`Snapshot::capture`] reads everything from the kernel (Linux only;
-//!   elsewhere it fails with [`std::io::ErrorKind::Unsupported`]).
+//! - [`pfroute`] decodes the records of macOS, iOS and the BSDs (routing
+//!   socket messages, the `in6_ifreq` of the IPv6 address ioctls, address
+//!   flags, interface types), each system's layout chosen by a parameter:
+//!   pure code too, tested on every platform.
+//! - [`Snapshot::capture`] reads everything from the kernel (see
+//!   [Platforms](#platforms); where there is no backend it fails with
+//!   [`std::io::ErrorKind::Unsupported`]).
 //! - [`Snapshot::capabilities`] and
 //!   [`Snapshot::interfaces_in_preference_order`] answer what the host can
 //!   reach and which interface to prefer; [`Snapshot::teredo_qualifying`]
@@ -103,9 +108,25 @@
 //! elsewhere the parsers and the snapshot logic still build and the kernel
 //! calls fail with [`std::io::ErrorKind::Unsupported`].
 //!
-//! The netlink socket comes from `netlink-sys`. The crate's only `unsafe`
-//! code is one `recvmmsg` call at the operating-system edge, which reads
-//! many lookup replies at once.
+//! The netlink socket comes from `netlink-sys`. The crate's `unsafe` code
+//! is at the operating-system edge only (`sys`): the `recvmmsg` call that
+//! reads many lookup replies at once on Linux, `getifaddrs`, the self-pipe
+//! that wakes a waiting view, and on macOS and the BSDs the two IPv6
+//! address ioctls and the clock their lifetimes count on.
+//!
+//! # Platforms
+//!
+//! | platform | interfaces and addresses | sources and reach | changes | proven by |
+//! | --- | --- | --- | --- | --- |
+//! | macOS, iOS (tvOS, watchOS, visionOS) | `getifaddrs` (kinds from `IFT_*` types), IPv6 flags and lifetimes from `SIOCGIFAFLAG_IN6` and `SIOCGIFALIFETIME_IN6` | connected UDP sockets | `PF_ROUTE` socket, each change a re-read; the end of DAD by re-reading every 50 ms while an address is tentative | `cargo check`/`clippy`/`doc` for `x86_64-apple-darwin`, `aarch64-apple-darwin`, `aarch64-apple-ios`; layouts asserted at compile time against the `libc` crate (all of them on macOS, the link and address headers on iOS); the [`pfroute`] decoders tested on Linux |
+//! | FreeBSD | as macOS | as macOS | as macOS (`RTM_IFANNOUNCE` too) | `cargo check`/`clippy`/`doc` for `x86_64-unknown-freebsd`; every layout asserted at compile time; the decoders tested on Linux |
+//! | NetBSD, OpenBSD, DragonFly | as macOS | as macOS | as macOS (NetBSD's `RTM_CHGADDR` and OpenBSD's `RTM_CHGADDRATTR` report the end of DAD) | the decoders tested on Linux on their layouts; the compile-time assertions run only when built for them |
+//!
+//! No BSD or Apple system runs these tests: nothing BSD-specific has been
+//! run. Where a sandbox refuses a routing socket the view falls back to
+//! reading the host every second. Routes are not listed on these systems
+//! ([`Snapshot::routes`] is empty): the kernel's answers for the
+//! representative destinations stand in for them.
 //!
 //! # Notes on the kernel's behaviour (Linux 6.x, checked by the tests)
 //!
@@ -131,6 +152,7 @@
 mod cache;
 mod model;
 pub mod netlink;
+pub mod pfroute;
 mod reach;
 mod snapshot;
 mod source;

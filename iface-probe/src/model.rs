@@ -8,7 +8,9 @@ use teredo_addr::AddrKind;
 
 /// What sort of device an interface is. On Linux, from the
 /// `IFLA_INFO_KIND` the kernel reports or, when it reports none, from the
-/// hardware type; on the BSDs from the interface name's driver prefix; on
+/// hardware type; on macOS and the BSDs from the `IFT_*` interface type,
+/// with the interface name's driver prefix where the type is a generic one
+/// (`tun`, `utun` and `wg` devices share theirs with other drivers); on
 /// Windows from the interface and tunnel types.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -67,6 +69,28 @@ impl LinkKind {
                 | Self::Wireguard
                 | Self::Teredo
         )
+    }
+
+    /// The kind a device name's driver prefix stands for (the name
+    /// without its trailing unit number): `tun`, `utun` and Miredo's
+    /// `teredo` are tun devices, `gif` an IPv6 tunnel, `stf` 6to4, and so
+    /// on; anything else is [`Other`](Self::Other) with the prefix. This is
+    /// all a program can go by where the system reports no type, and the
+    /// fallback where it reports a generic one.
+    pub(crate) fn from_name(name: &str) -> Self {
+        let prefix = name.trim_end_matches(|c: char| c.is_ascii_digit());
+        match prefix {
+            "tun" | "utun" | "teredo" => Self::Tun,
+            "tap" => Self::Tap,
+            "gif" => Self::Ip6Tnl,
+            "stf" | "sit" => Self::Sit,
+            "gre" => Self::Gre,
+            "wg" => Self::Wireguard,
+            "bridge" | "br" => Self::Bridge,
+            "vlan" => Self::Vlan,
+            "bond" | "lagg" => Self::Bond,
+            _ => Self::Other(prefix.to_owned()),
+        }
     }
 
     /// A short lowercase name: `loopback`, `veth`, `tun`, ...

@@ -283,6 +283,20 @@ impl Snapshot {
     /// that sees this can wait for the client (stable-addr's Teredo
     /// filter) instead. A tentative Teredo address counts as not usable.
     ///
+    /// On macOS and the BSDs Miredo's device is a `tun` too (its kind from
+    /// the interface type or, for the generic types `tun` has, its name).
+    /// FreeBSD and DragonFly let Miredo rename it `teredo`, as its sample
+    /// configuration asks, so it is recognised by name as on Linux. macOS,
+    /// NetBSD and OpenBSD cannot rename interfaces (no `SIOCSIFNAME`), so
+    /// there Miredo runs without `InterfaceName` and its device stays
+    /// `tunN`: until its Teredo address arrives it looks like any other
+    /// tunnel (a VPN's `tun0`, macOS's own `utun` devices), and is not
+    /// taken for a qualifying client, since waiting on every idle tunnel
+    /// would delay every connection. From the moment the address arrives,
+    /// tentative, the client counts as qualifying there too; and as no
+    /// route leads to Teredo destinations before then, a connection in the
+    /// meantime goes over IPv4 either way.
+    ///
     /// ```
     /// use iface_probe::{Interface, LinkKind, Snapshot};
     ///
@@ -639,6 +653,59 @@ mod tests {
         let ll: IpAddr = "fe80::1".parse().unwrap();
         assert_eq!(s.address(ll, None).unwrap().0.index, 5);
         assert!(s.address(ll, Some(1)).is_none());
+    }
+
+    #[test]
+    fn miredo_on_macos_and_the_bsds() {
+        use crate::pfroute::{Os, link_kind};
+        const IFT_PROPVIRTUAL: u8 = 0x35;
+        const IFT_TUNNEL: u8 = 0x83;
+        const IFT_OTHER: u8 = 0x01;
+        // FreeBSD: Miredo renamed its tun "teredo"; before it qualifies the
+        // name tells, as on Linux.
+        let kind = link_kind(Os::FreeBsd, IFT_PROPVIRTUAL, "teredo", 0);
+        let mut renamed = iface(4, "teredo", kind, &[]);
+        renamed.up = false;
+        assert!(snap(vec![renamed], vec![]).teredo_qualifying());
+        // OpenBSD (and macOS, NetBSD): no renaming, a plain tunN. Without
+        // its address it is any tunnel: not a qualifying client.
+        for (os, if_type, name) in [
+            (Os::OpenBsd, IFT_TUNNEL, "tun0"),
+            (Os::Apple, IFT_OTHER, "tun0"),
+            (Os::Apple, IFT_OTHER, "utun4"),
+        ] {
+            let kind = link_kind(os, if_type, name, 0);
+            assert_eq!(kind, LinkKind::Tun);
+            let mut bare = iface(5, name, kind.clone(), &["fe80::1/64"]);
+            bare.up = false;
+            assert!(!snap(vec![bare], vec![]).teredo_qualifying(), "{name}");
+            // The address arrives tentative: qualifying.
+            let mut tun = iface(5, name, kind, &[&format!("{TEREDO}/32")]);
+            tun.addresses[0].flags = AddrFlags::TENTATIVE;
+            let mut routes = vec![default4(2), route(Some(("2001::", 32)), 5)];
+            routes.push(route(None, 5));
+            let mut s = snap(
+                vec![
+                    lo(),
+                    iface(2, "en0", LinkKind::Ethernet, &["192.0.2.2/24"]),
+                    tun,
+                ],
+                routes,
+            );
+            assert!(s.teredo_qualifying(), "{name}");
+            assert!(!s.capabilities().teredo);
+            // Usable: qualified, and the host is Teredo-only.
+            s.interfaces[2].addresses[0].flags = AddrFlags::NONE;
+            assert!(!s.teredo_qualifying(), "{name}");
+            let caps = s.capabilities();
+            assert!(caps.ipv4 && caps.teredo && caps.teredo_only, "{name}");
+            let order: Vec<&str> = s
+                .interfaces_in_preference_order()
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect();
+            assert_eq!(order, ["en0", name, "lo"]);
+        }
     }
 
     #[test]

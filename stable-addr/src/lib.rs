@@ -9,7 +9,7 @@
 //! `EADDRNOTAVAIL`; Miredo announces its Teredo address tentative and
 //! then, at once, not. This crate waits for that moment without polling
 //! and without races: each wait subscribes to a live
-//! [`HostView`](iface_probe::HostView) (the process's shared one unless
+//! [`HostView`] (the process's shared one unless
 //! you give another), which hands out the whole host first and every
 //! change after it, and the pure [`Tracker`] judges each step.
 //!
@@ -75,7 +75,7 @@
 //! | --- | --- | --- | --- |
 //! | Linux, Android | netlink notifications | at once | tests in network namespaces, glibc and musl |
 //! | Windows | `NotifyUnicastIpAddressChange` | at once | tests under Wine |
-//! | macOS, iOS, FreeBSD, other BSDs | `PF_ROUTE` messages | by re-reading the flags every 50 ms while an address is tentative | build and lint only |
+//! | macOS, iOS, FreeBSD, other BSDs | `PF_ROUTE` messages | by re-reading the flags every 50 ms while an address is tentative (NetBSD and OpenBSD also announce it) | check, lint and docs for macOS, iOS and FreeBSD; iface-probe's record layouts asserted at compile time against `libc`; its decoders tested on Linux; never run |
 //! | other Unix | polling every second | within a second | the portable backend's tests on Linux |
 //!
 //! [`NotifyStableUnicastIpAddressTable`]: https://learn.microsoft.com/en-us/windows/win32/api/netioapi/nf-netioapi-notifystableunicastipaddresstable

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use crate::model::{Address, Interface, LinkKind};
 
@@ -48,63 +48,196 @@ impl Drop for List {
     }
 }
 
-/// The address in a `sockaddr` of family `AF_INET` or `AF_INET6`.
-///
-/// # Safety
-///
-/// `sa` is null or points at a socket address as `getifaddrs` returns
-/// them: as long as its family says.
-#[allow(unsafe_code)]
-unsafe fn ip_of(sa: *const libc::sockaddr) -> Option<IpAddr> {
-    if sa.is_null() {
-        return None;
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+    target_os = "visionos",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+use readers_bsd as readers;
+#[cfg(not(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+    target_os = "visionos",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)))]
+use readers_plain as readers;
+
+/// The socket addresses of macOS and the BSDs carry their length
+/// (`sa_len`): only that many bytes are read, and the routing message
+/// decoder decodes them, so that a netmask the kernel cut short is read as
+/// short as it is, and a link-local address comes without the interface
+/// index the kernel embeds in it (`fe80:4::1` is `fe80::1` on interface
+/// 4).
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+    target_os = "visionos",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+mod readers_bsd {
+    use std::net::IpAddr;
+
+    use crate::pfroute::SockAddr;
+    use crate::sys::bsd::ABI;
+
+    /// The `sa_len` bytes of a socket address.
+    ///
+    /// # Safety
+    ///
+    /// `sa` is null or points at a socket address as `getifaddrs` returns
+    /// them, and the list it belongs to outlives the slice.
+    #[allow(unsafe_code)]
+    unsafe fn bytes<'a>(sa: *const libc::sockaddr) -> Option<&'a [u8]> {
+        if sa.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null socket address has at least its length byte.
+        let len = usize::from(unsafe { (*sa).sa_len });
+        // SAFETY: getifaddrs copies each address into the list with all
+        // the bytes its sa_len gives, and the caller keeps the list alive.
+        Some(unsafe { std::slice::from_raw_parts(sa.cast::<u8>(), len) })
     }
-    // SAFETY: a non-null sockaddr from getifaddrs has at least the
-    // common header, whose family tells the full length.
-    let family = i32::from(unsafe { (*sa).sa_family });
-    match family {
-        libc::AF_INET => {
-            // SAFETY: the family says this is a sockaddr_in; read
-            // unaligned since the C list guarantees no alignment to Rust.
-            let sin = unsafe { std::ptr::read_unaligned(sa.cast::<libc::sockaddr_in>()) };
-            Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
-                sin.sin_addr.s_addr,
-            ))))
+
+    /// The address of an `AF_INET` or `AF_INET6` socket address.
+    ///
+    /// # Safety
+    ///
+    /// As [`bytes`].
+    #[allow(unsafe_code)]
+    pub(super) unsafe fn ip_of(sa: *const libc::sockaddr) -> Option<IpAddr> {
+        // SAFETY: the caller's promise, passed on.
+        SockAddr::decode(unsafe { bytes(sa) }?, ABI).ip()
+    }
+
+    /// A netmask of the family of an `ipv6` or IPv4 address, whatever its
+    /// own family byte says.
+    ///
+    /// # Safety
+    ///
+    /// As [`bytes`].
+    #[allow(unsafe_code)]
+    pub(super) unsafe fn mask_of(sa: *const libc::sockaddr, ipv6: bool) -> Option<IpAddr> {
+        // SAFETY: the caller's promise, passed on.
+        Some(SockAddr::netmask(unsafe { bytes(sa) }?, ipv6))
+    }
+
+    /// The interface index and `IFT_*` type of an `AF_LINK` entry.
+    ///
+    /// # Safety
+    ///
+    /// As [`bytes`].
+    #[allow(unsafe_code)]
+    pub(super) unsafe fn link_of(sa: *const libc::sockaddr) -> Option<(u32, u16)> {
+        // SAFETY: the caller's promise, passed on.
+        match SockAddr::decode(unsafe { bytes(sa) }?, ABI) {
+            SockAddr::Link { index, if_type, .. } => Some((u32::from(index), u16::from(if_type))),
+            _ => None,
         }
-        libc::AF_INET6 => {
-            // SAFETY: as above, a sockaddr_in6.
-            let sin6 = unsafe { std::ptr::read_unaligned(sa.cast::<libc::sockaddr_in6>()) };
-            Some(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)))
-        }
-        _ => None,
     }
 }
 
-/// The interface index and type of a BSD `AF_LINK` entry.
-///
-/// # Safety
-///
-/// As [`ip_of`].
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-#[allow(unsafe_code)]
-unsafe fn link_of(sa: *const libc::sockaddr) -> Option<(u32, u16)> {
-    if sa.is_null() {
-        return None;
-    }
-    // SAFETY: see ip_of.
-    if i32::from(unsafe { (*sa).sa_family }) != libc::AF_LINK {
-        return None;
-    }
-    // SAFETY: the family says this is a sockaddr_dl.
-    let dl = unsafe { std::ptr::read_unaligned(sa.cast::<libc::sockaddr_dl>()) };
-    Some((u32::from(dl.sdl_index), u16::from(dl.sdl_type)))
-}
+/// Other Unix systems: socket addresses read as the structure their
+/// family names.
+#[cfg(not(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+    target_os = "visionos",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)))]
+mod readers_plain {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Linux has no `AF_LINK`: indexes come from `if_nametoindex`.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-#[allow(unsafe_code, clippy::unnecessary_wraps)]
-unsafe fn link_of(_sa: *const libc::sockaddr) -> Option<(u32, u16)> {
-    None
+    /// The address in a `sockaddr` of family `AF_INET` or `AF_INET6`.
+    ///
+    /// # Safety
+    ///
+    /// `sa` is null or points at a socket address as `getifaddrs` returns
+    /// them: as long as its family says.
+    #[allow(unsafe_code)]
+    pub(super) unsafe fn ip_of(sa: *const libc::sockaddr) -> Option<IpAddr> {
+        if sa.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null sockaddr from getifaddrs has at least the
+        // common header, whose family tells the full length.
+        let family = i32::from(unsafe { (*sa).sa_family });
+        match family {
+            libc::AF_INET => {
+                // SAFETY: the family says this is a sockaddr_in; read
+                // unaligned since the C list guarantees no alignment to
+                // Rust.
+                let sin = unsafe { std::ptr::read_unaligned(sa.cast::<libc::sockaddr_in>()) };
+                Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                    sin.sin_addr.s_addr,
+                ))))
+            }
+            libc::AF_INET6 => {
+                // SAFETY: as above, a sockaddr_in6.
+                let sin6 = unsafe { std::ptr::read_unaligned(sa.cast::<libc::sockaddr_in6>()) };
+                Some(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)))
+            }
+            _ => None,
+        }
+    }
+
+    /// A netmask: an address of its own family.
+    ///
+    /// # Safety
+    ///
+    /// As [`ip_of`].
+    #[allow(unsafe_code)]
+    pub(super) unsafe fn mask_of(sa: *const libc::sockaddr, _ipv6: bool) -> Option<IpAddr> {
+        // SAFETY: the caller's promise, passed on.
+        unsafe { ip_of(sa) }
+    }
+
+    /// The interface index and type of an `AF_LINK` entry.
+    ///
+    /// # Safety
+    ///
+    /// As [`ip_of`].
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[allow(unsafe_code)]
+    pub(super) unsafe fn link_of(sa: *const libc::sockaddr) -> Option<(u32, u16)> {
+        if sa.is_null() {
+            return None;
+        }
+        // SAFETY: see ip_of.
+        if i32::from(unsafe { (*sa).sa_family }) != libc::AF_LINK {
+            return None;
+        }
+        // SAFETY: the family says this is a sockaddr_dl.
+        let dl = unsafe { std::ptr::read_unaligned(sa.cast::<libc::sockaddr_dl>()) };
+        Some((u32::from(dl.sdl_index), u16::from(dl.sdl_type)))
+    }
+
+    /// Linux has no `AF_LINK`: indexes come from `if_nametoindex`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[allow(unsafe_code, clippy::unnecessary_wraps)]
+    pub(super) unsafe fn link_of(_sa: *const libc::sockaddr) -> Option<(u32, u16)> {
+        None
+    }
 }
 
 /// Reads the list.
@@ -137,14 +270,15 @@ pub(crate) fn entries() -> io::Result<Vec<Entry>> {
             .to_string_lossy()
             .into_owned();
         // SAFETY: ifa_addr and ifa_netmask are null or socket addresses
-        // owned by the list.
-        let (addr, netmask, link) = unsafe {
+        // owned by the list, which lives until after the loop.
+        let (addr, link) = unsafe {
             (
-                ip_of(node.ifa_addr),
-                ip_of(node.ifa_netmask),
-                link_of(node.ifa_addr),
+                readers::ip_of(node.ifa_addr),
+                readers::link_of(node.ifa_addr),
             )
         };
+        // SAFETY: as above.
+        let netmask = addr.and_then(|a| unsafe { readers::mask_of(node.ifa_netmask, a.is_ipv6()) });
         if let Some(link) = link {
             links.insert(name.clone(), link);
         }
@@ -187,26 +321,63 @@ fn prefix_len(mask: Option<IpAddr>) -> u8 {
     u8::try_from(ones).unwrap_or(0)
 }
 
+/// The kind of an entry's interface: on macOS and the BSDs from its
+/// `IFT_*` type, with its name as the fallback.
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+    target_os = "visionos",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+fn kind_of(entry: &Entry) -> LinkKind {
+    // sdl_type is one byte; the entry keeps it wider, like Linux's types.
+    let if_type = u8::try_from(entry.link_type).unwrap_or(0);
+    crate::pfroute::link_kind(super::bsd::ABI.os(), if_type, &entry.name, entry.flags)
+}
+
+/// The kind of an entry's interface, by its name.
+#[cfg(not(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+    target_os = "visionos",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)))]
+fn kind_of(entry: &Entry) -> LinkKind {
+    kind_from_name(&entry.name, entry.flags)
+}
+
 /// A kind for an interface seen only through `getifaddrs`: loopback by
 /// flag, else by the driver prefix of its name (`tun`, `utun`, `gif`,
 /// `stf`, `wg`, ...), which is all a portable program can go by.
+#[cfg(any(
+    test,
+    not(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos",
+        target_os = "visionos",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))
+))]
 pub(crate) fn kind_from_name(name: &str, flags: u32) -> LinkKind {
     if flags & IFF_LOOPBACK != 0 {
         return LinkKind::Loopback;
     }
-    let prefix = name.trim_end_matches(|c: char| c.is_ascii_digit());
-    match prefix {
-        "tun" | "utun" | "teredo" => LinkKind::Tun,
-        "tap" => LinkKind::Tap,
-        "gif" => LinkKind::Ip6Tnl,
-        "stf" | "sit" => LinkKind::Sit,
-        "gre" => LinkKind::Gre,
-        "wg" => LinkKind::Wireguard,
-        "bridge" | "br" => LinkKind::Bridge,
-        "vlan" => LinkKind::Vlan,
-        "bond" | "lagg" => LinkKind::Bond,
-        _ => LinkKind::Other(prefix.to_owned()),
-    }
+    LinkKind::from_name(name)
 }
 
 /// Interfaces from the entries, in index order, each with its addresses
@@ -217,7 +388,7 @@ pub(crate) fn interfaces(entries: &[Entry]) -> Vec<Interface> {
     for entry in entries.iter().filter(|e| e.index != 0) {
         let iface = by_index.entry(entry.index).or_insert_with(|| {
             let mut i = Interface::new(entry.index, entry.name.clone());
-            i.kind = kind_from_name(&entry.name, entry.flags);
+            i.kind = kind_of(entry);
             i.link_type = entry.link_type;
             i
         });

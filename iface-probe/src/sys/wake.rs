@@ -83,18 +83,21 @@ impl WakePipe {
     }
 
     /// Empties the pipe, so that it is readable again only after the next
-    /// wake-up.
+    /// wake-up. Returns whether a wake-up was pending (a waiter that
+    /// several descriptors can wake uses it to tell which one did).
     #[allow(unsafe_code)]
-    pub(crate) fn drain(&self) {
+    pub(crate) fn drain(&self) -> bool {
         let mut buf = [0u8; 64];
+        let mut woken = false;
         loop {
             // SAFETY: reads into a live local buffer of the stated length
             // from a descriptor this pipe owns; non-blocking.
             let n =
                 unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
             if n <= 0 {
-                return;
+                return woken;
             }
+            woken = true;
         }
     }
 }
@@ -155,7 +158,8 @@ mod tests {
         .join()
         .unwrap();
         poll_two(other.fd(), pipe.fd(), None).unwrap();
-        pipe.drain();
+        assert!(pipe.drain(), "a wake-up was pending");
+        assert!(!pipe.drain(), "and no longer is");
         let start = Instant::now();
         poll_two(other.fd(), pipe.fd(), Some(Duration::from_millis(20))).unwrap();
         assert!(start.elapsed() >= Duration::from_millis(19), "drained");

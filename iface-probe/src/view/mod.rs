@@ -267,8 +267,14 @@ impl Drop for Shared {
     }
 }
 
-/// A live view of the host: see the [module docs](self). Cheap to clone;
-/// clones share one watcher.
+/// A live view of the host, shared by everything in the process that
+/// needs one: a watcher thread follows the system's change notifications
+/// and keeps an immutable [`Snapshot`] current, readers take it with one
+/// atomic load, source lookups are batched and cached until the next
+/// change, and subscribers get every change in order. When it cannot read
+/// the host it is unavailable ([`HostView::status`] says why) and starts
+/// again on the next use after a back-off. Cheap to clone; clones share
+/// one watcher.
 #[derive(Clone)]
 pub struct HostView {
     shared: Arc<Shared>,
