@@ -7,7 +7,7 @@
 use anyhow::{Result, bail};
 
 /// Every target, in the order `all` runs them.
-pub(crate) const TARGETS: &[&str] = &["teredo", "gai_conf", "netlink", "race"];
+pub(crate) const TARGETS: &[&str] = &["teredo", "gai_conf", "netlink", "pfroute", "race"];
 
 /// Command-line options of `cargo xtask fuzz`.
 #[derive(Debug)]

@@ -44,7 +44,7 @@ commands:
   lab test [--install] [-- ARGS]    lab up, the lab tests (happy-connect/tests/lab; ARGS go
                                     to the test binary), lab down even on failure
   fuzz NAME|all [--seconds N]       run a stable-toolchain fuzzer of fuzz/ (teredo, gai_conf,
-                                    netlink, race) for N seconds (default 10), release build
+                                    netlink, pfroute, race) for N seconds (default 10), release build
 ";
 
 fn main() -> ExitCode {
