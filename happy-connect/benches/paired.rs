@@ -31,6 +31,7 @@ use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
 
 const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const V6: IpAddr = IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
 /// Concurrent connects in a load round.
 const LOAD: usize = 10_000;
 /// Set in the child process that measures peak memory: `ours` or `tokio`.
@@ -140,26 +141,61 @@ fn close(stream: TcpStream) {
     drop(stream);
 }
 
-/// A loopback listener with a 4096 backlog that accepts and closes, in a
-/// loop, on the runtime of the caller.
+/// Listening sockets on one loopback port, on 127.0.0.1 and (where the
+/// host has it) ::1, each accepting and closing in a loop on the runtime
+/// of the caller. Both families listen so that a name with both (such as
+/// `localhost`, which the resolver answers with ::1 too) connects at the
+/// first attempt, whichever family goes first. Several sockets share the
+/// port (`SO_REUSEPORT`), so that their backlogs together hold a whole
+/// load round: one backlog is capped at `net.core.somaxconn` (4096), and
+/// a SYN that finds it full is retried a second later, which would
+/// measure the kernel's retransmission timer instead of the connects.
 fn listen() -> u16 {
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-    socket
-        .bind(&SocketAddr::new(V4, 0).into())
-        .expect("bind 127.0.0.1");
-    socket.listen(4096).expect("listen");
-    socket.set_nonblocking(true).expect("non-blocking");
-    let std: std::net::TcpListener = socket.into();
-    let port = std.local_addr().expect("bound").port();
-    let listener = TcpListener::from_std(std).expect("a tokio listener");
-    tokio::spawn(async move {
-        loop {
-            if let Ok((stream, _)) = listener.accept().await {
-                drop(stream);
-            }
+    let bind = |ip: IpAddr, port: u16| -> std::io::Result<u16> {
+        let domain = if ip.is_ipv4() {
+            Domain::IPV4
+        } else {
+            Domain::IPV6
+        };
+        let socket = Socket::new(domain, Type::STREAM, None)?;
+        socket.set_reuse_port(true)?;
+        if ip.is_ipv6() {
+            socket.set_only_v6(true)?;
         }
-    });
-    port
+        socket.bind(&SocketAddr::new(ip, port).into())?;
+        socket.listen(4096)?;
+        socket.set_nonblocking(true)?;
+        let std: std::net::TcpListener = socket.into();
+        let port = std.local_addr()?.port();
+        let listener = TcpListener::from_std(std)?;
+        tokio::spawn(async move {
+            loop {
+                if let Ok((stream, _)) = listener.accept().await {
+                    drop(stream);
+                }
+            }
+        });
+        Ok(port)
+    };
+    for _ in 0..100 {
+        let port = bind(V4, 0).expect("listen on 127.0.0.1");
+        for _ in 1..4 {
+            bind(V4, port).expect("listen on 127.0.0.1 again");
+        }
+        match bind(V6, port) {
+            Ok(_) => {
+                for _ in 1..4 {
+                    bind(V6, port).expect("listen on ::1 again");
+                }
+                return port;
+            }
+            // Taken on ::1 by someone else: another port.
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => continue,
+            // No IPv6 loopback: IPv4 alone.
+            Err(_) => return port,
+        }
+    }
+    panic!("no port free on both 127.0.0.1 and ::1")
 }
 
 /// Raises the soft descriptor limit to the hard one; returns it.
@@ -362,6 +398,9 @@ fn rss_child(side: &str) {
         match side {
             "ours" => {
                 let c = Connector::new();
+                // Warm, as the load pairs are: the host view and its source
+                // cache, which a process's first connect starts.
+                close(c.connect("127.0.0.1", port).await.expect("warm").0);
                 load_round(|| {
                     let c = c.clone();
                     async move { c.connect("127.0.0.1", port).await.ok().map(|(s, _)| s) }
@@ -369,6 +408,11 @@ fn rss_child(side: &str) {
                 .await;
             }
             _ => {
+                close(
+                    TcpStream::connect((Ipv4Addr::LOCALHOST, port))
+                        .await
+                        .expect("warm"),
+                );
                 load_round(
                     || async move { TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await.ok() },
                 )

@@ -50,6 +50,15 @@ use crate::zoned_hosts::{self, ZonedHosts};
 /// [`set_host_view`]: Connector::set_host_view
 #[derive(Clone)]
 pub struct Connector {
+    /// The settings, shared by clones until one changes them: a clone is
+    /// one pointer, which matters to a program that moves a clone into
+    /// each of thousands of tasks.
+    inner: Arc<Settings>,
+}
+
+/// What a [`Connector`] holds.
+#[derive(Clone)]
+struct Settings {
     resolver: Option<Arc<dyn Resolve>>,
     /// The system resolver, built on first use and shared by clones so
     /// its cache and configuration are read once; a failure is not kept,
@@ -79,10 +88,10 @@ struct Prospects {
 impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connector")
-            .field("race", &self.race)
-            .field("aaaa", &self.aaaa)
-            .field("stable_wait", &self.stable_wait)
-            .field("socket", &self.socket)
+            .field("race", &self.inner.race)
+            .field("aaaa", &self.inner.aaaa)
+            .field("stable_wait", &self.inner.stable_wait)
+            .field("socket", &self.inner.socket)
             .finish_non_exhaustive()
     }
 }
@@ -101,22 +110,24 @@ impl Connector {
     /// shared host view.
     pub fn new() -> Self {
         Self {
-            resolver: None,
-            system_resolver: Arc::new(OnceLock::new()),
-            race: RaceConfig::default(),
-            aaaa: AaaaPolicy::Auto,
-            stable_wait: Duration::from_secs(2),
-            socket: Arc::new(SocketOptions::default()),
-            view: Arc::new(OnceLock::new()),
-            hosts_path: None,
-            hosts: Arc::new(OnceLock::new()),
-            prospects: Arc::new(ArcSwapOption::empty()),
+            inner: Arc::new(Settings {
+                resolver: None,
+                system_resolver: Arc::new(OnceLock::new()),
+                race: RaceConfig::default(),
+                aaaa: AaaaPolicy::Auto,
+                stable_wait: Duration::from_secs(2),
+                socket: Arc::new(SocketOptions::default()),
+                view: Arc::new(OnceLock::new()),
+                hosts_path: None,
+                hosts: Arc::new(OnceLock::new()),
+                prospects: Arc::new(ArcSwapOption::empty()),
+            }),
         }
     }
 
     /// Uses this resolver instead of the system's DNS configuration.
     pub fn set_resolver(&mut self, resolver: impl Resolve) -> &mut Self {
-        self.resolver = Some(Arc::new(resolver));
+        Arc::make_mut(&mut self.inner).resolver = Some(Arc::new(resolver));
         self
     }
 
@@ -135,76 +146,80 @@ impl Connector {
     /// assert_eq!(connector.race().attempt_delay(), Duration::from_millis(100));
     /// ```
     pub fn race_mut(&mut self) -> &mut RaceConfig {
-        &mut self.race
+        &mut Arc::make_mut(&mut self.inner).race
     }
 
     /// The race's configuration.
     pub fn race(&self) -> &RaceConfig {
-        &self.race
+        &self.inner.race
     }
 
     /// Whether to ask for AAAA records.
     pub fn set_aaaa(&mut self, policy: AaaaPolicy) -> &mut Self {
-        self.aaaa = policy;
+        Arc::make_mut(&mut self.inner).aaaa = policy;
         self
     }
 
     /// The AAAA policy.
     pub fn aaaa(&self) -> AaaaPolicy {
-        self.aaaa
+        self.inner.aaaa
     }
 
     /// How long an attempt from a Teredo source waits for that address to
     /// become stable (qualified) before it connects.
     pub fn set_stable_wait(&mut self, wait: Duration) -> &mut Self {
-        self.stable_wait = wait;
+        Arc::make_mut(&mut self.inner).stable_wait = wait;
         self
     }
 
     /// How long an attempt from a Teredo source waits to be stable.
     pub fn stable_wait(&self) -> Duration {
-        self.stable_wait
+        self.inner.stable_wait
     }
 
     /// Binds IPv4 attempts to this local address.
     pub fn set_local_v4(&mut self, addr: Option<Ipv4Addr>) -> &mut Self {
-        Arc::make_mut(&mut self.socket).local_v4 = addr.map(IpAddr::V4);
+        Arc::make_mut(&mut Arc::make_mut(&mut self.inner).socket).local_v4 = addr.map(IpAddr::V4);
         self
     }
 
     /// Binds IPv6 attempts to this local address.
     pub fn set_local_v6(&mut self, addr: Option<Ipv6Addr>) -> &mut Self {
-        Arc::make_mut(&mut self.socket).local_v6 = addr.map(IpAddr::V6);
+        Arc::make_mut(&mut Arc::make_mut(&mut self.inner).socket).local_v6 = addr.map(IpAddr::V6);
         self
     }
 
     /// Binds every attempt to this interface (`SO_BINDTODEVICE`, Linux;
     /// elsewhere every attempt fails with `Unsupported`).
     pub fn set_device(&mut self, device: Option<String>) -> &mut Self {
-        Arc::make_mut(&mut self.socket).device = device;
+        Arc::make_mut(&mut Arc::make_mut(&mut self.inner).socket).device = device;
         self
     }
 
     /// Sets `TCP_NODELAY` on the connection.
     pub fn set_nodelay(&mut self, nodelay: bool) -> &mut Self {
-        Arc::make_mut(&mut self.socket).nodelay = nodelay;
+        Arc::make_mut(&mut Arc::make_mut(&mut self.inner).socket).nodelay = nodelay;
         self
     }
 
     /// Turns TCP keepalive on with this idle time.
     pub fn set_keepalive(&mut self, idle: Option<Duration>) -> &mut Self {
-        Arc::make_mut(&mut self.socket).keepalive = idle;
+        Arc::make_mut(&mut Arc::make_mut(&mut self.inner).socket).keepalive = idle;
         self
     }
 
     pub(crate) fn socket_options(&self) -> Arc<SocketOptions> {
-        Arc::clone(&self.socket)
+        Arc::clone(&self.inner.socket)
+    }
+
+    pub(crate) fn socket(&self) -> &SocketOptions {
+        &self.inner.socket
     }
 
     /// Uses this view of the host instead of the shared one: a view of
     /// another backend, or of another network namespace.
     pub fn set_host_view(&mut self, view: HostView) -> &mut Self {
-        self.view = Arc::new(OnceLock::from(view));
+        Arc::make_mut(&mut self.inner).view = Arc::new(OnceLock::from(view));
         self
     }
 
@@ -212,15 +227,16 @@ impl Connector {
     /// the shared view of the network namespace the connector (or the
     /// clone it was made from) was first used in.
     pub fn host_view(&self) -> &HostView {
-        self.view.get_or_init(HostView::shared)
+        self.inner.view.get_or_init(HostView::shared)
     }
 
     /// Reads zoned link-local entries (`fe80::1%eth0 printer.lan`) from
     /// this hosts file instead of the system's. The file is read once, on
     /// the first connect to a name.
     pub fn set_hosts_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
-        self.hosts_path = Some(Arc::new(path.into()));
-        self.hosts = Arc::new(OnceLock::new());
+        let settings = Arc::make_mut(&mut self.inner);
+        settings.hosts_path = Some(Arc::new(path.into()));
+        settings.hosts = Arc::new(OnceLock::new());
         self
     }
 
@@ -231,8 +247,9 @@ impl Connector {
         name: &str,
         snapshot: Option<&Snapshot>,
     ) -> Option<(Ipv6Addr, u32)> {
-        let hosts = self.hosts.get_or_init(|| {
+        let hosts = self.inner.hosts.get_or_init(|| {
             let path = self
+                .inner
                 .hosts_path
                 .as_deref()
                 .cloned()
@@ -252,13 +269,13 @@ impl Connector {
             (None, None) => true,
             _ => false,
         };
-        if let Some(cached) = &*self.prospects.load() {
+        if let Some(cached) = &*self.inner.prospects.load() {
             if same(cached) {
                 return Arc::clone(&cached.candidates);
             }
         }
         let candidates: Arc<[Candidate]> = plan::prospects(snapshot.map(Arc::as_ref)).into();
-        self.prospects.store(Some(Arc::new(Prospects {
+        self.inner.prospects.store(Some(Arc::new(Prospects {
             snapshot: snapshot.cloned(),
             candidates: Arc::clone(&candidates),
         })));
@@ -270,20 +287,20 @@ impl Connector {
     /// resolver's pooled connections belong to the runtime that made them.
     pub(crate) fn for_new_runtime(&self) -> Self {
         let mut clone = self.clone();
-        clone.system_resolver = Arc::new(OnceLock::new());
+        Arc::make_mut(&mut clone.inner).system_resolver = Arc::new(OnceLock::new());
         clone
     }
 
     pub(crate) fn resolver(&self) -> Result<Arc<dyn Resolve>, ResolveError> {
-        if let Some(r) = &self.resolver {
+        if let Some(r) = &self.inner.resolver {
             return Ok(Arc::clone(r));
         }
-        if let Some(r) = self.system_resolver.get() {
+        if let Some(r) = self.inner.system_resolver.get() {
             return Ok(Arc::clone(r));
         }
         // Two first connects may both build one; the first kept wins.
         let built: Arc<dyn Resolve> = Arc::new(SystemResolver::new()?);
-        Ok(Arc::clone(self.system_resolver.get_or_init(|| built)))
+        Ok(Arc::clone(self.inner.system_resolver.get_or_init(|| built)))
     }
 
     /// Asks for AAAA records whatever the host's capabilities: the
@@ -302,13 +319,12 @@ impl Connector {
     /// # Errors
     ///
     /// A [`ConnectError`] carrying the report of every query and attempt.
-    pub async fn connect(
-        &self,
-        host: &str,
+    pub fn connect<'a>(
+        &'a self,
+        host: &'a str,
         port: u16,
-    ) -> Result<(TcpStream, ConnectReport), ConnectError> {
-        let span = debug_span!("connect", host, port);
-        driver::connect(self, host, port).instrument(span).await
+    ) -> impl Future<Output = Result<(TcpStream, ConnectReport), ConnectError>> + Send + 'a {
+        driver::connect(self, host, port)
     }
 
     /// Resolves `host` and plans the order without connecting: the

@@ -19,6 +19,12 @@ pub(crate) struct SocketOptions {
 
 /// One non-blocking TCP connect with the options applied first.
 pub(crate) async fn connect(addr: SocketAddr, opts: &SocketOptions) -> std::io::Result<TcpStream> {
+    open(addr, opts)?.connect(addr).await
+}
+
+/// A non-blocking socket for `addr` with the options applied, ready to
+/// connect.
+pub(crate) fn open(addr: SocketAddr, opts: &SocketOptions) -> std::io::Result<TcpSocket> {
     // Created non-blocking where the OS allows it in the same call.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let socket = Socket::new(
@@ -49,7 +55,7 @@ pub(crate) async fn connect(addr: SocketAddr, opts: &SocketOptions) -> std::io::
         socket.bind(&SocketAddr::new(local, 0).into())?;
     }
     let std_stream: std::net::TcpStream = socket.into();
-    TcpSocket::from_std_stream(std_stream).connect(addr).await
+    Ok(TcpSocket::from_std_stream(std_stream))
 }
 
 /// Binds the socket to an interface: `SO_BINDTODEVICE` on Linux.

@@ -39,6 +39,8 @@ use crate::report::{AttemptOutcome, ConnectReport, Event, Log};
 use crate::resolve::{LookupFuture, RecordType, ResolveError};
 use crate::socket::{self, SocketOptions};
 
+mod one;
+
 /// How long a connect waits for the host view's first reading of the host
 /// (the first connect of a process, or of a namespace).
 const FIRST_READING: Duration = Duration::from_secs(2);
@@ -465,13 +467,34 @@ async fn prepare<'a>(
     }
 }
 
-/// Connects to `host` on `port`: the whole of [`Connector::connect`].
-pub(crate) async fn connect(
+/// Connects to `host` on `port`: the whole of [`Connector::connect`]. A
+/// connect to an IP address whose source the host view has cached takes
+/// the fast path ([`one`]); anything else the general one, boxed.
+pub(crate) fn connect<'a>(
+    connector: &'a Connector,
+    host: &'a str,
+    port: u16,
+) -> impl Future<Output = Result<(TcpStream, ConnectReport), ConnectError>> + Send + 'a {
+    let start = Instant::now();
+    match one::prepare(connector, host, port, start) {
+        Some(one) => Either::Left(one),
+        None => {
+            let span = tracing::debug_span!("connect", host, port);
+            Either::Right(Box::pin(tracing::Instrument::instrument(
+                general(connector, host, port, start),
+                span,
+            )))
+        }
+    }
+}
+
+/// The general path of a connect.
+async fn general(
     connector: &Connector,
     host: &str,
     port: u16,
+    start: Instant,
 ) -> Result<(TcpStream, ConnectReport), ConnectError> {
-    let start = Instant::now();
     let view = connector.host_view();
     let mut log = Log::new(host, port, connector.race().strategy);
     match prepare(connector, view, host, port, start, &mut log).await {
