@@ -152,6 +152,7 @@
 mod cache;
 mod model;
 pub mod netlink;
+mod network;
 pub mod pfroute;
 mod reach;
 mod snapshot;
@@ -164,6 +165,7 @@ pub use model::{
     AddrFlags, Address, Family, Interface, LinkKind, NextHop, OperState, RT_TABLE_MAIN, Route,
     RouteKind,
 };
+pub use network::NetworkId;
 pub use reach::{Path, Reach};
 pub use snapshot::{Capabilities, Preference, Snapshot};
 pub use source::{Dest, SourceInfo, SourceResolver};

@@ -142,6 +142,43 @@ fn capabilities_ipv4_only() {
 }
 
 #[test]
+fn the_network_identity_follows_the_attachment_not_the_addresses() {
+    let (ns, _peer) = veth_lab(|_, _| {});
+    ipv4(&ns, "va");
+    native_ipv6(&ns, "va");
+    let home = ns.run(|| Snapshot::capture().unwrap().network());
+    // Another address in the same prefix (a privacy address): the same
+    // network.
+    ns.ip(&["-6", "addr", "add", "2001:db8::77/64", "dev", "va", "nodad"]);
+    let again = ns.run(|| Snapshot::capture().unwrap().network());
+    assert_eq!(home, again);
+    // Another gateway: another network; back to the first: the first
+    // identity again.
+    ns.ip(&[
+        "route",
+        "replace",
+        "default",
+        "via",
+        "192.0.2.254",
+        "dev",
+        "va",
+    ]);
+    let moved = ns.run(|| Snapshot::capture().unwrap().network());
+    assert_ne!(home, moved);
+    ns.ip(&[
+        "route",
+        "replace",
+        "default",
+        "via",
+        "192.0.2.1",
+        "dev",
+        "va",
+    ]);
+    let back = ns.run(|| Snapshot::capture().unwrap().network());
+    assert_eq!(home, back);
+}
+
+#[test]
 fn capabilities_native_ipv6() {
     let (ns, _peer) = veth_lab(|_, _| {});
     native_ipv6(&ns, "va");
