@@ -6,13 +6,14 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use iface_probe::{HostView, Snapshot};
+use iface_probe::{HostView, NetworkId, Snapshot};
 use tokio::net::TcpStream;
 use tracing::{Instrument, debug_span};
 
 use crate::aaaa::AaaaPolicy;
 use crate::driver;
 use crate::error::ConnectError;
+use crate::history::History;
 use crate::plan::{self, Plan, zone_index};
 use crate::race::{Candidate, RaceConfig};
 use crate::report::ConnectReport;
@@ -74,15 +75,21 @@ struct Settings {
     hosts_path: Option<Arc<PathBuf>>,
     /// The zoned entries of the hosts file, read on first use.
     hosts: Arc<OnceLock<ZonedHosts>>,
-    /// What each query could bring, for the last state of the host seen:
-    /// worked out once per snapshot, not once per connect.
+    /// What each query could bring, and the network's identity, for the
+    /// last state of the host seen: worked out once per snapshot, not once
+    /// per connect.
     prospects: Arc<ArcSwapOption<Prospects>>,
+    /// The connection history, shared by clones; `None` when switched off.
+    history: Option<History>,
+    /// The history partition of this connector's connects.
+    history_key: Option<Arc<str>>,
 }
 
-/// The prospects of one snapshot.
+/// What the connector works out once per snapshot.
 struct Prospects {
     snapshot: Option<Arc<Snapshot>>,
     candidates: Arc<[Candidate]>,
+    network: NetworkId,
 }
 
 impl std::fmt::Debug for Connector {
@@ -121,6 +128,8 @@ impl Connector {
                 hosts_path: None,
                 hosts: Arc::new(OnceLock::new()),
                 prospects: Arc::new(ArcSwapOption::empty()),
+                history: Some(History::new()),
+                history_key: None,
             }),
         }
     }
@@ -262,8 +271,12 @@ impl Connector {
     }
 
     /// What each query could bring on a host in this state (see
-    /// [`Race::with_prospects`](crate::race::Race::with_prospects)).
-    pub(crate) fn prospects(&self, snapshot: Option<&Arc<Snapshot>>) -> Arc<[Candidate]> {
+    /// [`Race::with_prospects`](crate::race::Race::with_prospects)), and
+    /// the identity of the network it is on.
+    pub(crate) fn prospects(
+        &self,
+        snapshot: Option<&Arc<Snapshot>>,
+    ) -> (Arc<[Candidate]>, NetworkId) {
         let same = |cached: &Prospects| match (&cached.snapshot, snapshot) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             (None, None) => true,
@@ -271,15 +284,46 @@ impl Connector {
         };
         if let Some(cached) = &*self.inner.prospects.load() {
             if same(cached) {
-                return Arc::clone(&cached.candidates);
+                return (Arc::clone(&cached.candidates), cached.network);
             }
         }
         let candidates: Arc<[Candidate]> = plan::prospects(snapshot.map(Arc::as_ref)).into();
+        let network = snapshot.map_or(NetworkId::NONE, |s| s.network());
         self.inner.prospects.store(Some(Arc::new(Prospects {
             snapshot: snapshot.cloned(),
             candidates: Arc::clone(&candidates),
+            network,
         })));
-        candidates
+        (candidates, network)
+    }
+
+    /// Uses this connection history (shared with every connector given
+    /// the same), or none: `None` switches history off. A new connector
+    /// has a history of its own, which its clones share. See
+    /// [`history`](crate::history) for what is remembered and how it is
+    /// used.
+    pub fn set_history(&mut self, history: Option<History>) -> &mut Self {
+        Arc::make_mut(&mut self.inner).history = history;
+        self
+    }
+
+    /// The connection history, unless switched off.
+    pub fn history(&self) -> Option<&History> {
+        self.inner.history.as_ref()
+    }
+
+    /// Keeps this connector's history apart from that of connectors with
+    /// another key (a user, a profile, an origin: Happy Eyeballs v3 asks
+    /// that history be partitioned like other privacy-sensitive state).
+    /// `None`, the default, is a partition of its own.
+    pub fn set_history_key(&mut self, key: Option<&str>) -> &mut Self {
+        Arc::make_mut(&mut self.inner).history_key = key.map(Arc::from);
+        self
+    }
+
+    /// The history partition key.
+    pub fn history_key(&self) -> Option<&str> {
+        self.inner.history_key.as_deref()
     }
 
     /// A clone that builds its own system resolver: for a caller that

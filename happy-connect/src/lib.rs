@@ -110,6 +110,7 @@ pub mod blocking;
 mod connector;
 mod driver;
 mod error;
+pub mod history;
 mod host;
 pub mod integrations;
 mod plan;
@@ -127,8 +128,8 @@ pub use plan::Plan;
 pub use policy::{GAI_CONF, PolicyFileError, policy_from_file, system_policy};
 pub use race::Strategy;
 pub use report::{
-    AttemptOutcome, AttemptReport, CandidateReport, ConnectReport, HostCapabilities, QueryReport,
-    Winner,
+    AttemptOutcome, AttemptReport, CandidateReport, ConnectReport, HistoryReport, HostCapabilities,
+    QueryReport, Winner,
 };
 
 pub use iface_probe as probe;

@@ -207,6 +207,8 @@ pub struct Plan {
     pub candidates: Vec<CandidateReport>,
     /// Addresses beyond the candidate cap, left out.
     pub dropped_candidates: usize,
+    /// How the connection history was used, if it was.
+    pub history: Option<crate::report::HistoryReport>,
     /// The candidates with their zones, for [`Plan::addrs`].
     pub(crate) order: Vec<Candidate>,
 }
@@ -238,6 +240,7 @@ impl fmt::Display for Plan {
             &self.queries,
             &self.candidates,
             self.dropped_candidates,
+            self.history.as_ref(),
         )
     }
 }

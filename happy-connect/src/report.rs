@@ -9,9 +9,12 @@ use std::time::Duration;
 
 use rfc3484_sort::Policy;
 
+use iface_probe::NetworkId;
+
+use crate::history::{Advice, DelaySource};
 use crate::plan::Plan;
 use crate::race::order::Planner;
-use crate::race::{Candidate, Placement, Race, Strategy};
+use crate::race::{Candidate, Family, Placement, Race, Strategy};
 use crate::resolve::{RecordType, ResolveError};
 
 /// The account of one connect (or one resolution), returned with the
@@ -37,6 +40,9 @@ pub struct ConnectReport {
     pub candidates: Vec<CandidateReport>,
     /// Candidates dropped because an answer held more than the cap.
     pub dropped_candidates: usize,
+    /// How the connection history was used; `None` when it was not (off,
+    /// a connect to an IP address, or the network unknown).
+    pub history: Option<HistoryReport>,
     /// Every connection attempt, in the order started.
     pub attempts: Vec<AttemptReport>,
     /// The attempt that connected.
@@ -73,6 +79,44 @@ impl From<iface_probe::Capabilities> for HostCapabilities {
     }
 }
 
+/// How a connect used the connection history ([`crate::history`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HistoryReport {
+    /// The network the history was read for.
+    pub network: NetworkId,
+    /// Whether the connector has a partition key.
+    pub partitioned: bool,
+    /// Whether this connect ignored history (one in
+    /// [`HistoryConfig::ignore_one_in`](crate::history::HistoryConfig::ignore_one_in));
+    /// its outcomes are still remembered.
+    pub ignored: bool,
+    /// The family whose recent attempts here all failed or lost, which
+    /// gave the other family the first turn.
+    pub demoted_family: Option<Family>,
+}
+
+impl fmt::Display for HistoryReport {
+    /// `network 1f2e3d4c5b6a7988, IPv6 demoted (its recent attempts here
+    /// all failed)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "network {}", self.network)?;
+        if self.partitioned {
+            f.write_str(" (own partition)")?;
+        }
+        if self.ignored {
+            return f.write_str(", ignored by this connect (outcomes still kept)");
+        }
+        match self.demoted_family {
+            Some(family) => write!(
+                f,
+                ", {family} demoted (its recent attempts here all failed)"
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
 /// One DNS query: sent or skipped, and what came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -102,9 +146,12 @@ pub struct CandidateReport {
     /// The destination's kind: `native-global`, `teredo`, `6to4`, ...
     pub class: &'static str,
     /// Why it stands before the next candidate: an RFC 6724 rule, family
-    /// interleaving (RFC 8305 §4) or Teredo as the last resort. `None` for
-    /// the last candidate.
+    /// interleaving (RFC 8305 §4), Teredo as the last resort or history.
+    /// `None` for the last candidate.
     pub placed_by: Option<String>,
+    /// What the connection history says of it on this network, if
+    /// anything: "lost to IPv4 3 times on this network, last 12 s ago".
+    pub history: Option<String>,
 }
 
 /// How an attempt ended.
@@ -123,7 +170,10 @@ pub enum AttemptOutcome {
     Abandoned,
     /// The Teredo source did not become stable in time.
     SourceNotStable(String),
-    /// Any other error (unreachable, ...), as the OS said it.
+    /// The network or the host is unreachable (no route, or an ICMP
+    /// error), as the OS said it.
+    Unreachable(String),
+    /// Any other error, as the OS said it.
     Failed(String),
     /// Still running when the report was taken.
     Running,
@@ -138,8 +188,24 @@ impl fmt::Display for AttemptOutcome {
             Self::Cancelled => f.write_str("cancelled: another attempt won"),
             Self::Abandoned => f.write_str("cancelled: total timeout"),
             Self::SourceNotStable(why) => write!(f, "source not stable: {why}"),
-            Self::Failed(why) => f.write_str(why),
+            Self::Unreachable(why) | Self::Failed(why) => f.write_str(why),
             Self::Running => f.write_str("running"),
+        }
+    }
+}
+
+impl AttemptOutcome {
+    /// The outcome of a connect that failed with `err`: refused,
+    /// unreachable, timed out (by the kernel), or failed.
+    pub(crate) fn from_io(err: &std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        match err.kind() {
+            ErrorKind::ConnectionRefused => Self::Refused,
+            ErrorKind::NetworkUnreachable | ErrorKind::HostUnreachable => {
+                Self::Unreachable(err.to_string())
+            }
+            ErrorKind::TimedOut => Self::TimedOut,
+            _ => Self::Failed(err.to_string()),
         }
     }
 }
@@ -160,6 +226,9 @@ pub struct AttemptReport {
     pub stable_wait: Option<Duration>,
     /// How it ended.
     pub outcome: AttemptOutcome,
+    /// The Connection Attempt Delay after it, when history derived it
+    /// from handshake times (`None`: the configured delay).
+    pub history_delay: Option<(Duration, DelaySource)>,
 }
 
 /// The attempt that connected.
@@ -192,6 +261,7 @@ impl fmt::Display for ConnectReport {
             &self.queries,
             &self.candidates,
             self.dropped_candidates,
+            self.history.as_ref(),
         )?;
         self.fmt_timeline(f)?;
         match &self.winner {
@@ -240,9 +310,12 @@ impl ConnectReport {
             let wait = a.stable_wait.map_or_else(String::new, |w| {
                 format!(", waited {:.1} ms for a stable source", ms(w))
             });
+            let delay = a.history_delay.map_or_else(String::new, |(d, why)| {
+                format!(", next after {:.1} ms ({why})", ms(d))
+            });
             writeln!(
                 f,
-                "   {:<label_width$}  |{bar:<width$}|  {:.1}..{end_text} ms  {}{wait}",
+                "   {:<label_width$}  |{bar:<width$}|  {:.1}..{end_text} ms  {}{wait}{delay}",
                 a.address.to_string(),
                 ms(a.start),
                 a.outcome,
@@ -262,6 +335,7 @@ pub(crate) fn fmt_plan(
     queries: &[QueryReport],
     candidates: &[CandidateReport],
     dropped: usize,
+    history: Option<&HistoryReport>,
 ) -> fmt::Result {
     if let Some(c) = capabilities {
         writeln!(
@@ -303,6 +377,9 @@ pub(crate) fn fmt_plan(
             )?,
         }
     }
+    if let Some(h) = history {
+        writeln!(f, "  history: {h}")?;
+    }
     if !candidates.is_empty() {
         writeln!(f, "  order:")?;
     }
@@ -318,9 +395,12 @@ pub(crate) fn fmt_plan(
             c.class,
             source
         )?;
-        match &c.placed_by {
-            Some(why) => writeln!(f, "  [before next: {why}]")?,
-            None => writeln!(f)?,
+        if let Some(why) = &c.placed_by {
+            write!(f, "  [before next: {why}]")?;
+        }
+        writeln!(f)?;
+        if let Some(note) = &c.history {
+            writeln!(f, "       history: {note}")?;
         }
     }
     if dropped > 0 {
@@ -355,6 +435,7 @@ impl From<ConnectReport> for Plan {
             queries: report.queries,
             candidates: report.candidates,
             dropped_candidates: report.dropped_candidates,
+            history: report.history,
             order: Vec::new(),
         }
     }
@@ -373,6 +454,17 @@ pub(crate) struct Log {
     pub(crate) events: Vec<Event>,
     /// Addresses of oversized answers never handed to the race.
     pub(crate) dropped_early: usize,
+    /// How the connection history was used.
+    pub(crate) history: Option<HistoryReport>,
+}
+
+/// An attempt that ended, as [`Log::ended_attempts`] lists it.
+pub(crate) struct Ended<'a> {
+    pub(crate) index: usize,
+    pub(crate) start: Duration,
+    pub(crate) end: Duration,
+    pub(crate) stable_wait: Option<Duration>,
+    pub(crate) outcome: &'a AttemptOutcome,
 }
 
 /// One thing that happened during a connect.
@@ -419,6 +511,7 @@ impl Log {
             // its three events at the end, in one go).
             events: Vec::new(),
             dropped_early: 0,
+            history: None,
         }
     }
 
@@ -432,11 +525,40 @@ impl Log {
             host_unavailable: None,
             events: Vec::new(),
             dropped_early: 0,
+            history: None,
         }
     }
 
     pub(crate) fn push(&mut self, event: Event) {
         self.events.push(event);
+    }
+
+    /// The attempts that ended, with their start and end.
+    pub(crate) fn ended_attempts(&self) -> impl Iterator<Item = Ended<'_>> {
+        let start = |index: usize| {
+            self.events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Start { at, .. } => Some(*at),
+                    _ => None,
+                })
+                .nth(index)
+        };
+        self.events.iter().filter_map(move |e| match e {
+            Event::End {
+                index,
+                at,
+                outcome,
+                stable_wait,
+            } => Some(Ended {
+                index: *index,
+                start: start(*index)?,
+                end: *at,
+                stable_wait: *stable_wait,
+                outcome,
+            }),
+            _ => None,
+        })
     }
 
     /// The addresses of the answer recorded at `index`.
@@ -492,8 +614,13 @@ impl Log {
         out
     }
 
-    /// The candidates in order, each with what placed it before the next.
-    fn candidates(order: &[Candidate], placed: &[Placement]) -> Vec<CandidateReport> {
+    /// The candidates in order, each with what placed it before the next
+    /// and what history says of it.
+    fn candidates(
+        order: &[Candidate],
+        placed: &[Placement],
+        advice: Option<&Advice>,
+    ) -> Vec<CandidateReport> {
         order
             .iter()
             .enumerate()
@@ -502,6 +629,12 @@ impl Log {
                 source: c.dest.source.map(|s| s.addr),
                 class: teredo_addr::classify(c.dest.addr).name(),
                 placed_by: placed.get(i).map(ToString::to_string),
+                history: advice.and_then(|a| a.note(c.dest.addr)).map(|note| {
+                    // One allocation, sized for the usual note.
+                    let mut text = String::with_capacity(96);
+                    let _ = write!(text, "{note}");
+                    text
+                }),
             })
             .collect()
     }
@@ -528,6 +661,7 @@ impl Log {
                     end: None,
                     stable_wait: None,
                     outcome: AttemptOutcome::Running,
+                    history_delay: None,
                 }),
                 Event::End {
                     index,
@@ -560,17 +694,28 @@ impl Log {
         let queries = self.queries();
         let (candidates, dropped) = race.map_or_else(Default::default, |race| {
             (
-                Self::candidates(race.order(), &race.placements()),
+                Self::candidates(race.order(), &race.placements(), race.advice()),
                 race.dropped(),
             )
         });
-        self.finish(queries, candidates, dropped, total)
+        let mut report = self.finish(queries, candidates, dropped, total);
+        if let Some(race) = race.filter(|r| r.advice().is_some()) {
+            // The delay after an attempt mattered only if another followed.
+            let followed = report.attempts.len().saturating_sub(1);
+            for (i, attempt) in report.attempts.iter_mut().take(followed).enumerate() {
+                let (delay, source) = race.attempt_delay_after(i);
+                if source != DelaySource::Configured {
+                    attempt.history_delay = Some((delay, source));
+                }
+            }
+        }
+        report
     }
 
     /// The report of a connect that had one candidate and no race.
     pub(crate) fn report_one(mut self, candidate: &Candidate, total: Duration) -> ConnectReport {
         let queries = self.queries();
-        let candidates = Self::candidates(std::slice::from_ref(candidate), &[]);
+        let candidates = Self::candidates(std::slice::from_ref(candidate), &[], None);
         self.finish(queries, candidates, 0, total)
     }
 
@@ -591,6 +736,7 @@ impl Log {
             queries,
             candidates,
             dropped_candidates: dropped + self.dropped_early,
+            history: self.history,
             attempts,
             winner,
             total,
@@ -599,9 +745,18 @@ impl Log {
 
     /// The plan of a resolution, from these events and the planner that
     /// ordered its answers.
-    pub(crate) fn plan(mut self, planner: &Planner, policy: &Policy) -> Plan {
+    pub(crate) fn plan(
+        mut self,
+        planner: &Planner,
+        policy: &Policy,
+        advice: Option<&Advice>,
+    ) -> Plan {
         let queries = self.queries();
-        let candidates = Self::candidates(&planner.order, &planner.placements(policy, 0));
+        let candidates = Self::candidates(
+            &planner.order,
+            &planner.placements(policy, 0, advice),
+            advice,
+        );
         let dropped = planner.dropped();
         Plan {
             host: self.host,
@@ -610,6 +765,7 @@ impl Log {
             queries,
             candidates,
             dropped_candidates: dropped + self.dropped_early,
+            history: self.history,
             order: planner.order.clone(),
         }
     }
@@ -622,7 +778,7 @@ mod serde_impl {
 
     use serde::ser::{Serialize, SerializeMap, Serializer};
 
-    use super::{CandidateReport, ConnectReport, HostCapabilities, QueryReport, ms};
+    use super::{CandidateReport, ConnectReport, HistoryReport, HostCapabilities, QueryReport, ms};
     use crate::Plan;
 
     fn capabilities(c: &HostCapabilities) -> std::collections::BTreeMap<&'static str, bool> {
@@ -659,8 +815,18 @@ mod serde_impl {
                 source: c.source.map(|s| s.to_string()),
                 class: c.class,
                 rule: c.placed_by.as_deref(),
+                history: c.history.as_deref(),
             })
             .collect()
+    }
+
+    fn history(h: &HistoryReport) -> History {
+        History {
+            network: h.network.to_string(),
+            partitioned: h.partitioned,
+            ignored: h.ignored,
+            demoted_family: h.demoted_family.map(|f| f.to_string()),
+        }
     }
 
     impl Serialize for ConnectReport {
@@ -677,6 +843,9 @@ mod serde_impl {
             }
             m.serialize_entry("queries", &queries(&self.queries))?;
             m.serialize_entry("candidates", &candidates(&self.candidates))?;
+            if let Some(h) = &self.history {
+                m.serialize_entry("history", &history(h))?;
+            }
             let attempts: Vec<_> = self
                 .attempts
                 .iter()
@@ -688,6 +857,8 @@ mod serde_impl {
                     end_ms: a.end.map(ms),
                     stable_wait_ms: a.stable_wait.map(ms),
                     outcome: a.outcome.to_string(),
+                    history_delay_ms: a.history_delay.map(|(d, _)| ms(d)),
+                    history_delay_reason: a.history_delay.map(|(_, why)| why.to_string()),
                 })
                 .collect();
             m.serialize_entry("attempts", &attempts)?;
@@ -715,6 +886,9 @@ mod serde_impl {
             }
             m.serialize_entry("queries", &queries(&self.queries))?;
             m.serialize_entry("order", &candidates(&self.candidates))?;
+            if let Some(h) = &self.history {
+                m.serialize_entry("history", &history(h))?;
+            }
             if self.dropped_candidates > 0 {
                 m.serialize_entry("dropped_candidates", &self.dropped_candidates)?;
             }
@@ -739,6 +913,16 @@ mod serde_impl {
         source: Option<String>,
         class: &'a str,
         rule: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        history: Option<&'a str>,
+    }
+
+    #[derive(serde::Serialize)]
+    struct History {
+        network: String,
+        partitioned: bool,
+        ignored: bool,
+        demoted_family: Option<String>,
     }
 
     #[derive(serde::Serialize)]
@@ -750,6 +934,10 @@ mod serde_impl {
         end_ms: Option<f64>,
         stable_wait_ms: Option<f64>,
         outcome: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        history_delay_ms: Option<f64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        history_delay_reason: Option<String>,
     }
 
     #[derive(serde::Serialize)]

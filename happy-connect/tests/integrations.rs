@@ -315,3 +315,48 @@ async fn happy_resolve_gives_the_planned_order() {
         .expect("the ConnectError itself");
     assert_eq!(err.kind(), ConnectErrorKind::NoAddresses);
 }
+
+#[tokio::test]
+async fn history_keys_keep_clients_apart() {
+    use reqwest::dns::{Name, Resolve};
+
+    let server = Server::start().await;
+    // One history, shared by every connector below.
+    let connector = dual_connector();
+    let client = Client::builder(TokioExecutor::new())
+        .build::<_, Empty<Bytes>>(HappyConnector::new(connector.clone()).with_history_key("alice"));
+    let uri: Uri = format!("http://dual.test:{}/learn", server.port)
+        .parse()
+        .unwrap();
+    let res = client.get(uri).await.unwrap();
+    let report = res.extensions().get::<ConnectReport>().unwrap().clone();
+    assert!(report.history.expect("history used").partitioned);
+    assert_eq!(body_text(res).await, "hello from /learn");
+
+    // Alice's partition learned that ::1 refused: IPv4 first for her...
+    let order = |resolve: HappyResolve| async move {
+        resolve
+            .resolve(Name::from_str("dual.test").unwrap())
+            .await
+            .unwrap()
+            .map(|a| a.ip())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        order(HappyResolve::new(connector.clone()).with_history_key("alice")).await,
+        [V4, V6]
+    );
+    // ...and the policy's order for anyone else.
+    assert_eq!(
+        order(HappyResolve::new(connector.clone()).with_history_key("bob")).await,
+        [V6, V4]
+    );
+    let mut hyper_bob = HappyResolver::new(connector).with_history_key("bob");
+    let addrs: Vec<IpAddr> = hyper_bob
+        .call(hyper_util::client::legacy::connect::dns::Name::from_str("dual.test").unwrap())
+        .await
+        .unwrap()
+        .map(|a| a.ip())
+        .collect();
+    assert_eq!(addrs, [V6, V4]);
+}

@@ -28,6 +28,7 @@ use tracing::debug;
 use crate::Plan;
 use crate::connector::Connector;
 use crate::error::{ConnectError, ConnectErrorKind};
+use crate::history::{Advice, Partition, Past};
 use crate::host::{self, HostState};
 use crate::plan::{self, Target};
 use crate::race::order::Planner;
@@ -35,7 +36,7 @@ use crate::race::{
     Action, AttemptId, CancelReason, Candidate, Family, Input, Outcome, Race, RaceConfig, Strategy,
     is_teredo_ip,
 };
-use crate::report::{AttemptOutcome, ConnectReport, Event, Log};
+use crate::report::{AttemptOutcome, ConnectReport, Event, HistoryReport, Log};
 use crate::resolve::{LookupFuture, RecordType, ResolveError};
 use crate::socket::{self, SocketOptions};
 
@@ -407,15 +408,18 @@ async fn open(
 }
 
 /// What a connect does after it has read the host and parsed the target.
+// The race is large, but this lives only in the general path's future,
+// which is on the heap already: boxing it would cost an allocation more.
+#[allow(clippy::large_enum_variant)]
 enum Prepared<'a> {
     /// An IP address: one candidate, no race.
     One {
         host: HostState,
         candidate: Candidate,
     },
-    /// A name: the race, boxed, so that a connect to an address does not
-    /// carry the race's room in its future.
-    Race(Box<Run<'a>>),
+    /// A name: the race (the general path's future is on the heap
+    /// already, so it is not boxed again).
+    Race(Run<'a>),
 }
 
 /// Reads the host, parses the target, and for a name starts the queries
@@ -447,9 +451,14 @@ async fn prepare<'a>(
         Target::Name => {
             let config = connector.race();
             let (families, n) = queries.families();
-            let prospects = connector.prospects(host_state.snapshot.as_ref());
-            let race = Race::with_prospects(config.clone(), start, &families[..n], prospects);
-            Ok(Prepared::Race(Box::new(Run {
+            let (prospects, network) = connector.prospects(host_state.snapshot.as_ref());
+            let mut race = Race::with_prospects(config.clone(), start, &families[..n], prospects);
+            let memory = Memory::open(connector, &host_state, network, log);
+            if let Some(advice) = memory.as_ref().and_then(Memory::advice) {
+                race.advise(advice);
+            }
+            Ok(Prepared::Race(Run {
+                memory,
                 connector,
                 view,
                 port,
@@ -462,7 +471,90 @@ async fn prepare<'a>(
                 waiting: None,
                 connected: None,
                 actions: Vec::with_capacity(4),
-            })))
+            }))
+        }
+    }
+}
+
+/// A connect's use of the connection history: the partition it reads
+/// and feeds (this network, the connector's key), and whether this
+/// connect ignores what it says.
+struct Memory {
+    partition: Partition,
+    ignored: bool,
+}
+
+impl Memory {
+    /// The history of a connect to a name, when history is on and the
+    /// host view knows which network this is; records the decision in
+    /// `log`.
+    fn open(
+        connector: &Connector,
+        host: &HostState,
+        network: iface_probe::NetworkId,
+        log: &mut Log,
+    ) -> Option<Self> {
+        let history = connector.history()?;
+        host.snapshot.as_ref()?;
+        let partition = history.partition(network, connector.history_key());
+        let ignored = partition.ignored();
+        let memory = Self { partition, ignored };
+        let advice = memory.advice();
+        log.history = Some(HistoryReport {
+            network,
+            partitioned: connector.history_key().is_some(),
+            ignored,
+            demoted_family: advice.as_ref().and_then(Advice::demoted_family),
+        });
+        Some(memory)
+    }
+
+    /// The advice for the race, unless this connect ignores history.
+    fn advice(&self) -> Option<Advice> {
+        (!self.ignored).then(|| self.partition.advice())
+    }
+
+    /// The notes of these candidates' addresses, unless ignored.
+    fn notes<'c>(
+        &'c self,
+        candidates: &'c [Candidate],
+    ) -> impl Iterator<Item = (IpAddr, crate::history::Note)> + 'c {
+        candidates
+            .iter()
+            .filter(|_| !self.ignored)
+            .filter_map(|c| Some((c.dest.addr, self.partition.note(c.dest.addr)?)))
+    }
+
+    /// Remembers what the attempts of a finished race say of their paths.
+    fn remember(&self, race: &Race, log: &Log, winner: Option<AttemptId>) {
+        let winner_family = winner
+            .and_then(|id| race.order().get(id.0 as usize))
+            .map(Candidate::family);
+        for attempt in log.ended_attempts() {
+            let Some(candidate) = race.order().get(attempt.index) else {
+                continue;
+            };
+            let ran = attempt
+                .end
+                .saturating_sub(attempt.start)
+                .saturating_sub(attempt.stable_wait.unwrap_or_default());
+            let waited_out = ran >= race.attempt_delay_after(attempt.index).0;
+            let past = match attempt.outcome {
+                AttemptOutcome::Connected => Past::Connected { handshake: ran },
+                AttemptOutcome::Refused => Past::Refused,
+                AttemptOutcome::Unreachable(_) => Past::Unreachable,
+                AttemptOutcome::TimedOut => Past::TimedOut,
+                AttemptOutcome::Abandoned if waited_out => Past::TimedOut,
+                AttemptOutcome::Cancelled if waited_out => match winner_family {
+                    Some(to) => Past::Lost { to },
+                    None => continue,
+                },
+                // Cancelled early, a source that was not stable, or an
+                // error that says nothing of the path (no descriptor
+                // left, ...): nothing learned.
+                _ => continue,
+            };
+            self.partition.record(candidate.dest.addr, past);
         }
     }
 }
@@ -633,13 +725,9 @@ async fn connect_socket(
     address: std::net::SocketAddr,
     opts: &SocketOptions,
 ) -> Result<TcpStream, AttemptOutcome> {
-    socket::connect(address, opts).await.map_err(|err| {
-        if err.kind() == std::io::ErrorKind::ConnectionRefused {
-            AttemptOutcome::Refused
-        } else {
-            AttemptOutcome::Failed(err.to_string())
-        }
-    })
+    socket::connect(address, opts)
+        .await
+        .map_err(|err| AttemptOutcome::from_io(&err))
 }
 
 /// Resolves `host` and plans the order without connecting: every query is
@@ -668,12 +756,24 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
         mut queries,
     } = opening;
     let mut planner = Planner::with_capacity(config.max_candidates.min(32));
+    let mut advice = None;
     match target {
         Target::Literal { ip, scope_id } => {
             let cands = candidates(view, &host_state, &[ip], scope_id, 0).await;
-            planner.merge(&config, first_family_count, Family::of(ip), cands, 0, false);
+            planner.merge(
+                &config,
+                first_family_count,
+                Family::of(ip),
+                cands,
+                0,
+                false,
+                None,
+            );
         }
         Target::Name => {
+            let (_, network) = connector.prospects(host_state.snapshot.as_ref());
+            let memory = Memory::open(connector, &host_state, network, &mut log);
+            advice = memory.as_ref().and_then(Memory::advice);
             let deadline = tokio::time::sleep(config.total_timeout);
             tokio::pin!(deadline);
             while !queries.is_empty() {
@@ -684,6 +784,11 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
                 if let Some(recorded) = record_answer(&mut log, start, rtype, result, &config) {
                     let addrs = recorded.addrs(&log).to_vec();
                     let cands = candidates(view, &host_state, &addrs, 0, 0).await;
+                    if let (Some(memory), Some(advice)) = (&memory, &mut advice) {
+                        for (addr, note) in memory.notes(&cands) {
+                            advice.add(addr, note);
+                        }
+                    }
                     planner.merge(
                         &config,
                         first_family_count,
@@ -691,12 +796,13 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
                         cands,
                         0,
                         !queries.is_empty(),
+                        advice.as_ref(),
                     );
                 }
             }
         }
     }
-    let plan = log.plan(&planner, &config.policy);
+    let plan = log.plan(&planner, &config.policy, advice.as_ref());
     if plan.candidates.is_empty() {
         let report = ConnectReport {
             host: plan.host,
@@ -707,6 +813,7 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
             queries: plan.queries,
             candidates: plan.candidates,
             dropped_candidates: plan.dropped_candidates,
+            history: plan.history,
             attempts: Vec::new(),
             winner: None,
             total: start.elapsed(),
@@ -729,6 +836,7 @@ struct Waiting {
 
 /// One connect to a name in progress.
 struct Run<'a> {
+    memory: Option<Memory>,
     connector: &'a Connector,
     view: &'a HostView,
     port: u16,
@@ -745,15 +853,15 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn fail(self: Box<Self>, kind: ConnectErrorKind, detail: Option<String>) -> ConnectError {
+    fn fail(self, kind: ConnectErrorKind, detail: Option<String>) -> ConnectError {
         let Self {
             log, race, start, ..
-        } = *self;
+        } = self;
         let report = log.report(Some(&race), start.elapsed());
         ConnectError::new(kind, detail, report)
     }
 
-    async fn drive(mut self: Box<Self>) -> Result<(TcpStream, ConnectReport), ConnectError> {
+    async fn drive(mut self) -> Result<(TcpStream, ConnectReport), ConnectError> {
         // One timer, moved to each new deadline rather than re-created.
         let timer = tokio::time::sleep_until(self.start.into());
         tokio::pin!(timer);
@@ -778,7 +886,7 @@ impl Run<'_> {
                     if let Some(w) = self.waiting.take() {
                         let addrs = w.answer.addrs(&self.log);
                         let candidates = looked_up(addrs, sources, 0, self.port);
-                        self.race_input(Input::Answer { family: w.family, candidates });
+                        self.answer(w.family, candidates);
                     }
                 }
                 (id, result) = self.attempts.next(), if !self.attempts.is_empty() => {
@@ -806,7 +914,7 @@ impl Run<'_> {
         };
         let addrs = answer.addrs(&self.log);
         match cached_candidates(self.view, &self.host, addrs, 0, self.port) {
-            Some(candidates) => self.race_input(Input::Answer { family, candidates }),
+            Some(candidates) => self.answer(family, candidates),
             None => {
                 let sources = lookup(self.view, addrs, 0);
                 self.waiting = Some(Waiting {
@@ -844,6 +952,17 @@ impl Run<'_> {
                 self.race_input(Input::AttemptFailed { id });
             }
         }
+    }
+
+    /// Hands an answer's candidates to the race, with what history says
+    /// of them.
+    fn answer(&mut self, family: Family, candidates: Vec<Candidate>) {
+        if let Some(memory) = &self.memory {
+            for (addr, note) in memory.notes(&candidates) {
+                self.race.add_note(addr, note);
+            }
+        }
+        self.race_input(Input::Answer { family, candidates });
     }
 
     fn race_input(&mut self, input: Input) {
@@ -895,10 +1014,7 @@ impl Run<'_> {
         done
     }
 
-    fn finish(
-        mut self: Box<Self>,
-        outcome: Outcome,
-    ) -> Result<(TcpStream, ConnectReport), ConnectError> {
+    fn finish(mut self, outcome: Outcome) -> Result<(TcpStream, ConnectReport), ConnectError> {
         // Whatever is still running lost: drop it now (the report says so).
         let at = self.start.elapsed();
         for id in self.attempts.drain() {
@@ -908,6 +1024,13 @@ impl Run<'_> {
                 outcome: AttemptOutcome::Cancelled,
                 stable_wait: None,
             });
+        }
+        if let Some(memory) = &self.memory {
+            let winner = match outcome {
+                Outcome::Connected { id } => Some(id),
+                _ => None,
+            };
+            memory.remember(&self.race, &self.log, winner);
         }
         match outcome {
             Outcome::Connected { id } => {
@@ -925,7 +1048,7 @@ impl Run<'_> {
                 debug!(?id, "won");
                 let Self {
                     log, race, start, ..
-                } = *self;
+                } = self;
                 Ok((stream, log.report(Some(&race), start.elapsed())))
             }
             Outcome::NoAddresses => Err(self.fail(ConnectErrorKind::NoAddresses, None)),

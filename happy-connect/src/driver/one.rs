@@ -112,10 +112,7 @@ where
         let this = self.project();
         let result = match this.connect.poll(cx) {
             Poll::Ready(Ok(stream)) => Ok(stream),
-            Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::ConnectionRefused => {
-                Err(AttemptOutcome::Refused)
-            }
-            Poll::Ready(Err(err)) => Err(AttemptOutcome::Failed(err.to_string())),
+            Poll::Ready(Err(err)) => Err(AttemptOutcome::from_io(&err)),
             Poll::Pending => match this.timer.poll(cx) {
                 Poll::Ready(()) if *this.total_bound => Err(AttemptOutcome::Abandoned),
                 Poll::Ready(()) => Err(AttemptOutcome::TimedOut),

@@ -171,6 +171,16 @@ impl HappyConnector {
     pub fn connector(&self) -> &Connector {
         &self.connector
     }
+
+    /// Keeps the connection history of this client apart from other
+    /// clients' (a user, a profile, an origin), as Happy Eyeballs v3 asks
+    /// of privacy-sensitive state; see
+    /// [`Connector::set_history_key`].
+    #[must_use]
+    pub fn with_history_key(mut self, key: &str) -> Self {
+        self.connector.set_history_key(Some(key));
+        self
+    }
 }
 
 impl From<Connector> for HappyConnector {
@@ -395,6 +405,16 @@ impl HappyResolver {
     /// The connector in use.
     pub fn connector(&self) -> &Connector {
         &self.connector
+    }
+
+    /// Orders by the connection history of this partition only (see
+    /// [`Connector::set_history_key`]). A resolver orders by what the
+    /// history holds but cannot feed it: `HttpConnector` makes the
+    /// attempts, so their outcomes are not seen.
+    #[must_use]
+    pub fn with_history_key(mut self, key: &str) -> Self {
+        self.connector.set_history_key(Some(key));
+        self
     }
 }
 

@@ -92,6 +92,16 @@ impl HappyResolve {
     pub fn connector(&self) -> &Connector {
         &self.connector
     }
+
+    /// Orders by the connection history of this partition only (see
+    /// [`Connector::set_history_key`]). A resolver orders by what the
+    /// history holds but cannot feed it: reqwest makes the attempts, so
+    /// their outcomes are not seen.
+    #[must_use]
+    pub fn with_history_key(mut self, key: &str) -> Self {
+        self.connector.set_history_key(Some(key));
+        self
+    }
 }
 
 impl From<Connector> for HappyResolve {

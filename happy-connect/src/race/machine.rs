@@ -12,6 +12,7 @@ use super::{
     Action, AttemptId, CancelReason, Candidate, Family, Input, Outcome, Placement, RaceConfig,
     Strategy,
 };
+use crate::history::{Advice, DelaySource, Note};
 
 /// The state of one started attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,12 +26,17 @@ enum Attempt {
     Connected,
 }
 
-/// The RFC 8305 race state machine; see the [module docs](self).
+/// The RFC 8305 race state machine; see the [module docs](crate::race).
 #[derive(Clone, Debug)]
 pub struct Race {
     config: RaceConfig,
     /// `config.attempt_delay()`, read once.
     attempt_delay: Duration,
+    /// The delay after the latest attempt: `attempt_delay`, or what
+    /// history derived for that attempt's address.
+    current_delay: Duration,
+    /// What history says of this network, if it is consulted.
+    advice: Option<Advice>,
     /// `config.first_family_count`, at least 1.
     first_family_count: usize,
     created: Instant,
@@ -103,6 +109,8 @@ impl Race {
         let capacity = config.max_candidates.min(4);
         Self {
             attempt_delay: config.attempt_delay(),
+            current_delay: config.attempt_delay(),
+            advice: None,
             first_family_count: config.first_family_count.max(1),
             created: now,
             total_deadline: now.checked_add(config.total_timeout),
@@ -111,7 +119,8 @@ impl Race {
             resolution_deadline: None,
             prospects: prospects.into(),
             started: false,
-            plan: order::Planner::with_capacity(capacity),
+            // The first answer's vector becomes the plan.
+            plan: order::Planner::default(),
             attempts: Vec::with_capacity(capacity),
             in_flight: 0,
             last_start: None,
@@ -119,6 +128,52 @@ impl Race {
             outcome: None,
             config,
         }
+    }
+
+    /// Takes history's advice ([`crate::history`]): the notes of the
+    /// families, and of any address already known. Given before the
+    /// answers, it orders every candidate; given later, the candidates
+    /// not yet attempted.
+    ///
+    /// With advice, the candidates whose latest outcome on this network
+    /// failed or lost go after the others of their group, a family whose
+    /// recent attempts all failed gives the other the first turn (and no
+    /// longer holds the start back during the Resolution Delay), and the
+    /// Connection Attempt Delay after each attempt is derived from the
+    /// handshake times history knows ([`Advice::attempt_delay`]).
+    pub fn advise(&mut self, advice: Advice) {
+        self.advice = Some(advice);
+        self.replan_untried();
+    }
+
+    /// Adds the note of an address to the advice (an answer's address,
+    /// before the answer is handled).
+    pub fn add_note(&mut self, addr: IpAddr, note: Note) {
+        self.advice.get_or_insert_default().add(addr, note);
+    }
+
+    /// The advice taken, if any.
+    pub fn advice(&self) -> Option<&Advice> {
+        self.advice.as_ref()
+    }
+
+    /// The Connection Attempt Delay after attempt `index` of
+    /// [`Race::order`], and where it came from.
+    pub fn attempt_delay_after(&self, index: usize) -> (Duration, DelaySource) {
+        match (self.plan.order.get(index), &self.advice) {
+            (Some(c), Some(advice)) => advice.attempt_delay(c.dest.addr, self.attempt_delay),
+            _ => (self.attempt_delay, DelaySource::Configured),
+        }
+    }
+
+    fn replan_untried(&mut self) {
+        let attempted = self.attempts.len().min(self.plan.order.len());
+        self.plan.replan(
+            &self.config,
+            self.first_family_count,
+            attempted,
+            self.advice.as_ref(),
+        );
     }
 
     /// Feeds one input that happened at `now`, and appends the actions it
@@ -178,7 +233,7 @@ impl Race {
         {
             let start = self
                 .last_start
-                .and_then(|t| t.checked_add(self.attempt_delay));
+                .and_then(|t| t.checked_add(self.current_delay));
             next = earliest(next, start);
         }
         for attempt in &self.attempts {
@@ -229,10 +284,13 @@ impl Race {
     }
 
     /// Like [`Race::explain`], but naming what placed a pair when it was
-    /// not an RFC 6724 rule. Its [`Display`](fmt::Display) suits a report.
+    /// not an RFC 6724 rule. Its [`Display`](std::fmt::Display) suits a report.
     pub fn placements(&self) -> Vec<Placement> {
-        self.plan
-            .placements(&self.config.policy, self.attempts.len())
+        self.plan.placements(
+            &self.config.policy,
+            self.attempts.len(),
+            self.advice.as_ref(),
+        )
     }
 
     /// Whether the race is over ([`Action::Done`] was emitted).
@@ -278,6 +336,7 @@ impl Race {
             candidates,
             attempted,
             self.pending.contains(&true),
+            self.advice.as_ref(),
         );
         if added > 0 {
             // Every planned candidate may become an attempt: reserving now
@@ -359,7 +418,7 @@ impl Race {
         self.prospects
             .iter()
             .filter(|p| self.pending[p.family().index()])
-            .any(|p| order::goes_before(&self.config.policy, p, best))
+            .any(|p| order::goes_before(&self.config.policy, p, best, self.advice.as_ref()))
     }
 
     /// Whether the next planned candidate may start now (there is one).
@@ -371,7 +430,7 @@ impl Race {
             Strategy::Race => {
                 self.freed > 0
                     || self.last_start.is_some_and(|t| {
-                        t.checked_add(self.attempt_delay).is_some_and(|d| now >= d)
+                        t.checked_add(self.current_delay).is_some_and(|d| now >= d)
                     })
             }
             Strategy::Sequential => false,
@@ -386,6 +445,11 @@ impl Race {
         });
         self.in_flight += 1;
         self.last_start = Some(now);
+        if let Some(advice) = &self.advice {
+            self.current_delay = advice
+                .attempt_delay(candidate.dest.addr, self.attempt_delay)
+                .0;
+        }
         actions.push(Action::Start {
             id: attempt_id(index),
             candidate,

@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use rfc3484_sort::{Destination, Policy, Rule};
 
 use super::{Candidate, Family, Placement, RaceConfig, Strategy};
+use crate::history::Advice;
 
 /// Buffers reused by every re-planning, so that merging an answer does not
 /// allocate once they have grown to the candidate count.
@@ -62,15 +63,27 @@ pub(crate) fn sort_candidates(
 /// answer, the pattern picks up where the attempts left it, so that an
 /// IPv4 answer arriving while IPv6 attempts run gets the next turn rather
 /// than waiting behind the remaining IPv6 candidates.
+///
+/// A family that history demotes (`demoted`) gives the other family the
+/// first turn, when the other has candidates.
 pub(crate) fn interleave(
     tried: &[Candidate],
     plan: &[Candidate],
     first_family_count: usize,
+    demoted: Option<Family>,
     out: &mut Vec<Candidate>,
 ) {
-    let Some(preferred) = plan.iter().find(|c| c.tier() == 0).map(Candidate::family) else {
+    let Some(mut preferred) = plan.iter().find(|c| c.tier() == 0).map(Candidate::family) else {
         return;
     };
+    if demoted == Some(preferred) {
+        if let Some(other) = plan
+            .iter()
+            .find(|c| c.tier() == 0 && c.family() != preferred)
+        {
+            preferred = other.family();
+        }
+    }
     // The family of the last attempt, how many attempts in a row at the end
     // were of it, and whether those are all the attempts.
     let mut tried = tried
@@ -128,12 +141,18 @@ pub(crate) fn interleave(
 
 /// Orders the untried `plan` (sorted, then grouped and interleaved as the
 /// strategy says), after the candidates already `tried`.
+///
+/// With history's `advice`, the addresses whose latest outcome on this
+/// network failed go after the others (each group in the policy's
+/// order), and a demoted family gives the other the first turn (in a
+/// sequential order, it goes after the other family).
 pub(crate) fn replan(
     policy: &Policy,
     strategy: Strategy,
     first_family_count: usize,
     tried: &[Candidate],
     plan: &mut [Candidate],
+    advice: Option<&Advice>,
     scratch: &mut Scratch,
 ) {
     // One candidate is in its place already.
@@ -141,10 +160,20 @@ pub(crate) fn replan(
         return;
     }
     sort_candidates(policy, plan, scratch);
+    let demoted_family = advice.and_then(Advice::demoted_family);
+    if let Some(advice) = advice {
+        // Stable: each group keeps the policy's order.
+        plan.sort_by_key(|c| advice.demoted(c.dest.addr));
+        if strategy == Strategy::Sequential {
+            if let Some(family) = demoted_family {
+                plan.sort_by_key(|c| c.family() == family);
+            }
+        }
+    }
     let out = &mut scratch.cands;
     out.clear();
     match strategy {
-        Strategy::Race => interleave(tried, plan, first_family_count, out),
+        Strategy::Race => interleave(tried, plan, first_family_count, demoted_family, out),
         Strategy::Sequential => out.extend(plan.iter().filter(|c| c.tier() == 0)),
     }
     for tier in 1..=2 {
@@ -155,12 +184,23 @@ pub(crate) fn replan(
 
 /// Whether `a` goes before `b` in every plan: a better group (usable, then
 /// Teredo, then unreachable), or the same group and RFC 6724 under the
-/// policy prefers it.
-pub(crate) fn goes_before(policy: &Policy, a: &Candidate, b: &Candidate) -> bool {
+/// policy prefers it, unless history demotes `a`'s family and not `b`'s.
+pub(crate) fn goes_before(
+    policy: &Policy,
+    a: &Candidate,
+    b: &Candidate,
+    advice: Option<&Advice>,
+) -> bool {
     match a.tier().cmp(&b.tier()) {
         Ordering::Less => true,
         Ordering::Greater => false,
-        Ordering::Equal => rfc3484_sort::compare(policy, &a.dest, &b.dest).0 == Ordering::Less,
+        Ordering::Equal => {
+            let demoted = advice.and_then(Advice::demoted_family);
+            if demoted.is_some() && a.family() != b.family() {
+                return demoted != Some(a.family());
+            }
+            rfc3484_sort::compare(policy, &a.dest, &b.dest).0 == Ordering::Less
+        }
     }
 }
 
@@ -196,6 +236,7 @@ impl Planner {
     /// Adds an answer's new candidates (after the `attempted` ones) and
     /// re-plans the untried part; returns how many were added. While
     /// `other_pending`, the answer keeps at most the cap less half of it.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn merge(
         &mut self,
         config: &RaceConfig,
@@ -204,6 +245,7 @@ impl Planner {
         mut candidates: Vec<Candidate>,
         attempted: usize,
         other_pending: bool,
+        advice: Option<&Advice>,
     ) -> usize {
         self.answered_after[family.index()] = attempted;
         // Dedupe in place, against what is known and within the answer.
@@ -233,7 +275,13 @@ impl Planner {
         }
         let added = candidates.len();
         if added > 0 {
-            self.order.extend_from_slice(&candidates);
+            if self.order.is_empty() && self.order.capacity() < candidates.len() {
+                // The first answer's vector becomes the order: one
+                // allocation fewer per connect.
+                self.order = candidates;
+            } else {
+                self.order.extend_from_slice(&candidates);
+            }
             let split = attempted.min(self.order.len());
             let (tried, plan) = self.order.split_at_mut(split);
             replan(
@@ -242,15 +290,44 @@ impl Planner {
                 first_family_count,
                 tried,
                 plan,
+                advice,
                 &mut self.scratch,
             );
         }
         added
     }
 
+    /// Re-plans the candidates after the first `attempted` (new advice).
+    pub(crate) fn replan(
+        &mut self,
+        config: &RaceConfig,
+        first_family_count: usize,
+        attempted: usize,
+        advice: Option<&Advice>,
+    ) {
+        let split = attempted.min(self.order.len());
+        let (tried, plan) = self.order.split_at_mut(split);
+        replan(
+            &config.policy,
+            config.strategy,
+            first_family_count,
+            tried,
+            plan,
+            advice,
+            &mut self.scratch,
+        );
+    }
+
     /// What put each candidate before the next (one fewer than there are
     /// candidates), `attempted` of them having started.
-    pub(crate) fn placements(&self, policy: &Policy, attempted: usize) -> Vec<Placement> {
+    pub(crate) fn placements(
+        &self,
+        policy: &Policy,
+        attempted: usize,
+        advice: Option<&Advice>,
+    ) -> Vec<Placement> {
+        let demoted = |c: &Candidate| advice.is_some_and(|h| h.demoted(c.dest.addr));
+        let demoted_family = advice.and_then(Advice::demoted_family);
         self.order
             .windows(2)
             .enumerate()
@@ -260,6 +337,15 @@ impl Planner {
                     (Ordering::Less | Ordering::Equal, rule) => Placement::Rule(rule),
                     // `a` started before `b`'s answer came.
                     _ if i < self.answered_after[b.family().index()] => Placement::Attempted,
+                    // History: `b` failed here lately and `a` did not, or
+                    // `b`'s whole family did.
+                    _ if a.tier() == b.tier() && demoted(b) && !demoted(a) => Placement::History,
+                    _ if a.tier() == b.tier()
+                        && a.family() != b.family()
+                        && demoted_family == Some(b.family()) =>
+                    {
+                        Placement::History
+                    }
                     _ if a.tier() == 0 && b.tier() == 1 => Placement::TeredoLast,
                     _ if a.tier() == 0 && b.tier() == 0 && a.family() != b.family() => {
                         Placement::Interleaved

@@ -1020,3 +1020,140 @@ fn the_resolution_delay_bounds_the_wait_for_every_policy() {
         }
     }
 }
+
+mod history {
+    //! What connection history changes in a race, on the virtual clock.
+
+    use super::*;
+    use crate::history::{Advice, DelaySource, Note, Past};
+
+    fn failed(last: Past) -> Note {
+        let mut n = Note {
+            last,
+            ..Note::default()
+        };
+        match last {
+            Past::Lost { to } => {
+                n.lost = 1;
+                n.lost_to = Some(to);
+            }
+            _ => n.timed_out = 1,
+        }
+        n
+    }
+
+    fn connected(handshake_ms: u64) -> Note {
+        Note {
+            connected: 1,
+            last: Past::Connected {
+                handshake: ms(handshake_ms),
+            },
+            handshake: Some(ms(handshake_ms)),
+            ..Note::default()
+        }
+    }
+
+    fn advice(v4: Option<Note>, v6: Option<Note>) -> Advice {
+        Advice::new([v4, v6], ms(100), ms(2000))
+    }
+
+    #[test]
+    fn an_address_that_failed_here_goes_after_those_that_did_not() {
+        let mut h = Harness::race(&[Family::V6]);
+        h.race.advise(advice(None, None));
+        // `near` goes first by RFC 6724 rule 9, but it was lost lately.
+        h.race
+            .add_note(near().dest.addr, failed(Past::Lost { to: Family::V4 }));
+        let actions = h.answer(Family::V6, &[near(), v6(1)], 0);
+        assert_eq!(actions, [start(0, v6(1))]);
+        assert_eq!(h.race.order(), [v6(1), near()]);
+        assert_eq!(h.race.placements(), [Placement::History]);
+        // It still gets its attempt when the delay passes.
+        assert_eq!(h.next_ms(), Some(250));
+        assert_eq!(h.timer(250), [start(1, near())]);
+    }
+
+    #[test]
+    fn a_family_that_failed_here_gives_the_other_the_first_turn() {
+        let mut h = Harness::race(&[Family::V6, Family::V4]);
+        h.race
+            .advise(advice(None, Some(failed(Past::Lost { to: Family::V4 }))));
+        // AAAA answers first: with IPv6 demoted the race does not start
+        // on it while A is out...
+        assert!(h.answer(Family::V6, &[v6(1), v6(2)], 0).is_empty());
+        // ...and A's answer starts IPv4 at once, IPv6 one delay later.
+        assert_eq!(h.answer(Family::V4, &[v4(1)], 5), [start(0, v4(1))]);
+        assert_eq!(h.race.order(), [v4(1), v6(1), v6(2)]);
+        assert_eq!(
+            h.race.placements(),
+            [Placement::History, Placement::Rule(Rule::KeepOrder)]
+        );
+        assert_eq!(h.timer(255), [start(1, v6(1))]);
+    }
+
+    #[test]
+    fn a_demoted_family_does_not_hold_the_start_back() {
+        // Without history, an A answer waits up to the Resolution Delay for
+        // AAAA (native IPv6 would go first)...
+        let mut plain = Harness::race(&[Family::V6, Family::V4]);
+        assert!(plain.answer(Family::V4, &[v4(1)], 0).is_empty());
+        assert_eq!(plain.next_ms(), Some(50));
+        // ...with IPv6 failing here lately, it starts at once.
+        let mut h = Harness::race(&[Family::V6, Family::V4]);
+        h.race.advise(advice(None, Some(failed(Past::TimedOut))));
+        assert_eq!(h.answer(Family::V4, &[v4(1)], 0), [start(0, v4(1))]);
+    }
+
+    #[test]
+    fn the_attempt_delay_follows_the_handshake_times() {
+        let mut h = Harness::race(&[Family::V6]);
+        h.race.advise(advice(None, None));
+        h.race.add_note(v6(1).dest.addr, connected(80));
+        assert_eq!(h.answer(Family::V6, &[v6(1), v6(2)], 0), [start(0, v6(1))]);
+        // Twice the 80 ms handshake, not the configured 250 ms.
+        assert_eq!(h.next_ms(), Some(160));
+        assert_eq!(
+            h.race.attempt_delay_after(0),
+            (ms(160), DelaySource::Address { handshake: ms(80) })
+        );
+        assert_eq!(h.timer(160), [start(1, v6(2))]);
+        // The second is unknown: the configured delay after it.
+        assert_eq!(h.race.attempt_delay_after(1).1, DelaySource::Configured);
+    }
+
+    #[test]
+    fn a_sequential_connect_tries_the_demoted_family_last() {
+        let config = RaceConfig {
+            strategy: Strategy::Sequential,
+            ..RaceConfig::default()
+        };
+        let mut h = Harness::new(config, &[Family::V6, Family::V4]);
+        h.race.advise(advice(None, Some(failed(Past::TimedOut))));
+        h.answer(Family::V6, &[v6(1)], 0);
+        assert_eq!(h.answer(Family::V4, &[v4(1), v4(2)], 1), [start(0, v4(1))]);
+        assert_eq!(h.race.order(), [v4(1), v4(2), v6(1)]);
+    }
+
+    #[test]
+    fn advice_given_late_reorders_only_what_is_not_attempted() {
+        let mut h = Harness::race(&[Family::V6]);
+        assert_eq!(
+            h.answer(Family::V6, &[near(), v6(1), v6(2)], 0),
+            [start(0, near())]
+        );
+        let mut a = advice(None, None);
+        a.add(v6(1).dest.addr, failed(Past::TimedOut));
+        h.race.advise(a);
+        assert_eq!(h.race.order(), [near(), v6(2), v6(1)]);
+    }
+
+    #[test]
+    fn teredo_stays_last_whatever_history_says() {
+        let mut h = Harness::race(&[Family::V6, Family::V4]);
+        h.race.advise(advice(Some(failed(Past::TimedOut)), None));
+        h.race.add_note(v4(1).dest.addr, failed(Past::TimedOut));
+        h.answer(Family::V6, &[teredo(1)], 0);
+        h.answer(Family::V4, &[v4(1)], 1);
+        assert_eq!(h.race.order(), [v4(1), teredo(1)]);
+    }
+}

@@ -214,6 +214,10 @@ pub enum Placement {
     TeredoLast,
     /// The candidate was attempted before the next one was known.
     Attempted,
+    /// Connection history: the next candidate, or its whole family,
+    /// failed or lost recently on this network (see
+    /// [`history`](crate::history)).
+    History,
 }
 
 impl fmt::Display for Placement {
@@ -225,6 +229,7 @@ impl fmt::Display for Placement {
             Self::Interleaved => f.write_str("family interleaving (RFC 8305 §4)"),
             Self::TeredoLast => f.write_str("Teredo last"),
             Self::Attempted => f.write_str("attempted before the next was known"),
+            Self::History => f.write_str("history (the next failed here lately)"),
         }
     }
 }

@@ -19,12 +19,12 @@ use crate::dns_server::{DnsServer, Fault, LoggedQuery, Transport, Zone};
 
 const V4: Ipv4Addr = Ipv4Addr::LOCALHOST;
 const V6: Ipv6Addr = Ipv6Addr::LOCALHOST;
-const V4_IP: IpAddr = IpAddr::V4(V4);
-const V6_IP: IpAddr = IpAddr::V6(V6);
+pub(crate) const V4_IP: IpAddr = IpAddr::V4(V4);
+pub(crate) const V6_IP: IpAddr = IpAddr::V6(V6);
 
 /// What a port is on one family's loopback address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
+pub(crate) enum Mode {
     /// A listener with a roomy backlog that is never accepted from: the
     /// kernel completes handshakes on its own, so connects succeed.
     Listen,
@@ -38,14 +38,14 @@ enum Mode {
 
 /// Sockets held for the length of a test: listeners, reservations and
 /// the connections filling a blackhole's accept queue.
-struct Ports {
-    port: u16,
+pub(crate) struct Ports {
+    pub(crate) port: u16,
     sockets: Vec<Socket>,
 }
 
 impl Ports {
     /// One port on both `127.0.0.1` and `::1`, each in its mode.
-    fn new(v4: Mode, v6: Mode) -> Self {
+    pub(crate) fn new(v4: Mode, v6: Mode) -> Self {
         for _ in 0..100 {
             let first = bind(SocketAddr::new(V4_IP, 0)).expect("bind 127.0.0.1:0");
             let port = first
@@ -114,7 +114,7 @@ fn fill(addr: SocketAddr) -> Vec<Socket> {
 }
 
 /// A connector with a static table `name` → `addrs` and AAAA always asked.
-fn connector(name: &str, addrs: &[IpAddr]) -> Connector {
+pub(crate) fn connector(name: &str, addrs: &[IpAddr]) -> Connector {
     connector_with(StaticResolver::new().with(name, addrs))
 }
 
@@ -136,7 +136,7 @@ fn query(report: &ConnectReport, rtype: RecordType) -> &happy_connect::QueryRepo
         .unwrap_or_else(|| panic!("no {rtype} query in the report:\n{report}"))
 }
 
-fn winner_ip(report: &ConnectReport) -> IpAddr {
+pub(crate) fn winner_ip(report: &ConnectReport) -> IpAddr {
     report
         .winner
         .unwrap_or_else(|| panic!("no winner:\n{report}"))

@@ -3,4 +3,5 @@
 mod cli;
 mod connect;
 mod dns_server;
+mod history;
 mod resolve;

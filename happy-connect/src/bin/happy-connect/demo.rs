@@ -11,6 +11,8 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use happy_connect::addr::classify;
+use happy_connect::history::{Advice, History, HistoryConfig, Past};
+use happy_connect::probe::NetworkId;
 use happy_connect::race::{Action, AttemptId, Candidate, Family, Input, Outcome, Race, RaceConfig};
 use happy_connect::sort::{Destination, Policy, Source, SourceAttrs, explain, sort};
 use happy_connect::{AaaaPolicy, Connector, HostCapabilities, Strategy};
@@ -27,6 +29,9 @@ pub(crate) fn demo() -> Result<(), Failure> {
     );
     println!(
         "  happy-connect resolve NAME --json    the queries and the order, without connecting"
+    );
+    println!(
+        "  happy-connect connect HOST PORT --history FILE   remember broken paths between runs"
     );
     println!("  happy-connect probe                  this host's interfaces and capabilities");
     println!("  happy-connect wait-stable --teredo   wait for a Teredo address to qualify");
@@ -195,12 +200,47 @@ fn blackholed_ipv6() {
         dest("198.51.100.20", V4_SRC, false),
     ];
     for strategy in [Strategy::Race, Strategy::Sequential] {
-        let (ms, attempts) = replay_blackhole(strategy, &dests);
+        let (ms, attempts) = replay_blackhole(strategy, &dests, None);
         println!(
             "  {:<10}: connected over IPv4 after {ms} ms ({attempts})",
             strategy.to_string()
         );
     }
+    // What the race learned: the IPv6 attempt lost to IPv4 after waiting
+    // out the attempt delay. The next connect on this network reads it.
+    let history = History::new();
+    let network = NetworkId::from_u64(1);
+    let v6 = dests[0].addr;
+    history.record(network, None, v6, Past::Lost { to: Family::V4 });
+    history.record(
+        network,
+        None,
+        dests[1].addr,
+        Past::Connected {
+            handshake: Duration::from_millis(1),
+        },
+    );
+    let config = HistoryConfig::default();
+    let mut advice = Advice::new(
+        [
+            history.family_note(network, None, Family::V4),
+            history.family_note(network, None, Family::V6),
+        ],
+        config.attempt_delay_min,
+        config.attempt_delay_max,
+    );
+    for d in &dests {
+        if let Some(note) = history.note(network, None, d.addr) {
+            advice.add(d.addr, note);
+        }
+    }
+    let (ms, attempts) = replay_blackhole(Strategy::Race, &dests, Some(advice));
+    let note = history
+        .note(network, None, v6)
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    println!("  race, again with history ({v6}: {note}):");
+    println!("              connected over IPv4 after {ms} ms ({attempts})");
     println!(
         "  (sequential uses a 10 s attempt timeout here; Linux's own SYN retries last about 127 s,"
     );
@@ -209,13 +249,20 @@ fn blackholed_ipv6() {
 
 /// Runs the race on a virtual clock: IPv6 attempts never answer, IPv4
 /// ones connect 1 ms after they start. Returns when it connected.
-fn replay_blackhole(strategy: Strategy, dests: &[Destination]) -> (u128, String) {
+fn replay_blackhole(
+    strategy: Strategy,
+    dests: &[Destination],
+    advice: Option<Advice>,
+) -> (u128, String) {
     let config = RaceConfig {
         strategy,
         ..RaceConfig::default()
     };
     let t0 = Instant::now();
     let mut race = Race::new(config, t0, &[Family::V6, Family::V4]);
+    if let Some(advice) = advice {
+        race.advise(advice);
+    }
     let mut actions = Vec::new();
     let mut now = t0;
     for family in [Family::V6, Family::V4] {

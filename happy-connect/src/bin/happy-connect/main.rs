@@ -4,7 +4,9 @@
 //! negative (for example an address that is not Teredo), 2 on bad input.
 //! Every error is one line on standard error.
 
+mod args;
 mod demo;
+mod history;
 mod net;
 mod offline;
 mod online;

@@ -1,15 +1,17 @@
 //! The commands that use the network: `resolve` and `connect`.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use happy_connect::resolve::StaticResolver;
 use happy_connect::{AaaaPolicy, Connector, Plan, Strategy};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
 use crate::Failure;
-use crate::offline::{parse_policy, print_json};
-use crate::online::parse_duration;
+use crate::args::{parse_duration, parse_policy, print_json};
+use crate::history::HistoryArgs;
 
 /// `--aaaa`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -54,6 +56,54 @@ pub(crate) struct ResolveArgs {
     /// Print JSON: {"name", "queries": [...], "order": [...]}.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    names: NameArgs,
+    #[command(flatten)]
+    history: HistoryArgs,
+}
+
+/// `--resolve`: names answered without DNS.
+#[derive(Debug, Args)]
+pub(crate) struct NameArgs {
+    /// Answer NAME with these addresses instead of asking DNS, as curl's
+    /// --resolve does (repeatable): --resolve example.test=2001:db8::1,192.0.2.1
+    #[arg(long, value_name = "NAME=ADDR,...", value_parser = parse_resolve)]
+    resolve: Vec<(String, Vec<IpAddr>)>,
+}
+
+impl NameArgs {
+    /// Makes the connector answer the names given from the table (and no
+    /// other name: a name not in it has no address).
+    fn apply(&self, connector: &mut Connector) {
+        if self.resolve.is_empty() {
+            return;
+        }
+        let table = self
+            .resolve
+            .iter()
+            .fold(StaticResolver::new(), |t, (name, addrs)| {
+                t.with(name, addrs)
+            });
+        connector.set_resolver(table);
+    }
+}
+
+/// Parses `NAME=ADDR[,ADDR...]`.
+fn parse_resolve(text: &str) -> Result<(String, Vec<IpAddr>), String> {
+    let (name, addrs) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NAME=ADDR[,ADDR...]"))?;
+    if name.is_empty() || addrs.is_empty() {
+        return Err(format!("{text:?} is not NAME=ADDR[,ADDR...]"));
+    }
+    let addrs = addrs
+        .split(',')
+        .map(|a| {
+            a.parse::<IpAddr>()
+                .map_err(|_| format!("{a:?} in {text:?} is not an IP address"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((name.to_owned(), addrs))
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +136,10 @@ pub(crate) struct ConnectArgs {
     /// Print the report as JSON (on standard error).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    names: NameArgs,
+    #[command(flatten)]
+    history: HistoryArgs,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -99,7 +153,12 @@ pub(crate) fn resolve(args: &ResolveArgs) -> Result<(), Failure> {
     let mut connector = Connector::new();
     connector.race_mut().policy = parse_policy(&args.policy)?;
     connector.set_aaaa(args.aaaa.into());
+    args.names.apply(&mut connector);
+    let history = args.history.open();
+    connector.set_history(Some(history.clone()));
     let result = runtime()?.block_on(connector.resolve(&args.name));
+    // Nothing is learned without connecting, but what expired goes.
+    args.history.save(&history);
     let (plan, error) = match result {
         Ok(plan) => (plan, None),
         Err(err) => {
@@ -121,6 +180,9 @@ pub(crate) fn resolve(args: &ResolveArgs) -> Result<(), Failure> {
 pub(crate) fn connect(args: &ConnectArgs) -> Result<(), Failure> {
     let mut connector = Connector::new();
     connector.set_aaaa(args.aaaa.into());
+    args.names.apply(&mut connector);
+    let history = args.history.open();
+    connector.set_history(Some(history.clone()));
     let race = connector.race_mut();
     race.policy = parse_policy(&args.policy)?;
     race.strategy = match args.strategy {
@@ -132,6 +194,8 @@ pub(crate) fn connect(args: &ConnectArgs) -> Result<(), Failure> {
     race.total_timeout = args.timeout;
     let runtime = runtime()?;
     let connected = runtime.block_on(connector.connect(&args.host, args.port));
+    // What this connect taught is kept whether or not it connected.
+    args.history.save(&history);
     let (stream, report) = match connected {
         Ok(pair) => pair,
         Err(err) => {

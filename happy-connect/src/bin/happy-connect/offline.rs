@@ -5,9 +5,10 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use clap::Args;
 use happy_connect::addr::{TeredoAddr, classify as classify_addr};
-use happy_connect::sort::{Destination, Policy, Source, SourceAttrs, explain};
+use happy_connect::sort::{Destination, Source, SourceAttrs, explain};
 use serde_json::{Value, json};
 
+use crate::args::{parse_policy, print_json};
 use crate::{Failure, online};
 
 #[derive(Debug, Args)]
@@ -215,26 +216,6 @@ pub(crate) fn sort(args: &SortArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Parses `rfc6724`, `rfc3484`, `windows`, `glibc`, `system` (glibc's
-/// choice on this host: /etc/gai.conf, else its built-in tables) or
-/// `gai:PATH`.
-pub(crate) fn parse_policy(text: &str) -> Result<Policy, Failure> {
-    let bad = |err: happy_connect::PolicyFileError| Failure::BadInput(err.to_string());
-    match text {
-        "rfc6724" => Ok(Policy::rfc6724()),
-        "rfc3484" => Ok(Policy::rfc3484()),
-        "windows" => Ok(Policy::windows()),
-        "glibc" => Ok(Policy::glibc()),
-        "system" => happy_connect::system_policy().map_err(bad),
-        _ => match text.strip_prefix("gai:") {
-            Some(path) => happy_connect::policy_from_file(path).map_err(bad),
-            None => Err(Failure::BadInput(format!(
-                "unknown policy {text:?} (expected rfc6724, rfc3484, windows, glibc, system or gai:PATH)"
-            ))),
-        },
-    }
-}
-
 fn parse_ip(text: &str, what: &str) -> Result<IpAddr, Failure> {
     text.parse()
         .map_err(|_| Failure::BadInput(format!("{what} {text:?} is not an IPv4 or IPv6 address")))
@@ -380,12 +361,4 @@ fn print_table(headers: &[&str], rows: &[Vec<String>], note: impl Fn(usize) -> O
             println!("{note}");
         }
     }
-}
-
-pub(crate) fn print_json(value: &Value) {
-    // Serialising a Value built from strings and numbers cannot fail.
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    );
 }

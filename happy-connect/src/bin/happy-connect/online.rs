@@ -14,6 +14,7 @@ use happy_connect::stable::{self as stable_addr, Filter, Pending, StableAddr, St
 use serde_json::{Value, json};
 
 use crate::Failure;
+use crate::args::{parse_duration, print_json};
 
 #[derive(Debug, Args)]
 pub(crate) struct ProbeArgs {
@@ -28,7 +29,7 @@ pub(crate) fn probe(args: &ProbeArgs) -> Result<(), Failure> {
     let interfaces = snapshot.interfaces_in_preference_order();
     if args.json {
         let list: Vec<Value> = interfaces.iter().map(|i| interface_json(i)).collect();
-        crate::offline::print_json(&json!({
+        print_json(&json!({
             "interfaces": list,
             "capabilities": capabilities_json(&caps),
         }));
@@ -201,28 +202,6 @@ pub(crate) struct WaitStableArgs {
     json: bool,
 }
 
-/// Parses `500ms`, `3s`, `2m` or a bare number of seconds.
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration (try 500ms, 3s or 2m)"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => {
-            return Err(format!(
-                "{text:?} has an unknown unit {unit:?} (use ms, s or m)"
-            ));
-        }
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("{text:?} is out of range"))
-}
-
 /// `wait-stable`: follows the kernel's address events through a
 /// [`Tracker`] until the addresses of interest are stable, DAD fails, or
 /// the timeout passes. On a terminal a live line shows what is pending.
@@ -308,7 +287,7 @@ fn report_wait(
     let ok = matches!(status, Status::Stable(_));
     if json {
         let addr_json = |ip: Option<IpAddr>| ip.map(|ip| ip.to_string());
-        crate::offline::print_json(&json!({
+        print_json(&json!({
             "stable": ok,
             "waited_ms": (waited_ms * 10.0).round() / 10.0,
             "addresses": stable.iter().map(|a| json!({

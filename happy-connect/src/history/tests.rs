@@ -1,0 +1,264 @@
+use std::net::IpAddr;
+use std::time::Duration;
+
+use iface_probe::NetworkId;
+
+use super::*;
+
+const HOME: NetworkId = NetworkId::from_u64(1);
+const AWAY: NetworkId = NetworkId::from_u64(2);
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn ok(ms: u64) -> Past {
+    Past::Connected {
+        handshake: Duration::from_millis(ms),
+    }
+}
+
+#[test]
+fn notes_are_kept_per_network_and_partition() {
+    let h = History::new();
+    let a = ip("2001:db8::1");
+    h.record(HOME, None, a, Past::TimedOut);
+    assert!(h.note(HOME, None, a).unwrap().demoted());
+    assert_eq!(h.note(AWAY, None, a), None, "another network knows nothing");
+    assert_eq!(h.note(HOME, Some("alice"), a), None, "another partition");
+    h.record(HOME, Some("alice"), a, ok(3));
+    assert!(!h.note(HOME, Some("alice"), a).unwrap().demoted());
+    assert!(h.note(HOME, None, a).unwrap().demoted(), "untouched");
+    // Coming back to the first network finds its notes again.
+    h.record(AWAY, None, a, ok(5));
+    assert!(h.note(HOME, None, a).unwrap().demoted());
+}
+
+#[test]
+fn every_outcome_also_counts_for_its_family() {
+    let h = History::new();
+    h.record(HOME, None, ip("2001:db8::1"), Past::TimedOut);
+    h.record(HOME, None, ip("2001:db8::2"), Past::Lost { to: Family::V4 });
+    h.record(HOME, None, ip("192.0.2.1"), ok(2));
+    let v6 = h.family_note(HOME, None, Family::V6).unwrap();
+    assert_eq!((v6.timed_out, v6.lost), (1, 1));
+    assert!(v6.all_failed());
+    let advice = h.partition(HOME, None).advice();
+    assert_eq!(advice.demoted_family(), Some(Family::V6));
+    // A name never seen before gets the family's delay.
+    let (delay, source) = advice.attempt_delay(ip("192.0.2.99"), Duration::from_millis(250));
+    assert_eq!(delay, Duration::from_millis(100));
+    assert!(matches!(
+        source,
+        DelaySource::Family {
+            family: Family::V4,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn repeated_connections_are_not_all_written() {
+    let h = History::new();
+    let a = ip("192.0.2.1");
+    for _ in 0..10 {
+        h.record(HOME, None, a, ok(1));
+    }
+    let note = h.note(HOME, None, a).unwrap();
+    assert_eq!(note.connected, 1, "within a second, one is enough");
+    // A failure is always written, and a connection after it too.
+    h.record(HOME, None, a, Past::Refused);
+    h.record(HOME, None, a, ok(1));
+    let note = h.note(HOME, None, a).unwrap();
+    assert_eq!((note.connected, note.refused), (2, 1));
+    assert!(!note.demoted());
+}
+
+#[test]
+fn the_configuration_is_kept_within_bounds() {
+    let h = History::with_config(HistoryConfig {
+        attempt_delay_min: Duration::from_millis(1),
+        attempt_delay_max: Duration::ZERO,
+        ..HistoryConfig::default()
+    });
+    assert_eq!(h.config().attempt_delay_min, Duration::from_millis(10));
+    assert_eq!(h.config().attempt_delay_max, Duration::from_millis(10));
+    // The defaults: 4,096 entries, which fit in 1 MiB.
+    let h = History::new();
+    assert_eq!(h.capacity(), 4096);
+    assert!(store::heap_for(4096 / store::SHARDS) <= 1 << 20);
+    // A memory bound lowers the capacity (the test binary
+    // `history_memory` measures the heap itself).
+    let small = History::with_config(HistoryConfig {
+        max_bytes: 64 * 1024,
+        ..HistoryConfig::default()
+    });
+    assert!(small.capacity() < 4096);
+    assert!(store::heap_for(small.capacity() / store::SHARDS) <= 64 * 1024);
+    assert!(store::heap_for(small.capacity() / store::SHARDS + 1) > 64 * 1024);
+    // Even a tiny bound keeps one entry per shard.
+    let tiny = HistoryConfig {
+        max_bytes: 0,
+        ..HistoryConfig::default()
+    };
+    assert_eq!(History::with_config(tiny).capacity(), 16);
+}
+
+#[test]
+fn one_connect_in_n_ignores_history() {
+    let h = History::with_config(HistoryConfig {
+        ignore_one_in: 4,
+        ..HistoryConfig::default()
+    });
+    let ignored: Vec<bool> = (0..8).map(|_| h.partition(HOME, None).ignored()).collect();
+    assert_eq!(
+        ignored,
+        [false, false, false, true, false, false, false, true]
+    );
+    let never = History::new();
+    assert!((0..100).all(|_| !never.partition(HOME, None).ignored()));
+}
+
+#[test]
+fn expired_entries_are_purged_and_clones_share() {
+    let h = History::with_config(HistoryConfig {
+        ttl: Duration::from_millis(30),
+        ..HistoryConfig::default()
+    });
+    let shared = h.clone();
+    assert!(shared.ptr_eq(&h));
+    h.record(HOME, None, ip("192.0.2.1"), Past::Refused);
+    assert_eq!(shared.len(), 2, "the address and its family");
+    std::thread::sleep(Duration::from_millis(40));
+    assert_eq!(h.note(HOME, None, ip("192.0.2.1")), None, "expired");
+    assert_eq!(shared.purge(), 2);
+    assert!(h.is_empty());
+}
+
+#[test]
+fn partition_keys_have_stable_digests() {
+    assert_eq!(partition_digest("alice"), partition_digest("alice"));
+    assert_ne!(partition_digest("alice"), partition_digest("bob"));
+    assert_ne!(partition_digest(""), 0);
+    // Pinned: saved histories keep their partitions across builds.
+    assert_eq!(partition_digest("a"), 0xaf63_dc4c_8601_ec8c);
+}
+
+#[cfg(feature = "serde")]
+mod file {
+    use super::*;
+
+    fn json(h: &History) -> String {
+        serde_json::to_string(&h.export()).unwrap()
+    }
+
+    fn load(text: &str) -> Result<usize, String> {
+        let file: HistoryFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        History::new().import(&file).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_export_imports_into_another_history() {
+        let h = History::new();
+        h.record(HOME, None, ip("2001:db8::1"), Past::Lost { to: Family::V4 });
+        h.record(HOME, Some("k"), ip("192.0.2.1"), ok(7));
+        h.record(AWAY, None, ip("192.0.2.2"), Past::Unreachable);
+        let text = json(&h);
+        let file: HistoryFile = serde_json::from_str(&text).unwrap();
+        assert_eq!(file.len(), 6, "three addresses and their families");
+        let restored = History::new();
+        assert_eq!(restored.import(&file).unwrap(), 6);
+        for (net, key, addr) in [
+            (HOME, None, "2001:db8::1"),
+            (HOME, Some("k"), "192.0.2.1"),
+            (AWAY, None, "192.0.2.2"),
+        ] {
+            assert_eq!(
+                restored.note(net, key, ip(addr)),
+                h.note(net, key, ip(addr)),
+                "{addr}"
+            );
+        }
+        // Importing twice does not count twice.
+        restored.import(&file).unwrap();
+        assert_eq!(
+            restored.note(HOME, None, ip("2001:db8::1")).unwrap().lost,
+            1
+        );
+    }
+
+    #[test]
+    fn a_bad_file_is_refused_whole_with_the_reason() {
+        let good = r#"{"format":"happy-connect history","version":1,"entries":[
+            {"network":"0000000000000001","address":"192.0.2.1",
+             "outcomes":[{"at_ms":TIME,"outcome":"refused"}]}]}"#
+            .replace("TIME", &now_ms().to_string());
+        assert_eq!(load(&good), Ok(1));
+        let cases = [
+            (
+                r#""format":"happy-connect history""#,
+                r#""format":"other""#,
+                "not a happy-connect history",
+            ),
+            (
+                r#""version":1"#,
+                r#""version":9"#,
+                "version 9 is not supported",
+            ),
+            ("0000000000000001", "xyz", "entry 1: network \"xyz\""),
+            (
+                r#""address":"192.0.2.1""#,
+                r#""family":"IPv5""#,
+                "family \"IPv5\"",
+            ),
+            (
+                r#""address":"192.0.2.1""#,
+                r#""address":"192.0.2.1","family":"IPv4""#,
+                "both",
+            ),
+            (r#""address":"192.0.2.1","#, "", "neither"),
+            (
+                r#""outcome":"refused""#,
+                r#""outcome":"vanished""#,
+                "entry 1, outcome 1: unknown outcome",
+            ),
+            (
+                r#""outcome":"refused""#,
+                r#""outcome":"lost""#,
+                "without \"lost_to\"",
+            ),
+            (
+                r#""outcome":"refused""#,
+                r#""outcome":"connected""#,
+                "without \"handshake_us\"",
+            ),
+            (
+                r#""outcome":"refused""#,
+                r#""outcome":"lost","lost_to":"IPX""#,
+                "neither IPv4 nor IPv6",
+            ),
+        ];
+        for (from, to, why) in cases {
+            let bad = good.replacen(from, to, 1);
+            let err = load(&bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        assert!(load("[1, 2").is_err());
+        assert!(load(r#"{"entries": []}"#).is_err(), "no format");
+    }
+
+    #[test]
+    fn expired_outcomes_are_neither_exported_nor_imported() {
+        let old = r#"{"format":"happy-connect history","version":1,"entries":[
+            {"network":"0000000000000001","family":"IPv6",
+             "outcomes":[{"at_ms":1000,"outcome":"timed out"}]}]}"#;
+        assert_eq!(load(old), Ok(0));
+        let h = History::with_config(HistoryConfig {
+            ttl: Duration::from_millis(10),
+            ..HistoryConfig::default()
+        });
+        h.record(HOME, None, ip("192.0.2.1"), Past::Refused);
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(h.export().is_empty());
+    }
+}
