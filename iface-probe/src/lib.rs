@@ -7,8 +7,9 @@
 //!   messages (raw bytes, or as `netlink-packet-route` decodes them) into
 //!   [`Interface`], [`Address`] and [`Route`]; they are pure and work on
 //!   every platform.
-//! - [`Snapshot::capture`] reads everything from the kernel (Linux only;
-//!   elsewhere it fails with [`std::io::ErrorKind::Unsupported`]).
+//! - [`Snapshot::capture`] reads everything from the kernel (netlink on
+//!   Linux, IP Helper on Windows, see [`Backend`]; on a platform without
+//!   a backend it fails with [`std::io::ErrorKind::Unsupported`]).
 //! - [`Snapshot::capabilities`] and
 //!   [`Snapshot::interfaces_in_preference_order`] answer what the host can
 //!   reach and which interface to prefer; [`Snapshot::teredo_qualifying`]
@@ -103,9 +104,12 @@
 //! elsewhere the parsers and the snapshot logic still build and the kernel
 //! calls fail with [`std::io::ErrorKind::Unsupported`].
 //!
-//! The netlink socket comes from `netlink-sys`. The crate's only `unsafe`
-//! code is one `recvmmsg` call at the operating-system edge, which reads
-//! many lookup replies at once.
+//! The netlink socket comes from `netlink-sys`. The crate's `unsafe` code
+//! is at the operating-system edge only: one `recvmmsg` call on Linux,
+//! which reads many lookup replies at once; `getifaddrs` on every Unix;
+//! and on Windows the IP Helper calls (through `windows-sys`) and the
+//! reads of the records they return, which are copied into plain values
+//! that pure code converts.
 //!
 //! # Notes on the kernel's behaviour (Linux 6.x, checked by the tests)
 //!
@@ -136,6 +140,10 @@ mod snapshot;
 mod source;
 mod sys;
 mod view;
+// The Windows backend's records and their conversion: pure, so built and
+// tested on every platform.
+#[cfg(any(windows, test))]
+mod windows_records;
 
 pub use cache::{CacheStats, MAX_CACHED, SourceCache};
 pub use model::{
