@@ -3,7 +3,7 @@
 //! native IPv6, 6to4, Teredo, Teredo-only), plus the kernel's choice of
 //! source address for many destinations in one round trip.
 //!
-//! - [`parse_messages`] and the `*_from_*` functions turn netlink route
+//! - [`parse_messages`](netlink::parse_messages) and the `*_from_*` functions turn netlink route
 //!   messages (raw bytes, or as `netlink-packet-route` decodes them) into
 //!   [`Interface`], [`Address`] and [`Route`]; they are pure and work on
 //!   every platform.

@@ -9,7 +9,7 @@
 //! `EADDRNOTAVAIL`; Miredo announces its Teredo address tentative and
 //! then, at once, not. This crate waits for that moment without polling
 //! and without races: each wait subscribes to a live
-//! [`HostView`](iface_probe::HostView) (the process's shared one unless
+//! [`HostView`] (the process's shared one unless
 //! you give another), which hands out the whole host first and every
 //! change after it, and the pure [`Tracker`] judges each step.
 //!

@@ -267,8 +267,10 @@ impl Drop for Shared {
     }
 }
 
-/// A live view of the host: see the [module docs](self). Cheap to clone;
-/// clones share one watcher.
+/// A live view of the host: a watcher thread keeps a snapshot current,
+/// readers take it with one atomic load, and source lookups are batched
+/// and cached until the next change. Cheap to clone; clones share one
+/// watcher.
 #[derive(Clone)]
 pub struct HostView {
     shared: Arc<Shared>,
