@@ -77,6 +77,15 @@ const _: () = {
     assert!(records::DAD_STATE_PREFERRED == ws::IpDadStatePreferred);
 };
 
+// A source cache and a view move their lookups and notifier between
+// threads: both must be `Send` here as on every other system.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<Lookups>();
+    send::<Notifier>();
+    send::<Interrupter>();
+};
+
 /// Reads the adapters and asks for the representative destinations.
 pub(crate) fn capture() -> io::Result<Snapshot> {
     Lookups::open()?.capture()

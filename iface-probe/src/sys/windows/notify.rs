@@ -98,6 +98,13 @@ struct Registrations {
     stubbed: Vec<&'static str>,
 }
 
+// SAFETY: the handles are process-wide registration handles that any
+// thread may cancel, and the context pointer is one reference of an
+// `Arc<Context>`, itself `Send` and `Sync` (a locked sender and an atomic
+// flag); moving them to another thread moves nothing thread-bound.
+#[allow(unsafe_code)]
+unsafe impl Send for Registrations {}
+
 impl Drop for Registrations {
     #[allow(unsafe_code)]
     fn drop(&mut self) {
