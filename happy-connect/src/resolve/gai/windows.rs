@@ -27,7 +27,6 @@ const WINSOCK_VERSION: u16 = 0x0202;
 /// the life of the process (as the standard library does): `WSACleanup`
 /// is never called, so no socket of the program can lose Winsock under
 /// it. Returns the `WSAStartup` error, if it failed.
-#[allow(clippy::result_unit_err)]
 fn winsock() -> Result<(), i32> {
     static STARTED: OnceLock<i32> = OnceLock::new();
     let code = *STARTED.get_or_init(|| {
