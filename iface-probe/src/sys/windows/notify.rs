@@ -7,9 +7,11 @@
 //! registration is cancelled, and get back the context pointer they were
 //! registered with. That pointer is one strong reference of an [`Arc`],
 //! turned into a raw pointer at registration and given back only after
-//! every registration has been cancelled (`CancelMibChangeNotify2` waits
-//! for running callbacks to return), so a callback never sees freed
-//! memory. Should a cancellation fail, the reference is leaked on
+//! every registration has been cancelled, so a callback never sees freed
+//! memory. `CancelMibChangeNotify2` does not return while a callback of
+//! the registration runs (which is why Microsoft forbids calling it from
+//! that callback: it would deadlock), and the notifier never calls it
+//! from one. Should a cancellation fail, the reference is leaked on
 //! purpose: a few bytes lost is better than a callback into freed memory.
 //!
 //! A registration that succeeds without giving back a handle is a stub
