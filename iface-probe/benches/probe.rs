@@ -39,6 +39,8 @@ fn dests() -> Vec<IpAddr> {
 }
 
 /// `getifaddrs` + `freeifaddrs`; returns how many entries there were.
+/// Unix only: Windows has no `getifaddrs`, so its capture has no baseline.
+#[cfg(unix)]
 fn getifaddrs_count() -> usize {
     let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: `head` is a valid place for getifaddrs to store the list.
@@ -73,6 +75,7 @@ fn snapshot(c: &mut Criterion) {
     c.bench_function("snapshot/capture", |b| {
         b.iter(|| black_box(Snapshot::capture().unwrap()));
     });
+    #[cfg(unix)]
     c.bench_function("snapshot_baseline/capture", |b| {
         b.iter(|| black_box(getifaddrs_count()));
     });

@@ -11,7 +11,8 @@
 //!   socket messages, the `in6_ifreq` of the IPv6 address ioctls, address
 //!   flags, interface types), each system's layout chosen by a parameter:
 //!   pure code too, tested on every platform.
-//! - [`Snapshot::capture`] reads everything from the kernel (see
+//! - [`Snapshot::capture`] reads everything from the kernel (netlink on
+//!   Linux, IP Helper on Windows, see [`Backend`] and
 //!   [Platforms](#platforms); where there is no backend it fails with
 //!   [`std::io::ErrorKind::Unsupported`]).
 //! - [`Snapshot::capabilities`] and
@@ -111,8 +112,10 @@
 //! The netlink socket comes from `netlink-sys`. The crate's `unsafe` code
 //! is at the operating-system edge only (`sys`): the `recvmmsg` call that
 //! reads many lookup replies at once on Linux, `getifaddrs`, the self-pipe
-//! that wakes a waiting view, and on macOS and the BSDs the two IPv6
-//! address ioctls and the clock their lifetimes count on.
+//! that wakes a waiting view, on macOS and the BSDs the two IPv6 address
+//! ioctls and the clock their lifetimes count on, and on Windows the IP
+//! Helper calls (through `windows-sys`) and the reads of the records they
+//! return, which are copied into plain values that pure code converts.
 //!
 //! # Platforms
 //!
@@ -159,6 +162,10 @@ mod snapshot;
 mod source;
 mod sys;
 mod view;
+// The Windows backend's records and their conversion: pure, so built and
+// tested on every platform.
+#[cfg(any(windows, test))]
+mod windows_records;
 
 pub use cache::{CacheStats, MAX_CACHED, SourceCache};
 pub use model::{

@@ -74,16 +74,23 @@
 //! | platform | changes from | DAD end seen | proven by |
 //! | --- | --- | --- | --- |
 //! | Linux, Android | netlink notifications | at once | tests in network namespaces, glibc and musl |
-//! | Windows | `NotifyUnicastIpAddressChange` | at once | tests under Wine |
+//! | Windows | `NotifyStableUnicastIpAddressTable` for [`Filter::All`] in [`wait_stable`]; `NotifyUnicastIpAddressChange` and the other IP Helper notifications for the rest | at once | tests under Wine 8, which stubs both calls: there `Filter::All` falls back to the view, which polls every second |
 //! | macOS, iOS, FreeBSD, other BSDs | `PF_ROUTE` messages | by re-reading the flags every 50 ms while an address is tentative (NetBSD and OpenBSD also announce it) | check, lint and docs for macOS, iOS and FreeBSD; iface-probe's record layouts asserted at compile time against `libc`; its decoders tested on Linux; never run |
 //! | other Unix | polling every second | within a second | the portable backend's tests on Linux |
 //!
 //! [`NotifyStableUnicastIpAddressTable`]: https://learn.microsoft.com/en-us/windows/win32/api/netioapi/nf-netioapi-notifystableunicastipaddresstable
 
-#![forbid(unsafe_code)]
+// Only `sys/windows.rs` calls into the system; it allows `unsafe` item by
+// item, and nothing else may.
+#![deny(unsafe_code)]
 
 mod error;
 mod feed;
+// Windows' stable-table rows and their conversion: pure, so built and
+// tested on every platform.
+#[cfg(any(windows, test))]
+mod stable_rows;
+mod sys;
 mod table;
 pub mod tracker;
 mod wait;
@@ -113,9 +120,33 @@ pub use watch::{Watch, watch, watch_on};
 /// has none yet); `Duration::MAX` waits without limit.
 ///
 /// Waits on the process's shared [`HostView`]: a wait costs no system
-/// call of its own.
+/// call of its own. On Windows, [`Filter::All`] asks the system itself
+/// instead, with `NotifyStableUnicastIpAddressTable` (both families),
+/// which returns the table's preferred addresses; where that call is only
+/// a stub (Wine), the host view answers as elsewhere.
 pub fn wait_stable(filter: Filter, timeout: Duration) -> Result<StableTable, WaitError> {
+    #[cfg(windows)]
+    if filter == Filter::All && sys::windows::unusable().is_none() {
+        return match sys::windows::wait_all(timeout)? {
+            sys::windows::Outcome::Stable(table) => Ok(table),
+            sys::windows::Outcome::TimedOut => Err(pending_all()),
+        };
+    }
     wait::wait_blocking(&HostView::shared(), filter, timeout)
+}
+
+/// The timeout of a wait for [`Filter::All`] that the system answered:
+/// what the host view's tracker says is pending (a failure it sees is
+/// more telling than a timeout, and is returned instead).
+#[cfg(windows)]
+fn pending_all() -> WaitError {
+    match wait::wait_blocking(&HostView::shared(), Filter::All, Duration::ZERO) {
+        Err(WaitError::Timeout { pending }) => WaitError::Timeout { pending },
+        Ok(_) => WaitError::Timeout {
+            pending: Vec::new(),
+        },
+        Err(other) => other,
+    }
 }
 
 /// [`wait_stable`] on a view of your own (another backend, another network

@@ -198,7 +198,13 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn find_in_path(name: &str) -> Option<PathBuf> {
+/// Where a program is: `name` itself when it is a path, else the first
+/// match in `PATH` (and the sbin directories, which a root `PATH` may
+/// lack).
+pub(crate) fn find_in_path(name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        return Some(PathBuf::from(name)).filter(|p| p.is_file());
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin", "/sbin"].into_iter().map(PathBuf::from))
@@ -212,12 +218,54 @@ fn find_in_path(name: &str) -> Option<PathBuf> {
 /// whole suite runs on a fresh machine.
 pub(crate) fn ensure_packages() -> Result<()> {
     let missing = BINARIES.iter().any(|(bin, _)| find_in_path(bin).is_none());
-    if missing && is_root() && find_in_path("apt-get").is_some() {
+    if missing && can_install() {
         check_prerequisites(&Options {
             install: true,
             ..Options::default()
         })?;
     }
+    Ok(())
+}
+
+/// Whether this process may install packages: root on a machine with
+/// apt-get.
+fn can_install() -> bool {
+    is_root() && find_in_path("apt-get").is_some()
+}
+
+/// Installs with apt-get the packages of those `binaries` (program, or
+/// path, and the package it comes from) that are missing, when root on a
+/// machine with apt-get; otherwise leaves the machine alone and returns
+/// the programs still missing, for the caller to report.
+pub(crate) fn install_missing(binaries: &[(&str, &str)]) -> Result<Vec<String>> {
+    let missing = |binaries: &[(&str, &str)]| -> Vec<(String, String)> {
+        binaries
+            .iter()
+            .filter(|(bin, _)| find_in_path(bin).is_none())
+            .map(|(bin, pkg)| ((*bin).to_owned(), (*pkg).to_owned()))
+            .collect()
+    };
+    let before = missing(binaries);
+    if !before.is_empty() && can_install() {
+        let mut packages: Vec<&str> = before.iter().map(|(_, pkg)| pkg.as_str()).collect();
+        packages.sort_unstable();
+        packages.dedup();
+        apt_install(&packages)?;
+    }
+    Ok(missing(binaries)
+        .into_iter()
+        .map(|(bin, pkg)| format!("{bin} (package {pkg})"))
+        .collect())
+}
+
+/// `apt-get update`, then installs `packages` without recommends.
+fn apt_install(packages: &[&str]) -> Result<()> {
+    println!("installing {}", packages.join(" "));
+    let env = [("DEBIAN_FRONTEND", "noninteractive")];
+    run_cmd_env(&["apt-get", "update", "-q"], &env)?;
+    let mut install = vec!["apt-get", "install", "-y", "-q", "--no-install-recommends"];
+    install.extend_from_slice(packages);
+    run_cmd_env(&install, &env)?;
     Ok(())
 }
 
@@ -229,12 +277,7 @@ fn check_prerequisites(opts: &Options) -> Result<()> {
         );
     }
     if opts.install {
-        println!("lab: installing {}", PACKAGES.join(" "));
-        let env = [("DEBIAN_FRONTEND", "noninteractive")];
-        run_cmd_env(&["apt-get", "update", "-q"], &env)?;
-        let mut install = vec!["apt-get", "install", "-y", "-q", "--no-install-recommends"];
-        install.extend_from_slice(PACKAGES);
-        run_cmd_env(&install, &env)?;
+        apt_install(PACKAGES)?;
     }
     let missing: Vec<String> = BINARIES
         .iter()

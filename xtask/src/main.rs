@@ -14,8 +14,12 @@
 //!   in network namespaces and its end-to-end tests (root only).
 //! - `cargo xtask fuzz NAME|all [--seconds N]` runs the stable-toolchain
 //!   fuzzers of `fuzz/` for N seconds each.
+//! - `cargo xtask cross [--target T]... [--skip T]... [--no-tests]` lints
+//!   and documents the workspace for other targets, runs the tests built
+//!   for musl, and the Windows crates' tests under Wine.
 
 mod bench;
+mod cross;
 mod fuzz;
 mod lab;
 mod package_check;
@@ -45,6 +49,11 @@ commands:
                                     to the test binary), lab down even on failure
   fuzz NAME|all [--seconds N]       run a stable-toolchain fuzzer of fuzz/ (teredo, gai_conf,
                                     netlink, pfroute, race) for N seconds (default 10), release build
+  cross [--target T]... [--skip T]... [--no-tests]
+                                    clippy and rustdoc (-D warnings) for the Linux (gnu, musl,
+                                    aarch64), Windows, Apple and FreeBSD targets, the test suite
+                                    built for musl, and the Windows crates' tests under Wine
+                                    (root installs the cross compilers and Wine with apt-get)
 ";
 
 fn main() -> ExitCode {
@@ -92,6 +101,7 @@ fn run() -> Result<()> {
         }
         "lab" => lab::run(&rest),
         "fuzz" => fuzz::run(&fuzz::Options::parse(&rest)?),
+        "cross" => cross::run(&cross::Options::parse(&rest)?),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())

@@ -4,7 +4,7 @@
 //! | --- | --- | --- | --- | --- |
 //! | `linux.rs` | Linux, Android | netlink dumps | batched `RTM_GETROUTE` | netlink groups |
 //! | `bsd.rs` | macOS, iOS, FreeBSD, NetBSD, OpenBSD, DragonFly | `getifaddrs`, `SIOCGIFAFLAG_IN6`, `SIOCGIFALIFETIME_IN6` | connected UDP sockets | `PF_ROUTE` socket |
-//! | `windows.rs` | Windows | `GetAdaptersAddresses` | `GetBestRoute2` | `NotifyUnicastIpAddressChange`, `NotifyRouteChange2`, `NotifyIpInterfaceChange` |
+//! | `windows/` | Windows | `GetAdaptersAddresses` | `GetBestRoute2` (connected UDP sockets where it is a stub, as under Wine) | `NotifyUnicastIpAddressChange`, `NotifyRouteChange2`, `NotifyIpInterfaceChange` (polling where they are stubs) |
 //! | `portable.rs` | every Unix | `getifaddrs` | connected UDP sockets | polling |
 //! | `unsupported.rs` | anything else | `Unsupported` errors | | |
 //!
@@ -12,7 +12,8 @@
 //! routes, capture) and `Notifier` (open, waker, wait). Everything above
 //! this module is the same on every platform. Parsing the systems'
 //! records is pure code outside `sys` (the `netlink` module, the BSD
-//! `pfroute` module), tested on recorded bytes on any host.
+//! `pfroute` module, `windows_records`), tested on recorded bytes or
+//! hand-made records on any host.
 
 use std::io;
 use std::time::Duration;

@@ -16,6 +16,8 @@ fn capture_sees_loopback() {
     let order = snap.interfaces_in_preference_order();
     assert_eq!(order.last().unwrap().name, "lo");
     // Every table is listed: the local table holds the loopback routes.
+    // (Netlink lists routes; Windows' backend lists none, by design.)
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     assert!(
         snap.routes.iter().any(|r| r.table == 255),
         "{:?}",

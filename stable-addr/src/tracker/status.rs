@@ -157,8 +157,8 @@ fn write_iface(f: &mut fmt::Formatter<'_>, index: u32, name: Option<&str>) -> fm
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     /// Everything waited for is stable; these are the stable addresses of
-    /// interest (empty only for [`Filter::All`](super::Filter::All) on a host with
-    /// none).
+    /// interest (empty only for [`Filter::All`](super::Filter::All) on a
+    /// host with none).
     Stable(Vec<StableAddr>),
     /// Still waiting for these (never empty).
     Pending(Vec<Pending>),

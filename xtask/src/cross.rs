@@ -1,0 +1,748 @@
+//! `cargo xtask cross [--target T]... [--skip T]... [--no-tests]`: the
+//! workspace on other targets.
+//!
+//! 1. Adds the rustup targets that are missing.
+//! 2. As root on a Debian-like machine, installs the C cross compilers
+//!    and Wine with apt-get when they are missing (the helper `cargo
+//!    xtask test` uses).
+//! 3. Lints and documents every target: clippy with `-D warnings` and
+//!    rustdoc with `-D warnings`; all targets (tests, benches, examples)
+//!    where the code can be built here, the library and binaries only
+//!    where it can only be checked (Apple, FreeBSD, MSVC).
+//! 4. Runs the whole test suite built for musl, natively (Teredo lab
+//!    scenarios excluded, as `cargo xtask test` does), and the tests of
+//!    the Windows-capable crates built for `x86_64-pc-windows-gnu` under
+//!    Wine, with Linux's own view of the host (the `snapshot_json`
+//!    example) to compare the Windows backend with.
+//! 5. Prints what was checked and what ran, per target.
+//!
+//! Wine 8 lacks `bcryptprimitives.dll`, whose `ProcessPrng` the standard
+//! library imports since Rust 1.78, so a Windows test binary would not
+//! even load. A small DLL built here with mingw provides it on top of
+//! advapi32's `RtlGenRandom`, in a Wine prefix of the project's own
+//! (`target/wine`).
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::lab;
+
+/// How far a target is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    /// Everything is built (tests, benches, examples): this machine has
+    /// the target's C compiler and linker.
+    Build,
+    /// The library and binaries are checked only: no SDK or linker here.
+    Check,
+}
+
+/// The targets, in the order they are taken.
+const TARGETS: [(&str, Depth); 9] = [
+    ("x86_64-unknown-linux-gnu", Depth::Build),
+    ("aarch64-unknown-linux-gnu", Depth::Build),
+    ("x86_64-unknown-linux-musl", Depth::Build),
+    ("x86_64-pc-windows-gnu", Depth::Build),
+    ("x86_64-apple-darwin", Depth::Check),
+    ("aarch64-apple-darwin", Depth::Check),
+    ("aarch64-apple-ios", Depth::Check),
+    ("x86_64-unknown-freebsd", Depth::Check),
+    ("x86_64-pc-windows-msvc", Depth::Check),
+];
+
+/// The machine's own target: checked without `--target`, so that it
+/// shares its build with the plain `cargo clippy` and `cargo doc` runs.
+const HOST: &str = "x86_64-unknown-linux-gnu";
+
+/// The Windows test target, run under Wine.
+const WINDOWS_GNU: &str = "x86_64-pc-windows-gnu";
+
+/// The musl target, whose test binaries run on this machine.
+const MUSL: &str = "x86_64-unknown-linux-musl";
+
+/// Crates left out of a target's lint and docs, and why. Each one is
+/// printed in the summary, so that it is not forgotten.
+const LEFT_OUT: &[(&str, &str, &str)] = &[
+    (
+        "windows",
+        "xtask",
+        "a tool of the developer's Unix machine (the lab uses Unix process groups)",
+    ),
+    (
+        "windows",
+        "happy-connect",
+        "resolve/system.rs calls hickory's parse_resolv_conf, which hickory builds on Unix only",
+    ),
+    (
+        "windows",
+        "happy-connect-fuzz",
+        "the fuzzers link happy-connect, which does not build for Windows yet",
+    ),
+];
+
+/// Tests skipped in the musl run, with why: they check glibc's words for
+/// an errno, and musl's `strerror` words it differently. They belong to
+/// happy-connect's driver, owned elsewhere; each is named in the
+/// summary until it is fixed. (libtest's `--skip` matches substrings: no
+/// other test's name contains these.)
+const MUSL_SKIPPED: &[(&str, &str)] = &[
+    (
+        "unreachable",
+        "happy-connect/tests/faults.rs expects glibc's \"Cannot assign requested address\" \
+         for EADDRNOTAVAIL; musl says \"Address not available\"",
+    ),
+    (
+        "descriptor_exhaustion",
+        "happy-connect/tests/rlimit.rs expects glibc's \"Too many open files\" for EMFILE; \
+         musl says \"No file descriptors available\"",
+    ),
+];
+
+/// The crates whose tests run under Wine: every crate that has Windows
+/// code or runs anywhere. happy-connect's library tests are tried after
+/// them, and reported, not failed, while it does not build for Windows.
+const WINDOWS_TESTED: [&str; 4] = ["teredo-addr", "rfc3484-sort", "iface-probe", "stable-addr"];
+
+/// The programs the cross builds and Wine need, with their Debian
+/// packages.
+const PROGRAMS: &[(&str, &str)] = &[
+    ("musl-gcc", "musl-tools"),
+    ("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu"),
+    ("x86_64-w64-mingw32-gcc", "gcc-mingw-w64-x86-64"),
+    ("wine", "wine"),
+    ("wineboot", "wine"),
+    ("wineserver", "wine"),
+    ("/usr/lib/wine/wine64", "wine64"),
+];
+
+/// The source of the `ProcessPrng` stand-in for Wine (see the module
+/// docs). `ProcessPrng` is documented to always succeed; should
+/// `RtlGenRandom` ever fail, FALSE makes the standard library stop rather
+/// than use bytes that are not random.
+const PROCESS_PRNG_C: &str = r"/* ProcessPrng for Wine 8, which lacks bcryptprimitives.dll: Rust's
+   standard library (1.78 and later) imports it for random numbers.
+   Written for happy-connect's `cargo xtask cross`. */
+#include <windows.h>
+
+/* advapi32's RtlGenRandom, exported under this name. */
+BOOLEAN WINAPI SystemFunction036(PVOID buffer, ULONG length);
+
+__declspec(dllexport) BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T length)
+{
+    while (length > 0) {
+        ULONG chunk = length > 0x40000000 ? 0x40000000 : (ULONG)length;
+        if (!SystemFunction036(data, chunk))
+            return FALSE;
+        data += chunk;
+        length -= chunk;
+    }
+    return TRUE;
+}
+";
+
+/// The options of `cargo xtask cross`.
+#[derive(Debug, Default)]
+pub(crate) struct Options {
+    /// Only these targets (all when empty).
+    only: Vec<String>,
+    /// Not these.
+    skip: Vec<String>,
+    /// Lint and docs only.
+    no_tests: bool,
+}
+
+impl Options {
+    pub(crate) fn parse(args: &[String]) -> Result<Self> {
+        let mut opts = Self::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--target" | "--skip" => {
+                    let Some(target) = args.next() else {
+                        bail!("{arg} needs a target triple");
+                    };
+                    if !TARGETS.iter().any(|(t, _)| t == target) {
+                        let known: Vec<&str> = TARGETS.iter().map(|(t, _)| *t).collect();
+                        bail!("unknown target {target:?}; known: {}", known.join(", "));
+                    }
+                    if arg == "--target" {
+                        opts.only.push(target.clone());
+                    } else {
+                        opts.skip.push(target.clone());
+                    }
+                }
+                "--no-tests" => opts.no_tests = true,
+                other => bail!("unknown cross option {other:?}"),
+            }
+        }
+        Ok(opts)
+    }
+
+    fn wants(&self, target: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|t| t == target))
+            && !self.skip.iter().any(|t| t == target)
+    }
+}
+
+/// What happened to one target.
+#[derive(Debug, Default)]
+struct Report {
+    target: String,
+    /// Each step: its name, how long it took, and its failure if any.
+    steps: Vec<(String, Duration, Option<String>)>,
+    /// Said in the summary: crates left out, what Wine stubs, ...
+    notes: Vec<String>,
+}
+
+impl Report {
+    fn failed(&self) -> bool {
+        self.steps.iter().any(|(_, _, failure)| failure.is_some())
+    }
+}
+
+/// Test counts summed over the `test result:` lines of a run.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    binaries: u32,
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+impl Counts {
+    /// Adds one `test result: ok. 3 passed; 0 failed; 1 ignored; ...`
+    /// line; other lines are ignored.
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        self.binaries += 1;
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(what), Some(number)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(n) = number.parse::<u64>() else {
+                continue;
+            };
+            match what {
+                "passed" => self.passed += n,
+                "failed" => self.failed += n,
+                "ignored" => self.ignored += n,
+                _ => {}
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} test binaries, {} passed, {} failed, {} ignored",
+            self.binaries, self.passed, self.failed, self.ignored
+        )
+    }
+}
+
+/// `cargo xtask cross`.
+pub(crate) fn run(opts: &Options) -> Result<()> {
+    let start = Instant::now();
+    let targets: Vec<(&str, Depth)> = TARGETS
+        .iter()
+        .copied()
+        .filter(|(t, _)| opts.wants(t))
+        .collect();
+    if targets.is_empty() {
+        bail!("no target left to take");
+    }
+    add_rustup_targets(&targets)?;
+    let missing = lab::install_missing(PROGRAMS)?;
+    if !missing.is_empty() {
+        bail!(
+            "missing programs: {}; install them (as root on Debian, `cargo xtask cross` does)",
+            missing.join(", ")
+        );
+    }
+    let mut reports = Vec::new();
+    for &(target, depth) in &targets {
+        println!("\n==> cross: {target}");
+        let mut report = Report {
+            target: target.to_owned(),
+            ..Report::default()
+        };
+        check(target, depth, &mut report);
+        if !opts.no_tests && target == MUSL {
+            test_musl(&mut report);
+        }
+        if !opts.no_tests && target == WINDOWS_GNU {
+            if let Err(e) = test_windows(&mut report) {
+                report.steps.push((
+                    "tests under Wine".into(),
+                    Duration::ZERO,
+                    Some(format!("{e:#}")),
+                ));
+            }
+        }
+        reports.push(report);
+    }
+    print_summary(&reports, start.elapsed());
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.failed())
+        .map(|r| r.target.as_str())
+        .collect();
+    if !failed.is_empty() {
+        bail!("cross: failures on {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+/// Adds the targets rustup lacks; asks rustup nothing when none is
+/// missing (so that an offline machine with every target is fine).
+fn add_rustup_targets(targets: &[(&str, Depth)]) -> Result<()> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("cannot run rustup (needed to add the cross targets)")?;
+    if !out.status.success() {
+        bail!(
+            "`rustup target list --installed` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let installed: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_owned())
+        .collect();
+    let missing: Vec<&str> = targets
+        .iter()
+        .map(|(t, _)| *t)
+        .filter(|t| !installed.contains(*t))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    println!("cross: rustup target add {}", missing.join(" "));
+    let status = Command::new("rustup")
+        .args(["target", "add"])
+        .args(&missing)
+        .status()
+        .context("cannot run rustup")?;
+    if !status.success() {
+        bail!(
+            "`rustup target add {}` failed ({status})",
+            missing.join(" ")
+        );
+    }
+    Ok(())
+}
+
+/// The crates left out of `target`, with why.
+fn left_out(target: &str) -> Vec<(&'static str, &'static str)> {
+    LEFT_OUT
+        .iter()
+        .filter(|(pattern, _, _)| target.contains(pattern))
+        .map(|&(_, krate, why)| (krate, why))
+        .collect()
+}
+
+/// The environment a target's build needs: the C cross compiler for
+/// build scripts (ring, in the tests' TLS) and the linker.
+fn target_env(target: &str) -> Vec<(String, String)> {
+    let var = target.replace('-', "_");
+    match target {
+        "aarch64-unknown-linux-gnu" => vec![
+            (format!("CC_{var}"), "aarch64-linux-gnu-gcc".into()),
+            (
+                format!("CARGO_TARGET_{}_LINKER", var.to_uppercase()),
+                "aarch64-linux-gnu-gcc".into(),
+            ),
+        ],
+        MUSL => vec![(format!("CC_{var}"), "musl-gcc".into())],
+        _ => Vec::new(),
+    }
+}
+
+/// `cargo ARGS...` from the workspace root with `env`; its output goes to
+/// the terminal as it comes and is also returned (standard output, then
+/// standard error).
+fn cargo_teed(args: &[String], env: &[(String, String)]) -> Result<(bool, String, String)> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    println!("cross: cargo {}", args.join(" "));
+    let mut child = Command::new(&cargo)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .current_dir(crate::workspace_root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {cargo}"))?;
+    let stderr = child.stderr.take().context("no standard error")?;
+    let errors = std::thread::spawn(move || tee(stderr, true));
+    let stdout = child.stdout.take().context("no standard output")?;
+    let out = tee(stdout, false);
+    let err = errors.join().unwrap_or_default();
+    let status = child.wait()?;
+    Ok((status.success(), out, err))
+}
+
+/// Copies a stream to this process's output, line by line, and returns
+/// what it read.
+fn tee(stream: impl Read, to_stderr: bool) -> String {
+    let mut all = String::new();
+    for line in BufReader::new(stream).lines().map_while(Result::ok) {
+        if to_stderr {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+        all.push_str(&line);
+        all.push('\n');
+    }
+    all
+}
+
+/// The first error line of cargo's output, for the summary.
+fn first_error(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find(|l| l.starts_with("error"))
+        .unwrap_or("failed (see above)")
+        .to_owned()
+}
+
+/// One step of a report: runs cargo, records how long and whether it
+/// failed. Returns the standard output.
+fn step(
+    report: &mut Report,
+    name: &str,
+    args: &[String],
+    env: &[(String, String)],
+) -> Option<(bool, String, String)> {
+    let start = Instant::now();
+    let result = cargo_teed(args, env);
+    let failure = match &result {
+        Ok((true, _, _)) => None,
+        Ok((false, _, err)) => Some(first_error(err)),
+        Err(e) => Some(format!("{e:#}")),
+    };
+    report
+        .steps
+        .push((name.to_owned(), start.elapsed(), failure));
+    result.ok()
+}
+
+/// Clippy and rustdoc for one target.
+fn check(target: &str, depth: Depth, report: &mut Report) {
+    let env = target_env(target);
+    let mut common = vec!["--workspace".to_owned(), "--all-features".to_owned()];
+    if target != HOST {
+        common.extend(["--target".to_owned(), target.to_owned()]);
+    }
+    for (krate, why) in left_out(target) {
+        common.extend(["--exclude".to_owned(), krate.to_owned()]);
+        report
+            .notes
+            .push(format!("{krate} left out of lint and docs: {why}"));
+    }
+    let mut clippy = vec!["clippy".to_owned()];
+    clippy.extend(common.iter().cloned());
+    let what = match depth {
+        Depth::Build => {
+            clippy.push("--all-targets".to_owned());
+            "clippy, all targets"
+        }
+        Depth::Check => {
+            clippy.extend(["--lib".to_owned(), "--bins".to_owned()]);
+            "clippy, lib and bins"
+        }
+    };
+    clippy.extend(["--".to_owned(), "-D".to_owned(), "warnings".to_owned()]);
+    step(report, what, &clippy, &env);
+    let mut doc = vec!["doc".to_owned(), "--no-deps".to_owned()];
+    doc.extend(common);
+    let mut doc_env = env;
+    doc_env.push(("RUSTDOCFLAGS".to_owned(), "-D warnings".to_owned()));
+    step(report, "doc", &doc, &doc_env);
+}
+
+/// The whole suite built for musl, run here (root and namespace tests
+/// included; the lab's scenarios need the lab, which `cargo xtask test`
+/// brings up, and are left out).
+fn test_musl(report: &mut Report) {
+    if let Err(e) = lab::ensure_packages() {
+        report.steps.push((
+            "test packages".into(),
+            Duration::ZERO,
+            Some(format!("{e:#}")),
+        ));
+        return;
+    }
+    let mut args: Vec<String> = [
+        "test",
+        "--no-fail-fast",
+        "--workspace",
+        "--all-features",
+        "--target",
+        MUSL,
+        "--",
+        "--skip",
+        "lab_scenarios::",
+    ]
+    .map(String::from)
+    .to_vec();
+    for (test, why) in MUSL_SKIPPED {
+        args.extend(["--skip".to_owned(), (*test).to_owned()]);
+        report
+            .notes
+            .push(format!("skipped on musl: `{test}`: {why}"));
+    }
+    if let Some((_, out, _)) = step(report, "tests (native)", &args, &target_env(MUSL)) {
+        let mut counts = Counts::default();
+        out.lines().for_each(|l| counts.add_line(l));
+        report.notes.push(format!("tests run natively: {counts}"));
+    }
+}
+
+/// The Windows-capable crates' tests under Wine, then happy-connect's
+/// library tests if they build.
+fn test_windows(report: &mut Report) -> Result<()> {
+    let target_dir = target_dir();
+    let cross_dir = target_dir.join("cross");
+    fs::create_dir_all(&cross_dir)
+        .with_context(|| format!("cannot create {}", cross_dir.display()))?;
+    let prefix = wine_prefix(&target_dir, &cross_dir)?;
+    let view = linux_view(&cross_dir)?;
+    let mut env = vec![
+        ("WINEPREFIX".to_owned(), path_str(&prefix)),
+        ("WINEDEBUG".to_owned(), "-all".to_owned()),
+        (
+            "CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER".to_owned(),
+            "wine".to_owned(),
+        ),
+        ("IFACE_PROBE_LINUX_VIEW".to_owned(), path_str(&view)),
+    ];
+    env.extend(target_env(WINDOWS_GNU));
+    let mut args = ["test", "--no-fail-fast", "--all-features"]
+        .map(String::from)
+        .to_vec();
+    for krate in WINDOWS_TESTED {
+        args.extend(["-p".to_owned(), krate.to_owned()]);
+    }
+    args.extend(["--target", WINDOWS_GNU, "--", "--show-output"].map(String::from));
+    let version = wine_version(&env);
+    if let Some((_, out, _)) = step(report, "tests under Wine", &args, &env) {
+        let mut counts = Counts::default();
+        out.lines().for_each(|l| counts.add_line(l));
+        report.notes.push(format!(
+            "tests of {} under {version}: {counts}",
+            WINDOWS_TESTED.join(", ")
+        ));
+        // What the tests said about Wine: what it stubs, what it lacks.
+        let said: BTreeSet<&str> = out
+            .lines()
+            .filter(|l| l.contains("Wine") && !l.starts_with("test "))
+            .map(str::trim)
+            .collect();
+        report.notes.extend(said.into_iter().map(str::to_owned));
+    }
+    // happy-connect's library tests, when they build for Windows.
+    let args: Vec<String> = [
+        "test",
+        "-p",
+        "happy-connect",
+        "--lib",
+        "--all-features",
+        "--target",
+        WINDOWS_GNU,
+    ]
+    .map(String::from)
+    .to_vec();
+    let (ok, out, err) = cargo_teed(&args, &env)?;
+    let mut counts = Counts::default();
+    out.lines().for_each(|l| counts.add_line(l));
+    if counts.binaries == 0 {
+        report.notes.push(format!(
+            "happy-connect lib tests under Wine: not run, the library does not build for \
+             Windows ({})",
+            first_error(&err)
+        ));
+    } else {
+        report
+            .notes
+            .push(format!("happy-connect lib tests under Wine: {counts}"));
+        if !ok {
+            report.steps.push((
+                "happy-connect lib tests under Wine".into(),
+                Duration::ZERO,
+                Some(first_error(&err)),
+            ));
+        }
+    }
+    // The prefix's server would linger for a few seconds; end it now.
+    let _ = Command::new("wineserver")
+        .arg("-k")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .status();
+    Ok(())
+}
+
+/// The target directory: `CARGO_TARGET_DIR`, else the workspace's.
+fn target_dir() -> PathBuf {
+    let root = crate::workspace_root();
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |d| root.join(d))
+}
+
+fn path_str(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// The project's Wine prefix, made on first use, with the `ProcessPrng`
+/// stand-in built and installed in its `system32`.
+fn wine_prefix(target_dir: &Path, cross_dir: &Path) -> Result<PathBuf> {
+    let prefix = target_dir.join("wine");
+    let env = [
+        ("WINEPREFIX", prefix.as_os_str()),
+        ("WINEDEBUG", "-all".as_ref()),
+    ];
+    if !prefix.join("system.reg").is_file() {
+        println!("cross: making the Wine prefix {}", prefix.display());
+        let out = Command::new("wineboot")
+            .arg("-i")
+            .envs(env)
+            .stdin(Stdio::null())
+            .output()
+            .context("cannot run wineboot")?;
+        if !out.status.success() || !prefix.join("system.reg").is_file() {
+            bail!(
+                "wineboot -i failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+    }
+    let source = cross_dir.join("processprng.c");
+    let dll = cross_dir.join("bcryptprimitives.dll");
+    fs::write(&source, PROCESS_PRNG_C)
+        .with_context(|| format!("cannot write {}", source.display()))?;
+    let out = Command::new("x86_64-w64-mingw32-gcc")
+        .args(["-shared", "-O2", "-o"])
+        .arg(&dll)
+        .arg(&source)
+        .arg("-ladvapi32")
+        .output()
+        .context("cannot run x86_64-w64-mingw32-gcc")?;
+    if !out.status.success() {
+        bail!(
+            "building {} failed: {}",
+            dll.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let system32 = prefix.join("drive_c/windows/system32");
+    fs::copy(&dll, system32.join("bcryptprimitives.dll"))
+        .with_context(|| format!("cannot install the DLL in {}", system32.display()))?;
+    Ok(prefix)
+}
+
+/// Wine's version, as `wine --version` says it.
+fn wine_version(env: &[(String, String)]) -> String {
+    Command::new("wine")
+        .arg("--version")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "wine".to_owned())
+}
+
+/// Linux's own view of this host (netlink), written to a file for the
+/// Windows backend's tests to compare with.
+fn linux_view(cross_dir: &Path) -> Result<PathBuf> {
+    let args = [
+        "run",
+        "--quiet",
+        "-p",
+        "iface-probe",
+        "--example",
+        "snapshot_json",
+    ];
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    println!("cross: cargo {}", args.join(" "));
+    let out = Command::new(&cargo)
+        .args(args)
+        .current_dir(crate::workspace_root())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run {cargo}"))?;
+    if !out.status.success() {
+        bail!("the snapshot_json example failed ({})", out.status);
+    }
+    let path = cross_dir.join("linux-view.json");
+    fs::write(&path, &out.stdout).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// The per-target summary.
+fn print_summary(reports: &[Report], total: Duration) {
+    let mut text = String::new();
+    let _ = writeln!(text, "\n==> cross summary ({:.0?} in all)", total);
+    for report in reports {
+        let verdict = if report.failed() { "FAILED" } else { "ok" };
+        let _ = writeln!(text, "{} [{verdict}]", report.target);
+        for (name, took, failure) in &report.steps {
+            match failure {
+                None => {
+                    let _ = writeln!(text, "    {name}: ok ({:.0?})", took);
+                }
+                Some(why) => {
+                    let _ = writeln!(text, "    {name}: FAILED ({:.0?}): {why}", took);
+                }
+            }
+        }
+        for note in &report.notes {
+            let _ = writeln!(text, "    - {note}");
+        }
+    }
+    print!("{text}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_result_lines_are_summed() {
+        let mut c = Counts::default();
+        c.add_line("test result: ok. 67 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out; finished in 1.09s");
+        c.add_line("running 3 tests");
+        c.add_line("test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 5 filtered out; finished in 0.1s");
+        assert_eq!((c.binaries, c.passed, c.failed, c.ignored), (2, 68, 2, 2));
+    }
+
+    #[test]
+    fn options_name_known_targets() {
+        let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let o = Options::parse(&args(&["--target", MUSL, "--skip", HOST])).unwrap();
+        assert!(o.wants(MUSL) && !o.wants(HOST) && !o.wants(WINDOWS_GNU));
+        assert!(Options::parse(&args(&["--target", "sparc-sun-solaris"])).is_err());
+        assert!(Options::parse(&args(&["--skip"])).is_err());
+    }
+
+    #[test]
+    fn windows_leaves_out_what_does_not_build_there() {
+        let out: Vec<&str> = left_out(WINDOWS_GNU).iter().map(|(k, _)| *k).collect();
+        assert_eq!(out, ["xtask", "happy-connect", "happy-connect-fuzz"]);
+        assert!(left_out(MUSL).is_empty());
+    }
+}
