@@ -5,6 +5,8 @@
 //! A binary of its own: it raises the process's descriptor limit and
 //! holds thousands of sockets, which would disturb other tests.
 
+#![cfg(target_os = "linux")]
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 

@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+#[cfg(unix)]
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,7 @@ use hickory_resolver::proto::{ProtoError, ProtoErrorKind};
 use super::{LookupFuture, RecordType, Resolve, ResolveError, dedup, literal};
 
 /// The system's resolver configuration file.
+#[cfg(unix)]
 const RESOLV_CONF: &str = "/etc/resolv.conf";
 
 /// Options of a [`SystemResolver`] built with
@@ -123,24 +125,47 @@ pub struct SystemResolver {
 }
 
 impl SystemResolver {
-    /// A resolver with the system configuration: `/etc/resolv.conf` and
-    /// `/etc/hosts`.
+    /// A resolver with the system configuration: on Unix
+    /// `/etc/resolv.conf` and `/etc/hosts`; on Windows the name servers
+    /// and search list of the network adapters, and the hosts file.
     ///
     /// # Errors
     ///
-    /// [`ResolveError::Config`] naming `/etc/resolv.conf` if it is missing,
-    /// unreadable, malformed or lists no name server.
+    /// [`ResolveError::Config`] naming `/etc/resolv.conf` (or on Windows
+    /// the adapters' configuration) if it cannot be read or lists no name
+    /// server; on other systems, always.
     pub fn new() -> Result<Self, ResolveError> {
-        Self::from_resolv_conf(RESOLV_CONF)
+        #[cfg(unix)]
+        return Self::from_resolv_conf(RESOLV_CONF);
+        #[cfg(windows)]
+        {
+            let config_error = |detail: String| ResolveError::Config {
+                path: "the network adapters' DNS configuration".to_owned(),
+                detail,
+            };
+            let (config, mut opts) = hickory_resolver::system_conf::read_system_conf()
+                .map_err(|e| config_error(config_detail(&e)))?;
+            if config.name_servers().is_empty() {
+                return Err(config_error("no name server".to_owned()));
+            }
+            opts.use_hosts_file = ResolveHosts::Always;
+            Ok(Self::build(config, opts))
+        }
+        #[cfg(not(any(unix, windows)))]
+        Err(ResolveError::Config {
+            path: "the system's DNS configuration".to_owned(),
+            detail: "not known on this system: use SystemResolver::with_nameservers".to_owned(),
+        })
     }
 
     /// Like [`new`](Self::new) but reads the resolv.conf at `path` (a
-    /// container's, a test's). `/etc/hosts` is still used.
+    /// container's, a test's). `/etc/hosts` is still used. Unix only.
     ///
     /// # Errors
     ///
     /// [`ResolveError::Config`] naming `path` if it cannot be read or
     /// parsed, or lists no name server.
+    #[cfg(unix)]
     pub fn from_resolv_conf(path: impl AsRef<Path>) -> Result<Self, ResolveError> {
         let path = path.as_ref();
         let config_error = |detail: String| ResolveError::Config {

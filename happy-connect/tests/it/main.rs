@@ -1,5 +1,7 @@
 //! Integration tests of the `happy-connect` crate and its command-line tool.
 
+#![cfg(target_os = "linux")]
+
 mod cli;
 mod connect;
 mod dns_server;

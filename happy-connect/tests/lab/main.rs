@@ -7,5 +7,7 @@
 //! (`--test-threads=1`): test 5 changes the router's rules and test 6
 //! restarts t1's Miredo.
 
+#![cfg(target_os = "linux")]
+
 mod lab_scenarios;
 mod support;
