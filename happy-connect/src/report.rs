@@ -349,7 +349,7 @@ pub(crate) fn fmt_plan(
         )?;
     }
     if let Some(why) = host_unavailable {
-        writeln!(f, "  host: unknown, the host view is unavailable: {why}")?;
+        writeln!(f, "  host: unknown: {why}")?;
     }
     for q in queries {
         if !q.sent {

@@ -289,3 +289,62 @@ fn descriptor_exhaustion() {
     });
     drop(holes);
 }
+
+/// Out of descriptors before the first connect: the host view cannot
+/// open its netlink sockets, and the report says so and why. With
+/// descriptors back, a later connect finds the view started again (after
+/// its back-off), with the host's capabilities.
+#[test]
+#[allow(clippy::field_reassign_with_default)] // ViewOptions is non-exhaustive
+fn the_host_view_starts_again_after_running_out_of_descriptors() {
+    use happy_connect::probe::{HostView, ViewOptions};
+
+    let _alone = alone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let good = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let port = good.local_addr().expect("bound").port();
+    let mut connector = Connector::new();
+    connector
+        .set_resolver(StaticResolver::new().with("good.test", &[IpAddr::V4(Ipv4Addr::LOCALHOST)]));
+    // A view of its own, not started yet (the shared one may be).
+    let mut options = ViewOptions::default();
+    options.retry_min = ms(50);
+    connector.set_host_view(HostView::with_options(options));
+    rt.block_on(async {
+        let limit = Limit::lower_to(open_fds() as u64);
+        let failed = connector.connect("good.test", port).await;
+        drop(limit);
+        let report = match &failed {
+            Ok((_, report)) => report.clone(),
+            Err(e) => e.report().clone(),
+        };
+        println!("out of descriptors:\n{report}");
+        let why = report.host_unavailable.as_deref().unwrap_or_else(|| {
+            panic!("the report does not say the view is unavailable:\n{report}")
+        });
+        assert!(why.contains("os error 24"), "{why}");
+        assert!(report.capabilities.is_none(), "{report}");
+
+        // Descriptors back: within a few back-offs the view reads the host.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            tokio::time::sleep(ms(60)).await;
+            let (_stream, report) = connector
+                .connect("good.test", port)
+                .await
+                .unwrap_or_else(|e| panic!("{e}\n{}", e.report()));
+            if report.host_unavailable.is_none() {
+                println!("descriptors back:\n{report}");
+                assert!(report.capabilities.is_some(), "{report}");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the view did not start again within 5 s:\n{report}"
+            );
+        }
+    });
+}

@@ -627,9 +627,12 @@ mod root {
     fn race_beats_a_blackholed_ipv6_within_the_attempt_delay() {
         let report = blackholed_ipv6(|_| {});
         assert_eq!(winner_ip(&report), V4_IP, "{report}");
+        // Real time is what this checks (a blackhole costs the attempt
+        // delay, not the kernel's two minutes): 250 ms, and a margin a busy
+        // two-core machine has not used up.
         assert!(
-            report.total < Duration::from_millis(300),
-            "not within the attempt delay + 50 ms:\n{report}"
+            report.total < Duration::from_millis(600),
+            "not within the attempt delay + 350 ms:\n{report}"
         );
         assert_eq!(report.attempts.len(), 2, "{report}");
         let (v6, v4) = (&report.attempts[0], &report.attempts[1]);

@@ -7,3 +7,4 @@ mod connect;
 mod dns_server;
 mod history;
 mod resolve;
+mod seed;
