@@ -541,3 +541,25 @@ async fn queries_use_random_ids_and_source_ports() {
         .count();
     assert!(steps < 3, "transaction IDs look sequential: {origins:?}");
 }
+
+/// A failed resolution says "cannot resolve NAME", with no port: there is
+/// none to name.
+#[tokio::test]
+async fn a_failed_resolution_names_no_port() {
+    let mut c = happy_connect::Connector::new();
+    c.set_resolver(table());
+    let err = c.resolve("missing.test").await.expect_err("no such name");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("cannot resolve missing.test: no addresses"),
+        "{text}"
+    );
+    assert!(!text.contains("port"), "{text}");
+    let invalid = c.resolve("bad name").await.expect_err("invalid");
+    assert!(
+        invalid
+            .to_string()
+            .starts_with("cannot resolve bad name: invalid host"),
+        "{invalid}"
+    );
+}
