@@ -97,11 +97,29 @@
 //! # drop((stream, report)); Ok(()) }
 //! ```
 //!
+//! # What a connect does
+//!
+//! [`Connector::connect`] reads the host from a live view shared by the
+//! process ([`probe::HostView`]: one atomic load, no system call), decides
+//! whether to ask AAAA ([`AaaaPolicy`]), resolves both families in
+//! parallel, plans the order (RFC 6724 under the policy, Teredo last, the
+//! [`history`] of this network), races the candidates ([`race::Race`], a
+//! pure RFC 8305 state machine) and returns the stream with a
+//! [`ConnectReport`] of every decision. [`Connector::resolve`] returns the
+//! same plan without connecting. A connect to an IP address makes its one
+//! attempt without the race.
+//!
+//! [`history`] remembers, per network and partition key, which paths
+//! failed, so that a broken path costs its delay once; it is on by default
+//! and [`Connector::set_history`] shares or switches it off.
+//!
 //! # Features
 //!
-//! - `serde`: `Serialize` for [`ConnectReport`].
-//! - `cli`: the `happy-connect` command-line tool (`teredo`, `classify`,
-//!   `sort`, `probe`, `wait-stable`, `resolve`, `connect`).
+//! - `serde`: `Serialize` for [`ConnectReport`] and [`Plan`]; export and
+//!   import of a [`history::History`].
+//! - `cli`: the `happy-connect` command-line tool (`demo`, `teredo`,
+//!   `classify`, `sort`, `probe`, `wait-stable`, `resolve`, `connect`).
+//! - `hyper`, `reqwest`: [`integrations`] with those HTTP clients.
 
 #![deny(unsafe_code)]
 
@@ -150,3 +168,9 @@ pub async fn connect(
 ) -> Result<(tokio::net::TcpStream, ConnectReport), ConnectError> {
     Connector::new().connect(host, port).await
 }
+
+/// The README's examples, compiled and run as doc tests so that they stay
+/// true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
