@@ -6,5 +6,6 @@ mod cli;
 mod connect;
 mod dns_server;
 mod history;
+mod host_view;
 mod resolve;
 mod seed;
