@@ -77,3 +77,41 @@ fn a_warm_connect_sends_no_netlink_request() {
     assert_eq!(after.reach_probes, before.reach_probes);
     assert!(after.cache_hits > before.cache_hits, "the cache answered");
 }
+
+/// The connector on the portable backend (what macOS, the BSDs and other
+/// Unix systems without a native backend use: `getifaddrs`, connected UDP
+/// sockets, polling), on this host: the loopback race of the demo, with
+/// sources and capabilities from that backend.
+#[tokio::test]
+async fn the_connector_races_on_the_portable_backend() {
+    use happy_connect::AttemptOutcome;
+    use happy_connect::probe::{Backend, ViewOptions};
+
+    use crate::connect::{Mode, Ports, V4_IP, V6_IP, winner_ip};
+
+    let ports = Ports::new(Mode::Listen, Mode::Refuse);
+    let mut c = Connector::new();
+    c.set_host_view(HostView::with_options(ViewOptions::with_backend(
+        Backend::Portable,
+    )))
+    .set_resolver(StaticResolver::new().with("dual.test", &[V6_IP, V4_IP]))
+    .set_aaaa(happy_connect::AaaaPolicy::Always);
+    let (_stream, report) = c
+        .connect("dual.test", ports.port)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", e.report()));
+    println!("{report}");
+    assert!(report.capabilities.is_some(), "{report}");
+    assert!(report.host_unavailable.is_none(), "{report}");
+    assert!(
+        report.candidates.iter().all(|c| c.source.is_some()),
+        "the portable backend found the sources: {report}"
+    );
+    assert_eq!(report.attempts[0].address.ip(), V6_IP, "{report}");
+    assert_eq!(
+        report.attempts[0].outcome,
+        AttemptOutcome::Refused,
+        "{report}"
+    );
+    assert_eq!(winner_ip(&report), V4_IP, "{report}");
+}
