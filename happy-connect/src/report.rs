@@ -11,7 +11,7 @@ use rfc3484_sort::Policy;
 
 use iface_probe::NetworkId;
 
-use crate::history::{Advice, DelaySource};
+use crate::history::{Advice, DelaySource, Note};
 use crate::plan::Plan;
 use crate::race::order::Planner;
 use crate::race::{Candidate, Family, Placement, Race, Strategy};
@@ -150,8 +150,9 @@ pub struct CandidateReport {
     /// `None` for the last candidate.
     pub placed_by: Option<String>,
     /// What the connection history says of it on this network, if
-    /// anything: "lost to IPv4 3 times on this network, last 12 s ago".
-    pub history: Option<String>,
+    /// anything; its `Display` is "lost to IPv4 3 times on this network,
+    /// last 12 s ago".
+    pub history: Option<Note>,
 }
 
 /// How an attempt ended.
@@ -629,12 +630,7 @@ impl Log {
                 source: c.dest.source.map(|s| s.addr),
                 class: teredo_addr::classify(c.dest.addr).name(),
                 placed_by: placed.get(i).map(ToString::to_string),
-                history: advice.and_then(|a| a.note(c.dest.addr)).map(|note| {
-                    // One allocation, sized for the usual note.
-                    let mut text = String::with_capacity(96);
-                    let _ = write!(text, "{note}");
-                    text
-                }),
+                history: advice.and_then(|a| a.note(c.dest.addr)).copied(),
             })
             .collect()
     }
@@ -815,7 +811,7 @@ mod serde_impl {
                 source: c.source.map(|s| s.to_string()),
                 class: c.class,
                 rule: c.placed_by.as_deref(),
-                history: c.history.as_deref(),
+                history: c.history.map(|n| n.to_string()),
             })
             .collect()
     }
@@ -914,7 +910,7 @@ mod serde_impl {
         class: &'a str,
         rule: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        history: Option<&'a str>,
+        history: Option<String>,
     }
 
     #[derive(serde::Serialize)]

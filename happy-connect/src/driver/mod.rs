@@ -453,8 +453,8 @@ async fn prepare<'a>(
             let (families, n) = queries.families();
             let (prospects, network) = connector.prospects(host_state.snapshot.as_ref());
             let mut race = Race::with_prospects(config.clone(), start, &families[..n], prospects);
-            let memory = Memory::open(connector, &host_state, network, log);
-            if let Some(advice) = memory.as_ref().and_then(Memory::advice) {
+            let mut memory = Memory::open(connector, &host_state, network, log);
+            if let Some(advice) = memory.as_mut().and_then(Memory::advice) {
                 race.advise(advice);
             }
             Ok(Prepared::Race(Run {
@@ -482,6 +482,8 @@ async fn prepare<'a>(
 struct Memory {
     partition: Partition,
     ignored: bool,
+    /// The families' advice, read once when the connect begins.
+    advice: Option<Advice>,
 }
 
 impl Memory {
@@ -498,20 +500,24 @@ impl Memory {
         host.snapshot.as_ref()?;
         let partition = history.partition(network, connector.history_key());
         let ignored = partition.ignored();
-        let memory = Self { partition, ignored };
-        let advice = memory.advice();
+        let advice = (!ignored).then(|| partition.advice());
         log.history = Some(HistoryReport {
             network,
             partitioned: connector.history_key().is_some(),
             ignored,
             demoted_family: advice.as_ref().and_then(Advice::demoted_family),
         });
-        Some(memory)
+        Some(Self {
+            partition,
+            ignored,
+            advice,
+        })
     }
 
-    /// The advice for the race, unless this connect ignores history.
-    fn advice(&self) -> Option<Advice> {
-        (!self.ignored).then(|| self.partition.advice())
+    /// The advice for the race, unless this connect ignores history
+    /// (taken once).
+    fn advice(&mut self) -> Option<Advice> {
+        self.advice.take()
     }
 
     /// The notes of these candidates' addresses, unless ignored.
@@ -772,8 +778,8 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
         }
         Target::Name => {
             let (_, network) = connector.prospects(host_state.snapshot.as_ref());
-            let memory = Memory::open(connector, &host_state, network, &mut log);
-            advice = memory.as_ref().and_then(Memory::advice);
+            let mut memory = Memory::open(connector, &host_state, network, &mut log);
+            advice = memory.as_mut().and_then(Memory::advice);
             let deadline = tokio::time::sleep(config.total_timeout);
             tokio::pin!(deadline);
             while !queries.is_empty() {

@@ -76,7 +76,7 @@ async fn a_blackholed_address_costs_its_delay_once() {
         .iter()
         .find(|c| c.address == V6_IP)
         .expect("::1 is a candidate");
-    let note = v6.history.as_deref().expect("a note for ::1");
+    let note = v6.history.expect("a note for ::1").to_string();
     assert!(
         note.starts_with("lost to IPv4 once on this network"),
         "{note}"
