@@ -18,8 +18,8 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 /// `ff02::1`, all nodes on the link.
 const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 
-/// How long [`RouterAdvertiser::send`] retries while the interface's
-/// link-local address is still tentative (it cannot be a source yet).
+/// How long [`RouterAdvertiser::send`] retries while the interface is not
+/// ready: its carrier not up yet, its link-local address still tentative.
 const TENTATIVE_RETRY: Duration = Duration::from_secs(5);
 
 /// The bytes of a Router Advertisement (RFC 4861 §4.2) with a router
@@ -78,8 +78,8 @@ impl RouterAdvertiser {
     }
 
     /// Sends one Router Advertisement with `options` to all nodes. While
-    /// the interface's link-local address is tentative (no source yet),
-    /// tries again for up to five seconds.
+    /// the interface is not ready (no carrier yet, its link-local address
+    /// tentative), tries again for up to five seconds.
     ///
     /// # Errors
     ///
@@ -92,9 +92,13 @@ impl RouterAdvertiser {
         loop {
             match self.socket.send_to(&packet, &to) {
                 Ok(_) => return Ok(()),
+                // No source yet (tentative), or no route yet (the kernel
+                // raises a new veth's carrier up to a second late).
                 Err(e)
-                    if e.raw_os_error() == Some(libc::EADDRNOTAVAIL)
-                        && Instant::now() < deadline =>
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EADDRNOTAVAIL | libc::ENETUNREACH)
+                    ) && Instant::now() < deadline =>
                 {
                     std::thread::sleep(Duration::from_millis(20));
                 }
