@@ -13,6 +13,7 @@ use tracing::{Instrument, debug_span};
 use crate::aaaa::AaaaPolicy;
 use crate::driver;
 use crate::error::ConnectError;
+use crate::nat64::cache::Nat64State;
 use crate::plan::{self, Plan, zone_index};
 use crate::race::{Candidate, RaceConfig};
 use crate::report::ConnectReport;
@@ -77,6 +78,9 @@ struct Settings {
     /// What each query could bring, for the last state of the host seen:
     /// worked out once per snapshot, not once per connect.
     prospects: Arc<ArcSwapOption<Prospects>>,
+    /// The NAT64 prefixes learned per network through the resolver, and
+    /// the NAT64 side of the last state of the host seen.
+    nat64: Arc<Nat64State>,
 }
 
 /// The prospects of one snapshot.
@@ -121,13 +125,17 @@ impl Connector {
                 hosts_path: None,
                 hosts: Arc::new(OnceLock::new()),
                 prospects: Arc::new(ArcSwapOption::empty()),
+                nat64: Arc::default(),
             }),
         }
     }
 
-    /// Uses this resolver instead of the system's DNS configuration.
+    /// Uses this resolver instead of the system's DNS configuration. The
+    /// NAT64 prefixes learned through the previous one are forgotten.
     pub fn set_resolver(&mut self, resolver: impl Resolve) -> &mut Self {
-        Arc::make_mut(&mut self.inner).resolver = Some(Arc::new(resolver));
+        let settings = Arc::make_mut(&mut self.inner);
+        settings.resolver = Some(Arc::new(resolver));
+        settings.nat64 = Arc::default();
         self
     }
 
@@ -280,6 +288,11 @@ impl Connector {
             candidates: Arc::clone(&candidates),
         })));
         candidates
+    }
+
+    /// What this connector (and its clones) know of NAT64.
+    pub(crate) fn nat64(&self) -> &Arc<Nat64State> {
+        &self.inner.nat64
     }
 
     /// A clone that builds its own system resolver: for a caller that

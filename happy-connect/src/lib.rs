@@ -112,6 +112,7 @@ mod driver;
 mod error;
 mod host;
 pub mod integrations;
+pub mod nat64;
 mod plan;
 mod policy;
 pub mod race;

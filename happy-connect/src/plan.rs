@@ -200,6 +200,9 @@ pub struct Plan {
     /// Why the host view could not say what the host reaches, if it could
     /// not.
     pub host_unavailable: Option<String>,
+    /// The NAT64 prefixes known and whether IPv4 destinations were
+    /// synthesized, on a host where NAT64 matters; see [`crate::nat64`].
+    pub nat64: Option<crate::nat64::Nat64Report>,
     /// One entry per record type: sent (with its answer) or skipped.
     pub queries: Vec<QueryReport>,
     /// The candidates in order, each with the reason it stands before the
@@ -235,6 +238,7 @@ impl fmt::Display for Plan {
             f,
             self.capabilities.as_ref(),
             self.host_unavailable.as_deref(),
+            self.nat64.as_ref(),
             &self.queries,
             &self.candidates,
             self.dropped_candidates,

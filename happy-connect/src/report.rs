@@ -4,11 +4,14 @@
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rfc3484_sort::Policy;
 
+use crate::nat64::Nat64Report;
+use crate::nat64::host::Nat64Plan;
 use crate::plan::Plan;
 use crate::race::order::Planner;
 use crate::race::{Candidate, Placement, Race, Strategy};
@@ -31,6 +34,10 @@ pub struct ConnectReport {
     /// Why the host view could not say what the host reaches, if it could
     /// not: the connect then asked for AAAA and knew no sources.
     pub host_unavailable: Option<String>,
+    /// The NAT64 prefixes known and whether IPv4 destinations were
+    /// synthesized, on a host where NAT64 matters (IPv6-only, or told a
+    /// prefix by its routers); see [`crate::nat64`].
+    pub nat64: Option<Nat64Report>,
     /// One entry per record type: sent (with its answer) or skipped.
     pub queries: Vec<QueryReport>,
     /// The destinations in the order they were planned.
@@ -99,8 +106,15 @@ pub struct CandidateReport {
     pub address: IpAddr,
     /// The source the kernel would use; `None` when it has no route.
     pub source: Option<IpAddr>,
-    /// The destination's kind: `native-global`, `teredo`, `6to4`, ...
+    /// The destination's kind: `native-global`, `teredo`, `6to4`, `nat64`
+    /// (inside a known NAT64 prefix), ...
     pub class: &'static str,
+    /// For a destination inside a known NAT64 prefix, the IPv4 address it
+    /// stands for.
+    pub nat64: Option<Ipv4Addr>,
+    /// Whether the destination was synthesized here, from an IPv4 literal
+    /// or an A record (a DNS64 server may have sent it as well).
+    pub synthesized: bool,
     /// Why it stands before the next candidate: an RFC 6724 rule, family
     /// interleaving (RFC 8305 §4) or Teredo as the last resort. `None` for
     /// the last candidate.
@@ -189,6 +203,7 @@ impl fmt::Display for ConnectReport {
             f,
             self.capabilities.as_ref(),
             self.host_unavailable.as_deref(),
+            self.nat64.as_ref(),
             &self.queries,
             &self.candidates,
             self.dropped_candidates,
@@ -259,6 +274,7 @@ pub(crate) fn fmt_plan(
     f: &mut fmt::Formatter<'_>,
     capabilities: Option<&HostCapabilities>,
     host_unavailable: Option<&str>,
+    nat64: Option<&Nat64Report>,
     queries: &[QueryReport],
     candidates: &[CandidateReport],
     dropped: usize,
@@ -276,6 +292,9 @@ pub(crate) fn fmt_plan(
     }
     if let Some(why) = host_unavailable {
         writeln!(f, "  host: unknown, the host view is unavailable: {why}")?;
+    }
+    if let Some(nat64) = nat64 {
+        write!(f, "{nat64}")?;
     }
     for q in queries {
         if !q.sent {
@@ -310,9 +329,14 @@ pub(crate) fn fmt_plan(
         let source = c
             .source
             .map_or_else(|| "no route".to_owned(), |s| s.to_string());
+        let stands_for = match (c.nat64, c.synthesized) {
+            (Some(v4), true) => format!(" for {v4}, synthesized"),
+            (Some(v4), false) => format!(" for {v4}"),
+            (None, _) => String::new(),
+        };
         write!(
             f,
-            "   {:>2}. {} ({}) from {}",
+            "   {:>2}. {} ({}{stands_for}) from {}",
             i + 1,
             c.address,
             c.class,
@@ -352,6 +376,7 @@ impl From<ConnectReport> for Plan {
             host: report.host,
             capabilities: report.capabilities,
             host_unavailable: report.host_unavailable,
+            nat64: report.nat64,
             queries: report.queries,
             candidates: report.candidates,
             dropped_candidates: report.dropped_candidates,
@@ -373,6 +398,10 @@ pub(crate) struct Log {
     pub(crate) events: Vec<Event>,
     /// Addresses of oversized answers never handed to the race.
     pub(crate) dropped_early: usize,
+    /// What the connect knew and did about NAT64, when it mattered.
+    pub(crate) nat64: Option<Arc<Nat64Plan>>,
+    /// The destinations synthesized from IPv4 ones.
+    pub(crate) synthesized: Vec<Ipv6Addr>,
 }
 
 /// One thing that happened during a connect.
@@ -419,6 +448,8 @@ impl Log {
             // its three events at the end, in one go).
             events: Vec::new(),
             dropped_early: 0,
+            nat64: None,
+            synthesized: Vec::new(),
         }
     }
 
@@ -432,6 +463,8 @@ impl Log {
             host_unavailable: None,
             events: Vec::new(),
             dropped_early: 0,
+            nat64: None,
+            synthesized: Vec::new(),
         }
     }
 
@@ -501,9 +534,20 @@ impl Log {
                 address: c.dest.addr,
                 source: c.dest.source.map(|s| s.addr),
                 class: teredo_addr::classify(c.dest.addr).name(),
+                nat64: None,
+                synthesized: false,
                 placed_by: placed.get(i).map(ToString::to_string),
             })
             .collect()
+    }
+
+    /// Marks the candidates that NAT64 reaches (see [`crate::nat64`]).
+    fn annotate(&self, candidates: &mut [CandidateReport]) {
+        if let Some(nat64) = &self.nat64 {
+            for c in candidates {
+                nat64.annotate(c, &self.synthesized);
+            }
+        }
     }
 
     /// The attempts, and the winner.
@@ -558,19 +602,21 @@ impl Log {
     /// The report of a connect, from these events and the race.
     pub(crate) fn report(mut self, race: Option<&Race>, total: Duration) -> ConnectReport {
         let queries = self.queries();
-        let (candidates, dropped) = race.map_or_else(Default::default, |race| {
+        let (mut candidates, dropped) = race.map_or_else(Default::default, |race| {
             (
                 Self::candidates(race.order(), &race.placements()),
                 race.dropped(),
             )
         });
+        self.annotate(&mut candidates);
         self.finish(queries, candidates, dropped, total)
     }
 
     /// The report of a connect that had one candidate and no race.
     pub(crate) fn report_one(mut self, candidate: &Candidate, total: Duration) -> ConnectReport {
         let queries = self.queries();
-        let candidates = Self::candidates(std::slice::from_ref(candidate), &[]);
+        let mut candidates = Self::candidates(std::slice::from_ref(candidate), &[]);
+        self.annotate(&mut candidates);
         self.finish(queries, candidates, 0, total)
     }
 
@@ -588,6 +634,7 @@ impl Log {
             strategy: self.strategy,
             capabilities: self.capabilities,
             host_unavailable: self.host_unavailable,
+            nat64: self.nat64.map(|n| n.report.clone()),
             queries,
             candidates,
             dropped_candidates: dropped + self.dropped_early,
@@ -601,12 +648,14 @@ impl Log {
     /// ordered its answers.
     pub(crate) fn plan(mut self, planner: &Planner, policy: &Policy) -> Plan {
         let queries = self.queries();
-        let candidates = Self::candidates(&planner.order, &planner.placements(policy, 0));
+        let mut candidates = Self::candidates(&planner.order, &planner.placements(policy, 0));
+        self.annotate(&mut candidates);
         let dropped = planner.dropped();
         Plan {
             host: self.host,
             capabilities: self.capabilities,
             host_unavailable: self.host_unavailable,
+            nat64: self.nat64.map(|n| n.report.clone()),
             queries,
             candidates,
             dropped_candidates: dropped + self.dropped_early,
@@ -624,6 +673,41 @@ mod serde_impl {
 
     use super::{CandidateReport, ConnectReport, HostCapabilities, QueryReport, ms};
     use crate::Plan;
+    use crate::nat64::Nat64Report;
+
+    fn nat64(report: &Nat64Report) -> Nat64<'_> {
+        Nat64 {
+            prefixes: report
+                .prefixes
+                .iter()
+                .map(|p| Prefix {
+                    prefix: p.prefix.to_string(),
+                    source: p.source.name(),
+                    detail: p.source.to_string(),
+                })
+                .collect(),
+            synthesis: report.synthesis.map(|p| p.to_string()),
+            reason: &report.reason,
+            discovery: report.discovery.as_deref(),
+            ignored: &report.ignored,
+        }
+    }
+
+    #[derive(serde::Serialize)]
+    struct Nat64<'a> {
+        prefixes: Vec<Prefix>,
+        synthesis: Option<String>,
+        reason: &'a str,
+        discovery: Option<&'a str>,
+        ignored: &'a [String],
+    }
+
+    #[derive(serde::Serialize)]
+    struct Prefix {
+        prefix: String,
+        source: &'static str,
+        detail: String,
+    }
 
     fn capabilities(c: &HostCapabilities) -> std::collections::BTreeMap<&'static str, bool> {
         [
@@ -658,6 +742,8 @@ mod serde_impl {
                 address: c.address.to_string(),
                 source: c.source.map(|s| s.to_string()),
                 class: c.class,
+                nat64: c.nat64.map(|v4| v4.to_string()),
+                synthesized: c.synthesized,
                 rule: c.placed_by.as_deref(),
             })
             .collect()
@@ -674,6 +760,9 @@ mod serde_impl {
             }
             if let Some(why) = &self.host_unavailable {
                 m.serialize_entry("host_unavailable", why)?;
+            }
+            if let Some(n) = &self.nat64 {
+                m.serialize_entry("nat64", &nat64(n))?;
             }
             m.serialize_entry("queries", &queries(&self.queries))?;
             m.serialize_entry("candidates", &candidates(&self.candidates))?;
@@ -713,6 +802,9 @@ mod serde_impl {
             if let Some(why) = &self.host_unavailable {
                 m.serialize_entry("host_unavailable", why)?;
             }
+            if let Some(n) = &self.nat64 {
+                m.serialize_entry("nat64", &nat64(n))?;
+            }
             m.serialize_entry("queries", &queries(&self.queries))?;
             m.serialize_entry("order", &candidates(&self.candidates))?;
             if self.dropped_candidates > 0 {
@@ -738,6 +830,10 @@ mod serde_impl {
         address: String,
         source: Option<String>,
         class: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        nat64: Option<String>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        synthesized: bool,
         rule: Option<&'a str>,
     }
 

@@ -223,6 +223,25 @@ pub struct Pref64 {
 }
 
 impl Pref64 {
+    /// A prefix announced on interface `interface` by `router` with
+    /// `lifetime`, heard at `now` (for snapshots built by hand; a view
+    /// makes its own from the advertisements).
+    pub fn new(
+        prefix: Nat64Prefix,
+        interface: u32,
+        router: Option<Ipv6Addr>,
+        lifetime: Duration,
+        now: Instant,
+    ) -> Self {
+        Self {
+            prefix,
+            interface,
+            router,
+            lifetime,
+            expires: now.checked_add(lifetime).unwrap_or(now),
+        }
+    }
+
     /// Whether the prefix may still be used at `now`.
     pub fn is_live(&self, now: Instant) -> bool {
         now < self.expires
@@ -298,19 +317,10 @@ pub(crate) fn apply(
         };
         return ignore(snap, reason);
     }
-    let expires = now.checked_add(option.lifetime).unwrap_or(now);
+    let fresh = Pref64::new(option.prefix, interface, router, option.lifetime, now);
     match snap.pref64.iter_mut().find(|p| same(p)) {
-        Some(known) => {
-            known.lifetime = option.lifetime;
-            known.expires = expires;
-        }
-        None => snap.pref64.push(Pref64 {
-            prefix: option.prefix,
-            interface,
-            router,
-            lifetime: option.lifetime,
-            expires,
-        }),
+        Some(known) => *known = fresh,
+        None => snap.pref64.push(fresh),
     }
     true
 }

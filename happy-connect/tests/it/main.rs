@@ -3,4 +3,6 @@
 mod cli;
 mod connect;
 mod dns_server;
+#[cfg(target_os = "linux")]
+mod nat64;
 mod resolve;
