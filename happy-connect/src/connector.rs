@@ -291,7 +291,7 @@ impl Connector {
     }
 
     /// What this connector (and its clones) know of NAT64.
-    pub(crate) fn nat64(&self) -> &Arc<Nat64State> {
+    pub(crate) fn nat64_state(&self) -> &Arc<Nat64State> {
         &self.inner.nat64
     }
 
@@ -324,6 +324,20 @@ impl Connector {
     /// The resolver's error.
     pub async fn lookup_aaaa(&self, name: &str) -> Result<Vec<IpAddr>, ResolveError> {
         self.resolver()?.lookup(name, RecordType::Aaaa).await
+    }
+
+    /// The NAT64 prefixes of the network the host is on now and how they
+    /// were learned (the routers' PREF64 as the host view heard it; the
+    /// DNS64 server's answer for `ipv4only.arpa`, asked through this
+    /// connector's resolver unless remembered for this network), and
+    /// whether connects would synthesize: what `happy-connect probe`
+    /// shows. Unlike a connect, this asks DNS64 on any host, IPv4 or not.
+    ///
+    /// # Errors
+    ///
+    /// When the host view cannot read the host.
+    pub async fn nat64(&self) -> Result<crate::nat64::Nat64Report, iface_probe::ViewError> {
+        crate::nat64::probe(self).await
     }
 
     /// Connects to `host` (a name, an IP address, or a link-local address

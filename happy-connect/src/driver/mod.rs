@@ -432,7 +432,7 @@ async fn nat64_plan(
     literal: Option<IpAddr>,
 ) -> Option<Arc<Nat64Plan>> {
     let snapshot = host.snapshot.as_ref()?;
-    let state = connector.nat64();
+    let state = connector.nat64_state();
     let nat64 = state.host(snapshot);
     if !nat64.engaged() {
         return None;

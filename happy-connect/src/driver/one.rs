@@ -66,7 +66,7 @@ pub(crate) fn prepare<'a>(
     };
     // On an IPv6-only host, or one whose routers announce a NAT64 prefix,
     // the general path synthesizes and reports.
-    if connector.nat64().host(&snapshot).engaged() {
+    if connector.nat64_state().host(&snapshot).engaged() {
         return None;
     }
     let source = view.cached_source(&Dest::new(ip, Some(scope_id)))?;

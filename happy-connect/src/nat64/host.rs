@@ -144,7 +144,8 @@ pub(crate) struct Nat64Plan {
 impl Nat64Plan {
     /// The plan for a host in state `host` that found `dns` (the RFC 7050
     /// result of its network, if any) under `base`; `None` when NAT64 has
-    /// nothing to do or say (a host with IPv4 that knows no prefix).
+    /// nothing to do or say (a host with IPv4 that knows no prefix and
+    /// asked no DNS64 server).
     pub(crate) fn new(host: &HostNat64, dns: Option<&Discovered>, base: &Policy) -> Option<Self> {
         let mut prefixes = host.pref64.clone();
         let mut ignored = host.pref64_ignored.clone();
@@ -164,7 +165,7 @@ impl Nat64Plan {
                     .map(|i| format!("{} answer {i}", super::IPV4ONLY_ARPA)),
             );
         }
-        if prefixes.is_empty() && host.blocked.is_some() {
+        if prefixes.is_empty() && host.blocked.is_some() && dns.is_none() {
             return None;
         }
         let synthesize_with = match host.blocked {

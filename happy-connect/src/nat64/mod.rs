@@ -332,5 +332,33 @@ impl fmt::Display for Nat64Report {
     }
 }
 
+/// What `connector` knows of NAT64 on the network the host is on now,
+/// having asked its DNS64 server (RFC 7050) unless the answer for this
+/// network is remembered: [`Connector::nat64`](crate::Connector::nat64).
+pub(crate) async fn probe(
+    connector: &crate::Connector,
+) -> Result<Nat64Report, crate::probe::ViewError> {
+    let view = connector.host_view();
+    let snapshot = match view.snapshot() {
+        Some(s) => s,
+        None => view.ready().await?,
+    };
+    let state = connector.nat64_state();
+    let host = state.host(&snapshot);
+    let dns = state.discover(host.network, connector.resolver()).await;
+    let plan = host::Nat64Plan::new(&host, Some(&dns), &connector.race().policy);
+    Ok(plan.map_or_else(
+        // Unreachable: with a DNS result there is always a plan.
+        || Nat64Report {
+            prefixes: Vec::new(),
+            synthesis: None,
+            reason: String::new(),
+            discovery: Some(dns.describe()),
+            ignored: Vec::new(),
+        },
+        |p| p.report.clone(),
+    ))
+}
+
 #[cfg(test)]
 mod tests;
