@@ -128,7 +128,8 @@ pub(crate) fn blocked(snapshot: &Snapshot) -> Option<&'static str> {
 /// What one connect knows and does about NAT64.
 #[derive(Debug)]
 pub(crate) struct Nat64Plan {
-    /// The prefixes known: the routers', then the DNS64 server's.
+    /// The prefixes known: the routers', then the DNS64 server's (a prefix
+    /// from both is there twice).
     pub(crate) prefixes: Vec<LearnedPrefix>,
     /// The prefix to synthesize with; `None` when the host does not.
     pub(crate) synthesize_with: Option<Nat64Prefix>,
@@ -150,14 +151,12 @@ impl Nat64Plan {
         let mut prefixes = host.pref64.clone();
         let mut ignored = host.pref64_ignored.clone();
         if let Some(found) = dns.and_then(|d| d.outcome.as_ref().ok()) {
-            for &prefix in &found.prefixes {
-                if !prefixes.iter().any(|l| l.prefix == prefix) {
-                    prefixes.push(LearnedPrefix {
-                        prefix,
-                        source: PrefixSource::Dns64,
-                    });
-                }
-            }
+            // A prefix both the routers and DNS64 gave is listed twice, so
+            // that the report says it was learned both ways.
+            prefixes.extend(found.prefixes.iter().map(|&prefix| LearnedPrefix {
+                prefix,
+                source: PrefixSource::Dns64,
+            }));
             ignored.extend(
                 found
                     .ignored
@@ -183,7 +182,12 @@ impl Nat64Plan {
                 .into(),
         };
         let policy = (!prefixes.is_empty()).then(|| {
-            let list: Vec<Nat64Prefix> = prefixes.iter().map(|l| l.prefix).collect();
+            let mut list: Vec<Nat64Prefix> = Vec::with_capacity(prefixes.len());
+            for l in &prefixes {
+                if !list.contains(&l.prefix) {
+                    list.push(l.prefix);
+                }
+            }
             base.with_nat64(&list)
         });
         Some(Self {

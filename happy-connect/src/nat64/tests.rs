@@ -428,6 +428,21 @@ fn the_plan_of_each_kind_of_host() {
     let list: Vec<Nat64Prefix> = plan.report.prefixes.iter().map(|l| l.prefix).collect();
     assert_eq!(list, [other, nsp]);
     assert_eq!(plan.synthesize_with, Some(other));
+    // The same prefix from both: learned both ways, and said so.
+    let plan = Nat64Plan::new(
+        &host(with_pref64(ipv6_only(), nsp, now)),
+        Some(&dns(&[nsp])),
+        &base,
+    )
+    .unwrap();
+    let sources: Vec<&str> = plan
+        .report
+        .prefixes
+        .iter()
+        .map(|l| l.source.name())
+        .collect();
+    assert_eq!(sources, ["ra", "dns64"]);
+    assert_eq!(plan.synthesize_with, Some(nsp));
 
     // IPv6-only with no prefix: said so, nothing synthesized.
     let none = Discovered::from_answer(
