@@ -6,7 +6,11 @@
 //! stack does: destinations in RFC 6724 order (with the Windows table:
 //! native IPv6, then 6to4, then IPv4, then Teredo), no AAAA query when
 //! Teredo is the only IPv6 the host has, Teredo used only once its address
-//! is stable, and an RFC 8305 race between the candidates.
+//! is stable, and an RFC 8305 race between the candidates. On an IPv6-only
+//! host behind NAT64 it learns the translator's prefix (from the routers'
+//! advertisements, or once per network from the DNS64 server), synthesizes
+//! IPv4 destinations and recognises the ones DNS64 made up, as Happy
+//! Eyeballs v3 asks: see [`nat64`].
 //!
 //! The building blocks are re-exported under short names:
 //!
@@ -101,7 +105,8 @@
 //!
 //! - `serde`: `Serialize` for [`ConnectReport`].
 //! - `cli`: the `happy-connect` command-line tool (`teredo`, `classify`,
-//!   `sort`, `probe`, `wait-stable`, `resolve`, `connect`).
+//!   `sort`, `probe` with the NAT64 prefix, `wait-stable`, `resolve`,
+//!   `connect`, `demo`).
 
 #![deny(unsafe_code)]
 

@@ -25,7 +25,7 @@ enum Attempt {
     Connected,
 }
 
-/// The RFC 8305 race state machine; see the [module docs](self).
+/// The RFC 8305 race state machine; see the [module docs](crate::race).
 #[derive(Clone, Debug)]
 pub struct Race {
     config: RaceConfig,
@@ -229,7 +229,7 @@ impl Race {
     }
 
     /// Like [`Race::explain`], but naming what placed a pair when it was
-    /// not an RFC 6724 rule. Its [`Display`](fmt::Display) suits a report.
+    /// not an RFC 6724 rule. Its [`Display`](std::fmt::Display) suits a report.
     pub fn placements(&self) -> Vec<Placement> {
         self.plan
             .placements(&self.config.policy, self.attempts.len())
