@@ -14,6 +14,7 @@ use crate::aaaa::AaaaPolicy;
 use crate::driver;
 use crate::error::ConnectError;
 use crate::history::History;
+use crate::nat64::cache::Nat64State;
 use crate::plan::{self, Plan, zone_index};
 use crate::race::{Candidate, RaceConfig};
 use crate::report::ConnectReport;
@@ -83,6 +84,9 @@ struct Settings {
     history: Option<History>,
     /// The history partition of this connector's connects.
     history_key: Option<Arc<str>>,
+    /// The NAT64 prefixes learned per network through the resolver, and
+    /// the NAT64 side of the last state of the host seen.
+    nat64: Arc<Nat64State>,
 }
 
 /// What the connector works out once per snapshot.
@@ -130,13 +134,17 @@ impl Connector {
                 prospects: Arc::new(ArcSwapOption::empty()),
                 history: Some(History::new()),
                 history_key: None,
+                nat64: Arc::default(),
             }),
         }
     }
 
-    /// Uses this resolver instead of the system's DNS configuration.
+    /// Uses this resolver instead of the system's DNS configuration. The
+    /// NAT64 prefixes learned through the previous one are forgotten.
     pub fn set_resolver(&mut self, resolver: impl Resolve) -> &mut Self {
-        Arc::make_mut(&mut self.inner).resolver = Some(Arc::new(resolver));
+        let settings = Arc::make_mut(&mut self.inner);
+        settings.resolver = Some(Arc::new(resolver));
+        settings.nat64 = Arc::default();
         self
     }
 
@@ -326,6 +334,11 @@ impl Connector {
         self.inner.history_key.as_deref()
     }
 
+    /// What this connector (and its clones) know of NAT64.
+    pub(crate) fn nat64_state(&self) -> &Arc<Nat64State> {
+        &self.inner.nat64
+    }
+
     /// A clone that builds its own system resolver: for a caller that
     /// drives this connector on a runtime of its own, since the shared
     /// resolver's pooled connections belong to the runtime that made them.
@@ -355,6 +368,20 @@ impl Connector {
     /// The resolver's error.
     pub async fn lookup_aaaa(&self, name: &str) -> Result<Vec<IpAddr>, ResolveError> {
         self.resolver()?.lookup(name, RecordType::Aaaa).await
+    }
+
+    /// The NAT64 prefixes of the network the host is on now and how they
+    /// were learned (the routers' PREF64 as the host view heard it; the
+    /// DNS64 server's answer for `ipv4only.arpa`, asked through this
+    /// connector's resolver unless remembered for this network), and
+    /// whether connects would synthesize: what `happy-connect probe`
+    /// shows. Unlike a connect, this asks DNS64 on any host, IPv4 or not.
+    ///
+    /// # Errors
+    ///
+    /// When the host view cannot read the host.
+    pub async fn nat64(&self) -> Result<crate::nat64::Nat64Report, iface_probe::ViewError> {
+        crate::nat64::probe(self).await
     }
 
     /// Connects to `host` (a name, an IP address, or a link-local address

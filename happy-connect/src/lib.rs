@@ -6,7 +6,11 @@
 //! stack does: destinations in RFC 6724 order (with the Windows table:
 //! native IPv6, then 6to4, then IPv4, then Teredo), no AAAA query when
 //! Teredo is the only IPv6 the host has, Teredo used only once its address
-//! is stable, and an RFC 8305 race between the candidates.
+//! is stable, and an RFC 8305 race between the candidates. On an IPv6-only
+//! host behind NAT64 it learns the translator's prefix (from the routers'
+//! advertisements, or once per network from the DNS64 server), synthesizes
+//! IPv4 destinations and recognises the ones DNS64 made up, as Happy
+//! Eyeballs v3 asks: see [`nat64`].
 //!
 //! The building blocks are re-exported under short names:
 //!
@@ -118,7 +122,8 @@
 //! - `serde`: `Serialize` for [`ConnectReport`] and [`Plan`]; export and
 //!   import of a [`history::History`].
 //! - `cli`: the `happy-connect` command-line tool (`demo`, `teredo`,
-//!   `classify`, `sort`, `probe`, `wait-stable`, `resolve`, `connect`).
+//!   `classify`, `sort`, `probe` with the NAT64 prefixes, `wait-stable`,
+//!   `resolve`, `connect`).
 //! - `hyper`, `reqwest`: [`integrations`] with those HTTP clients.
 
 #![deny(unsafe_code)]
@@ -131,6 +136,7 @@ mod error;
 pub mod history;
 mod host;
 pub mod integrations;
+pub mod nat64;
 mod plan;
 mod policy;
 pub mod race;

@@ -9,7 +9,7 @@ use iface_probe::{Path, Reach, Snapshot, SourceInfo};
 use rfc3484_sort::{Destination, Source, SourceAttrs};
 
 use crate::race::{self, Candidate};
-use crate::report::{CandidateReport, HostCapabilities, QueryReport, fmt_plan};
+use crate::report::{CandidateReport, HostCapabilities, PlanView, QueryReport, fmt_plan};
 
 /// What a connect is asked to reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,6 +200,9 @@ pub struct Plan {
     /// Why the host view could not say what the host reaches, if it could
     /// not.
     pub host_unavailable: Option<String>,
+    /// The NAT64 prefixes known and whether IPv4 destinations were
+    /// synthesized, on a host where NAT64 matters; see [`crate::nat64`].
+    pub nat64: Option<crate::nat64::Nat64Report>,
     /// One entry per record type: sent (with its answer) or skipped.
     pub queries: Vec<QueryReport>,
     /// The candidates in order, each with the reason it stands before the
@@ -235,12 +238,15 @@ impl fmt::Display for Plan {
         writeln!(f, "resolve {}", self.host)?;
         fmt_plan(
             f,
-            self.capabilities.as_ref(),
-            self.host_unavailable.as_deref(),
-            &self.queries,
-            &self.candidates,
-            self.dropped_candidates,
-            self.history.as_ref(),
+            &PlanView {
+                capabilities: self.capabilities.as_ref(),
+                host_unavailable: self.host_unavailable.as_deref(),
+                nat64: self.nat64.as_ref(),
+                history: self.history.as_ref(),
+                queries: &self.queries,
+                candidates: &self.candidates,
+                dropped: self.dropped_candidates,
+            },
         )
     }
 }

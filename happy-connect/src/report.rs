@@ -4,7 +4,8 @@
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rfc3484_sort::Policy;
@@ -12,6 +13,8 @@ use rfc3484_sort::Policy;
 use iface_probe::NetworkId;
 
 use crate::history::{Advice, DelaySource, Note};
+use crate::nat64::Nat64Report;
+use crate::nat64::host::Nat64Plan;
 use crate::plan::Plan;
 use crate::race::order::Planner;
 use crate::race::{Candidate, Family, Placement, Race, Strategy};
@@ -34,6 +37,10 @@ pub struct ConnectReport {
     /// Why the host view could not say what the host reaches, if it could
     /// not: the connect then asked for AAAA and knew no sources.
     pub host_unavailable: Option<String>,
+    /// The NAT64 prefixes known and whether IPv4 destinations were
+    /// synthesized, on a host where NAT64 matters (IPv6-only, or told a
+    /// prefix by its routers); see [`crate::nat64`].
+    pub nat64: Option<Nat64Report>,
     /// One entry per record type: sent (with its answer) or skipped.
     pub queries: Vec<QueryReport>,
     /// The destinations in the order they were planned.
@@ -143,8 +150,15 @@ pub struct CandidateReport {
     pub address: IpAddr,
     /// The source the kernel would use; `None` when it has no route.
     pub source: Option<IpAddr>,
-    /// The destination's kind: `native-global`, `teredo`, `6to4`, ...
+    /// The destination's kind: `native-global`, `teredo`, `6to4`, `nat64`
+    /// (inside a known NAT64 prefix), ...
     pub class: &'static str,
+    /// For a destination inside a known NAT64 prefix, the IPv4 address it
+    /// stands for.
+    pub nat64: Option<Ipv4Addr>,
+    /// Whether the destination was synthesized here, from an IPv4 literal
+    /// or an A record (a DNS64 server may have sent it as well).
+    pub synthesized: bool,
     /// Why it stands before the next candidate: an RFC 6724 rule, family
     /// interleaving (RFC 8305 §4), Teredo as the last resort or history.
     /// `None` for the last candidate.
@@ -257,12 +271,15 @@ impl fmt::Display for ConnectReport {
         )?;
         fmt_plan(
             f,
-            self.capabilities.as_ref(),
-            self.host_unavailable.as_deref(),
-            &self.queries,
-            &self.candidates,
-            self.dropped_candidates,
-            self.history.as_ref(),
+            &PlanView {
+                capabilities: self.capabilities.as_ref(),
+                host_unavailable: self.host_unavailable.as_deref(),
+                nat64: self.nat64.as_ref(),
+                history: self.history.as_ref(),
+                queries: &self.queries,
+                candidates: &self.candidates,
+                dropped: self.dropped_candidates,
+            },
         )?;
         self.fmt_timeline(f)?;
         match &self.winner {
@@ -327,17 +344,29 @@ impl ConnectReport {
     }
 }
 
-/// The part of a report that a resolution has too: the host, the queries
-/// and the order.
-pub(crate) fn fmt_plan(
-    f: &mut fmt::Formatter<'_>,
-    capabilities: Option<&HostCapabilities>,
-    host_unavailable: Option<&str>,
-    queries: &[QueryReport],
-    candidates: &[CandidateReport],
-    dropped: usize,
-    history: Option<&HistoryReport>,
-) -> fmt::Result {
+/// The part of a report that a resolution has too: the host, NAT64,
+/// history, the queries and the order.
+pub(crate) struct PlanView<'a> {
+    pub(crate) capabilities: Option<&'a HostCapabilities>,
+    pub(crate) host_unavailable: Option<&'a str>,
+    pub(crate) nat64: Option<&'a Nat64Report>,
+    pub(crate) history: Option<&'a HistoryReport>,
+    pub(crate) queries: &'a [QueryReport],
+    pub(crate) candidates: &'a [CandidateReport],
+    pub(crate) dropped: usize,
+}
+
+/// Writes a [`PlanView`], as reports and plans show it.
+pub(crate) fn fmt_plan(f: &mut fmt::Formatter<'_>, view: &PlanView<'_>) -> fmt::Result {
+    let PlanView {
+        capabilities,
+        host_unavailable,
+        nat64,
+        history,
+        queries,
+        candidates,
+        dropped,
+    } = *view;
     if let Some(c) = capabilities {
         writeln!(
             f,
@@ -351,6 +380,9 @@ pub(crate) fn fmt_plan(
     }
     if let Some(why) = host_unavailable {
         writeln!(f, "  host: unknown: {why}")?;
+    }
+    if let Some(nat64) = nat64 {
+        write!(f, "{nat64}")?;
     }
     for q in queries {
         if !q.sent {
@@ -388,9 +420,14 @@ pub(crate) fn fmt_plan(
         let source = c
             .source
             .map_or_else(|| "no route".to_owned(), |s| s.to_string());
+        let stands_for = match (c.nat64, c.synthesized) {
+            (Some(v4), true) => format!(" for {v4}, synthesized"),
+            (Some(v4), false) => format!(" for {v4}"),
+            (None, _) => String::new(),
+        };
         write!(
             f,
-            "   {:>2}. {} ({}) from {}",
+            "   {:>2}. {} ({}{stands_for}) from {}",
             i + 1,
             c.address,
             c.class,
@@ -433,6 +470,7 @@ impl From<ConnectReport> for Plan {
             host: report.host,
             capabilities: report.capabilities,
             host_unavailable: report.host_unavailable,
+            nat64: report.nat64,
             queries: report.queries,
             candidates: report.candidates,
             dropped_candidates: report.dropped_candidates,
@@ -457,6 +495,10 @@ pub(crate) struct Log {
     pub(crate) dropped_early: usize,
     /// How the connection history was used.
     pub(crate) history: Option<HistoryReport>,
+    /// What the connect knew and did about NAT64, when it mattered.
+    pub(crate) nat64: Option<Arc<Nat64Plan>>,
+    /// The destinations synthesized from IPv4 ones.
+    pub(crate) synthesized: Vec<Ipv6Addr>,
 }
 
 /// An attempt that ended, as [`Log::ended_attempts`] lists it.
@@ -513,6 +555,8 @@ impl Log {
             events: Vec::new(),
             dropped_early: 0,
             history: None,
+            nat64: None,
+            synthesized: Vec::new(),
         }
     }
 
@@ -527,6 +571,8 @@ impl Log {
             events: Vec::new(),
             dropped_early: 0,
             history: None,
+            nat64: None,
+            synthesized: Vec::new(),
         }
     }
 
@@ -629,10 +675,21 @@ impl Log {
                 address: c.dest.addr,
                 source: c.dest.source.map(|s| s.addr),
                 class: teredo_addr::classify(c.dest.addr).name(),
+                nat64: None,
+                synthesized: false,
                 placed_by: placed.get(i).map(ToString::to_string),
                 history: advice.and_then(|a| a.note(c.dest.addr)).copied(),
             })
             .collect()
+    }
+
+    /// Marks the candidates that NAT64 reaches (see [`crate::nat64`]).
+    fn annotate(&self, candidates: &mut [CandidateReport]) {
+        if let Some(nat64) = &self.nat64 {
+            for c in candidates {
+                nat64.annotate(c, &self.synthesized);
+            }
+        }
     }
 
     /// The attempts, and the winner.
@@ -688,12 +745,13 @@ impl Log {
     /// The report of a connect, from these events and the race.
     pub(crate) fn report(mut self, race: Option<&Race>, total: Duration) -> ConnectReport {
         let queries = self.queries();
-        let (candidates, dropped) = race.map_or_else(Default::default, |race| {
+        let (mut candidates, dropped) = race.map_or_else(Default::default, |race| {
             (
                 Self::candidates(race.order(), &race.placements(), race.advice()),
                 race.dropped(),
             )
         });
+        self.annotate(&mut candidates);
         let mut report = self.finish(queries, candidates, dropped, total);
         if let Some(race) = race.filter(|r| r.advice().is_some()) {
             // The delay after an attempt mattered only if another followed.
@@ -711,7 +769,8 @@ impl Log {
     /// The report of a connect that had one candidate and no race.
     pub(crate) fn report_one(mut self, candidate: &Candidate, total: Duration) -> ConnectReport {
         let queries = self.queries();
-        let candidates = Self::candidates(std::slice::from_ref(candidate), &[], None);
+        let mut candidates = Self::candidates(std::slice::from_ref(candidate), &[], None);
+        self.annotate(&mut candidates);
         self.finish(queries, candidates, 0, total)
     }
 
@@ -729,6 +788,7 @@ impl Log {
             strategy: self.strategy,
             capabilities: self.capabilities,
             host_unavailable: self.host_unavailable,
+            nat64: self.nat64.map(|n| n.report.clone()),
             queries,
             candidates,
             dropped_candidates: dropped + self.dropped_early,
@@ -748,16 +808,18 @@ impl Log {
         advice: Option<&Advice>,
     ) -> Plan {
         let queries = self.queries();
-        let candidates = Self::candidates(
+        let mut candidates = Self::candidates(
             &planner.order,
             &planner.placements(policy, 0, advice),
             advice,
         );
+        self.annotate(&mut candidates);
         let dropped = planner.dropped();
         Plan {
             host: self.host,
             capabilities: self.capabilities,
             host_unavailable: self.host_unavailable,
+            nat64: self.nat64.map(|n| n.report.clone()),
             queries,
             candidates,
             dropped_candidates: dropped + self.dropped_early,
@@ -776,6 +838,41 @@ mod serde_impl {
 
     use super::{CandidateReport, ConnectReport, HistoryReport, HostCapabilities, QueryReport, ms};
     use crate::Plan;
+    use crate::nat64::Nat64Report;
+
+    fn nat64(report: &Nat64Report) -> Nat64<'_> {
+        Nat64 {
+            prefixes: report
+                .prefixes
+                .iter()
+                .map(|p| Prefix {
+                    prefix: p.prefix.to_string(),
+                    source: p.source.name(),
+                    detail: p.source.to_string(),
+                })
+                .collect(),
+            synthesis: report.synthesis.map(|p| p.to_string()),
+            reason: &report.reason,
+            discovery: report.discovery.as_deref(),
+            ignored: &report.ignored,
+        }
+    }
+
+    #[derive(serde::Serialize)]
+    struct Nat64<'a> {
+        prefixes: Vec<Prefix>,
+        synthesis: Option<String>,
+        reason: &'a str,
+        discovery: Option<&'a str>,
+        ignored: &'a [String],
+    }
+
+    #[derive(serde::Serialize)]
+    struct Prefix {
+        prefix: String,
+        source: &'static str,
+        detail: String,
+    }
 
     fn capabilities(c: &HostCapabilities) -> std::collections::BTreeMap<&'static str, bool> {
         [
@@ -810,6 +907,8 @@ mod serde_impl {
                 address: c.address.to_string(),
                 source: c.source.map(|s| s.to_string()),
                 class: c.class,
+                nat64: c.nat64.map(|v4| v4.to_string()),
+                synthesized: c.synthesized,
                 rule: c.placed_by.as_deref(),
                 history: c.history.map(|n| n.to_string()),
             })
@@ -836,6 +935,9 @@ mod serde_impl {
             }
             if let Some(why) = &self.host_unavailable {
                 m.serialize_entry("host_unavailable", why)?;
+            }
+            if let Some(n) = &self.nat64 {
+                m.serialize_entry("nat64", &nat64(n))?;
             }
             m.serialize_entry("queries", &queries(&self.queries))?;
             m.serialize_entry("candidates", &candidates(&self.candidates))?;
@@ -880,6 +982,9 @@ mod serde_impl {
             if let Some(why) = &self.host_unavailable {
                 m.serialize_entry("host_unavailable", why)?;
             }
+            if let Some(n) = &self.nat64 {
+                m.serialize_entry("nat64", &nat64(n))?;
+            }
             m.serialize_entry("queries", &queries(&self.queries))?;
             m.serialize_entry("order", &candidates(&self.candidates))?;
             if let Some(h) = &self.history {
@@ -908,6 +1013,10 @@ mod serde_impl {
         address: String,
         source: Option<String>,
         class: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        nat64: Option<String>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        synthesized: bool,
         rule: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         history: Option<String>,

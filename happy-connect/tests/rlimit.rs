@@ -309,13 +309,26 @@ fn the_host_view_starts_again_after_running_out_of_descriptors() {
     let mut connector = Connector::new();
     connector
         .set_resolver(StaticResolver::new().with("good.test", &[IpAddr::V4(Ipv4Addr::LOCALHOST)]));
-    // A view of its own, not started yet (the shared one may be).
-    let mut options = ViewOptions::default();
-    options.retry_min = ms(50);
-    connector.set_host_view(HostView::with_options(options));
     rt.block_on(async {
-        let limit = Limit::lower_to(open_fds() as u64);
+        // No descriptor left: the limit just above the highest one open,
+        // and every free one below it taken.
+        let highest = std::fs::read_dir("/proc/self/fd")
+            .expect("/proc/self/fd")
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
+            .max()
+            .expect("some descriptor is open");
+        let limit = Limit::lower_to(highest + 1);
+        let fillers: Vec<std::fs::File> =
+            std::iter::from_fn(|| std::fs::File::open("/dev/null").ok())
+                .take(100_000)
+                .collect();
+        // A view of its own (the shared one may be up), made now: it
+        // starts reading the host at once.
+        let mut options = ViewOptions::default();
+        options.retry_min = ms(50);
+        connector.set_host_view(HostView::with_options(options));
         let failed = connector.connect("good.test", port).await;
+        drop(fillers);
         drop(limit);
         let report = match &failed {
             Ok((_, report)) => report.clone(),

@@ -23,6 +23,8 @@
 //!   for a batch of destinations.
 //! - [`SourceCache`] remembers the kernel's answers until the kernel
 //!   reports a change to links, addresses or routes.
+//! - [`HostView`] keeps the NAT64 prefixes routers announce (RFC 8781) in
+//!   [`Snapshot::pref64`], on Linux; [`Pref64Option`] decodes the option.
 //!
 //! A Teredo interface (Miredo's `tun` device) is recognised by its
 //! `2001:0::/32` address, whatever its name; only before it has one (while
@@ -32,8 +34,12 @@
 //! # Standards
 //!
 //! - Netlink route messages (`RTM_NEWLINK`, `RTM_DELLINK`, `RTM_NEWADDR`,
-//!   `RTM_DELADDR`, `RTM_NEWROUTE`, `RTM_GETROUTE`) as RFC 3549 describes
-//!   them, in Linux's encoding.
+//!   `RTM_DELADDR`, `RTM_NEWROUTE`, `RTM_GETROUTE`, `RTM_NEWNDUSEROPT`) as
+//!   RFC 3549 describes them, in Linux's encoding.
+//! - The PREF64 option of Router Advertisements (RFC 8781 §4, its scaled
+//!   lifetime and prefix length code), with NAT64 prefixes as RFC 6052
+//!   §2.2 defines them; Router Solicitations as RFC 4861 §6.3.7 sends
+//!   them.
 //! - The interface preference order is the one RFC 3484 §2.1's table
 //!   implies and Windows uses: native IPv6, 6to4 (RFC 3056), IPv4, Teredo
 //!   (RFC 4380).
@@ -125,6 +131,10 @@
 //! | FreeBSD | as macOS | as macOS | as macOS (`RTM_IFANNOUNCE` too) | `cargo check`/`clippy`/`doc` for `x86_64-unknown-freebsd`; every layout asserted at compile time; the decoders tested on Linux |
 //! | NetBSD, OpenBSD, DragonFly | as macOS | as macOS | as macOS (NetBSD's `RTM_CHGADDR` and OpenBSD's `RTM_CHGADDRATTR` report the end of DAD) | the decoders tested on Linux on their layouts; the compile-time assertions run only when built for them |
 //!
+//! NAT64 prefixes from Router Advertisements ([`Snapshot::pref64`]) are
+//! read on Linux only; elsewhere the list stays empty and
+//! [`HostView::solicit_routers`] returns [`std::io::ErrorKind::Unsupported`].
+//!
 //! No BSD or Apple system runs these tests: nothing BSD-specific has been
 //! run. Where a sandbox refuses a routing socket the view falls back to
 //! reading the host every second. Routes are not listed on these systems
@@ -154,6 +164,7 @@
 
 mod cache;
 mod model;
+mod nat64;
 pub mod netlink;
 mod network;
 pub mod pfroute;
@@ -172,12 +183,15 @@ pub use model::{
     AddrFlags, Address, Family, Interface, LinkKind, NextHop, OperState, RT_TABLE_MAIN, Route,
     RouteKind,
 };
+pub use nat64::{
+    ND_OPT_PREF64, ND_ROUTER_ADVERT, Pref64, Pref64Error, Pref64Ignored, Pref64Option,
+};
 pub use network::NetworkId;
 pub use reach::{Path, Reach};
 pub use snapshot::{Capabilities, Preference, Snapshot};
 pub use source::{Dest, SourceInfo, SourceResolver};
 pub use sys::Backend;
-pub use teredo_addr::AddrKind;
+pub use teredo_addr::{AddrKind, Nat64Prefix};
 pub use view::{
     Change, HostView, Ready, Recv, SourcesFuture, Subscription, ViewError, ViewOptions, ViewStats,
     ViewStatus,

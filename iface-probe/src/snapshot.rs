@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use teredo_addr::{AddrKind, Scope};
 
 use crate::model::{Address, Family, Interface, LinkKind, Route, RouteKind};
+use crate::nat64::{Pref64, Pref64Ignored};
 use crate::netlink::{Body, Message};
 use crate::reach::{Path, Reach};
 use crate::sys::Backend;
@@ -25,6 +26,15 @@ pub struct Snapshot {
     /// `None` in a snapshot built by hand, which [`Snapshot::reach`] then
     /// emulates from `routes`.
     pub reach: Option<Reach>,
+    /// The NAT64 prefixes routers announce on the host's interfaces (RFC
+    /// 8781 PREF64 options), as a [`HostView`](crate::HostView) heard them
+    /// since it started, without those expired or withdrawn. Always empty
+    /// in a [`Snapshot::capture`] (the kernel keeps no table of them) and
+    /// on systems other than Linux; see [`Pref64`](crate::Pref64).
+    pub pref64: Vec<Pref64>,
+    /// The last few PREF64 options the view did not take, and why (a
+    /// prefix length code RFC 8781 does not define, a zero lifetime, ...).
+    pub pref64_ignored: Vec<Pref64Ignored>,
 }
 
 /// What the host can reach, judged from a [`Snapshot`].
@@ -409,6 +419,7 @@ mod tests {
             interfaces,
             routes,
             reach: None,
+            ..Snapshot::default()
         }
     }
 

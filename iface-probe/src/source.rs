@@ -243,6 +243,7 @@ mod tests {
             interfaces: vec![eth, tun],
             routes: vec![],
             reach: None,
+            ..Snapshot::default()
         }
     }
 

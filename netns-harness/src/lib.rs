@@ -15,7 +15,8 @@
 //! libraries under test never do. It also holds the fixtures several
 //! crates' tests share: veth pairs, a `tun` device held open (so that it
 //! has a carrier, as when Miredo runs) and configured as Miredo configures
-//! its Teredo interface, and an nftables blackhole.
+//! its Teredo interface, an nftables blackhole, and Router Advertisements
+//! sent by hand ([`ra`]).
 //!
 //! Linux only: elsewhere the crate is empty.
 //!
@@ -31,6 +32,8 @@
 // Elsewhere the crate is empty, and the links of its docs lead nowhere.
 #![cfg_attr(not(target_os = "linux"), allow(rustdoc::broken_intra_doc_links))]
 #![cfg(target_os = "linux")]
+
+pub mod ra;
 
 use std::fs::{self, File, OpenOptions};
 use std::os::fd::{AsRawFd, OwnedFd};

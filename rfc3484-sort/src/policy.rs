@@ -8,7 +8,7 @@ use core::cmp::Reverse;
 use core::fmt;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use teredo_addr::Scope;
+use teredo_addr::{Nat64Prefix, Scope};
 
 /// One row of a precedence or label table: every address in
 /// `prefix/len` gets `value`, unless a longer row also matches it.
@@ -350,6 +350,54 @@ impl Policy {
         )
     }
 
+    /// This policy with rows that give the addresses of each NAT64 prefix
+    /// in `nat64` the precedence and label this policy gives global IPv4
+    /// (those of `::ffff:0:0/96` in the built-in tables), ahead of any
+    /// row of the same prefix.
+    ///
+    /// A destination inside a NAT64 prefix is an IPv4 host reached through
+    /// a translator: sorted as IPv4, it goes after native IPv6 (lower
+    /// precedence, and its label matches no IPv6 source, RFC 6724 rules 5
+    /// and 6), which is the order Happy Eyeballs wants when a name has
+    /// both native and synthesized AAAA records. The well-known prefix
+    /// `64:ff9b::/96` is not treated so unless it is given.
+    ///
+    /// ```
+    /// use rfc3484_sort::{Destination, Policy, SourceAttrs, sort};
+    /// use teredo_addr::Nat64Prefix;
+    ///
+    /// let nsp: Nat64Prefix = "2001:db8:64::/96".parse()?;
+    /// let policy = Policy::rfc6724().with_nat64(&[nsp]);
+    /// let src = "2001:db8:1::2".parse()?;
+    /// let mut dests = [
+    ///     Destination::with_source("2001:db8:64::c633:6432".parse()?, src, SourceAttrs::default()),
+    ///     Destination::with_source("2001:db8:7::10".parse()?, src, SourceAttrs::default()),
+    /// ];
+    /// sort(&policy, &mut dests);
+    /// assert_eq!(dests[0].addr.to_string(), "2001:db8:7::10");
+    /// assert_eq!(policy.precedence("2001:db8:64::1".parse()?), 35);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_nat64(&self, nat64: &[Nat64Prefix]) -> Self {
+        let v4 = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let (precedence, label) = (self.precedence(v4), self.label(v4));
+        let rows = |value: u32, table: &[PolicyEntry]| {
+            nat64
+                .iter()
+                .map(|p| PolicyEntry::new(p.prefix(), p.prefix_len(), value))
+                .chain(table.iter().copied())
+                .collect::<Vec<_>>()
+        };
+        Self::build(
+            self.name,
+            rows(precedence, &self.tables.precedence),
+            rows(label, &self.tables.label),
+            self.tables.scopev4.clone(),
+            self.prefix_rule,
+        )
+    }
+
     /// The policy's name: `"rfc6724"`, `"rfc3484"`, `"windows"`, `"glibc"`
     /// or `"gai.conf"`.
     pub fn name(&self) -> &str {
@@ -563,6 +611,36 @@ mod tests {
         assert_eq!(p.label(ip("3ffe::1")), 12);
         assert_eq!(p.label(ip("fe80::1")), 1);
         assert_eq!(p.label(ip("::")), 3);
+    }
+
+    #[test]
+    fn nat64_prefixes_take_the_values_of_ipv4() {
+        let nsp: Nat64Prefix = "2001:db8:64::/96".parse().unwrap();
+        let wkp = Nat64Prefix::WELL_KNOWN;
+        for (base, v4) in [
+            (Policy::rfc6724(), (35, 4)),
+            (Policy::windows(), (10, 4)),
+            (Policy::glibc(), (10, 4)),
+        ] {
+            let p = base.with_nat64(&[nsp, wkp]);
+            assert_eq!(p.name(), base.name());
+            for a in ["2001:db8:64::c633:6432", "64:ff9b::192.0.2.1"] {
+                assert_eq!(
+                    (p.precedence(ip(a)), p.label(ip(a))),
+                    v4,
+                    "{a} {}",
+                    p.name()
+                );
+            }
+            // Next to the prefix, nothing changed.
+            for a in ["2001:db8:65::1", "2001:0:4136:e378::1", "::1", "192.0.2.1"] {
+                assert_eq!(p.precedence(ip(a)), base.precedence(ip(a)), "{a}");
+                assert_eq!(p.label(ip(a)), base.label(ip(a)), "{a}");
+            }
+        }
+        // With none given, the same tables.
+        let p = Policy::rfc6724();
+        assert!(p.with_nat64(&[]) == p);
     }
 
     #[test]

@@ -44,7 +44,8 @@ pub enum AddrKind {
     /// `2002::/16`, 6to4 (RFC 3056): IPv6 tunnelled over IPv4 protocol 41.
     SixToFour,
     /// `64:ff9b::/96` (RFC 6052) and `64:ff9b:1::/48` (RFC 8215): IPv4
-    /// reached through a NAT64 translator.
+    /// reached through a NAT64 translator. A network-specific prefix is
+    /// recognised when it is given: see [`classify_with_nat64`].
     Nat64,
     /// `::ffff:0:0/96`, IPv4-mapped (RFC 4291 §2.5.5.2): an IPv4 address
     /// seen through an IPv6 socket.
@@ -237,6 +238,39 @@ pub const fn classify(addr: IpAddr) -> AddrKind {
     }
 }
 
+/// The kind of any address on a network whose NAT64 prefixes are known:
+/// an IPv6 address inside one of `nat64` is [`AddrKind::Nat64`], whatever
+/// block the prefix was carved from; anything else is as [`classify`]
+/// says.
+///
+/// [`classify`] knows only the prefixes reserved for NAT64 (`64:ff9b::/96`
+/// and `64:ff9b:1::/48`); a network may use one of its own (RFC 6052
+/// §2.3), which the host learns from its routers (RFC 8781) or its DNS64
+/// server (RFC 7050).
+///
+/// ```
+/// use teredo_addr::{AddrKind, Nat64Prefix, classify, classify_with_nat64};
+///
+/// let prefix: Nat64Prefix = "2001:db8:64::/96".parse()?;
+/// let addr = "2001:db8:64::c633:6432".parse()?;
+/// assert_eq!(classify(addr), AddrKind::Documentation);
+/// assert_eq!(classify_with_nat64(addr, &[prefix]), AddrKind::Nat64);
+/// assert_eq!(classify_with_nat64("64:ff9b::1.2.3.4".parse()?, &[]), AddrKind::Nat64);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub const fn classify_with_nat64(addr: IpAddr, nat64: &[Nat64Prefix]) -> AddrKind {
+    if let IpAddr::V6(v6) = addr {
+        let mut i = 0;
+        while i < nat64.len() {
+            if nat64[i].contains(v6) {
+                return AddrKind::Nat64;
+            }
+            i += 1;
+        }
+    }
+    classify(addr)
+}
+
 /// The kind of an IPv6 address; see [`classify`].
 pub const fn classify_v6(addr: Ipv6Addr) -> AddrKind {
     let bits = addr.to_bits();
@@ -398,6 +432,25 @@ mod tests {
         for (s, k) in cases {
             assert_eq!(kind(s), k, "{s}");
             assert!(k.is_ipv4(), "{s}");
+        }
+    }
+
+    #[test]
+    fn network_specific_nat64_prefixes() {
+        let nsp = |s: &str| s.parse::<Nat64Prefix>().unwrap();
+        let prefixes = [nsp("2001:db8:64::/96"), nsp("2a00:1:2::/48")];
+        let kind = |s: &str| classify_with_nat64(s.parse().unwrap(), &prefixes);
+        assert_eq!(kind("2001:db8:64::c633:6432"), AddrKind::Nat64);
+        assert_eq!(kind("2a00:1:2:c633:64:3200::"), AddrKind::Nat64);
+        // Outside them, the usual kinds.
+        assert_eq!(kind("2001:db8:65::1"), AddrKind::Documentation);
+        assert_eq!(kind("2a00:1:3::1"), AddrKind::GlobalUnicast);
+        assert_eq!(kind("64:ff9b::192.0.2.1"), AddrKind::Nat64);
+        assert_eq!(kind("198.51.100.50"), AddrKind::Ipv4Documentation);
+        // No prefix given: exactly `classify`.
+        for k in ["2001:db8:64::1", "::1", "10.0.0.1", "2001::1"] {
+            let addr = k.parse().unwrap();
+            assert_eq!(classify_with_nat64(addr, &[]), classify(addr), "{k}");
         }
     }
 

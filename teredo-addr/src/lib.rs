@@ -5,7 +5,7 @@
 //! |------|-------|-------|
 //! | Teredo | RFC 4380 §4, flags per RFC 5991 | [`TeredoAddr`], [`TeredoFlags`], [`is_teredo`] |
 //! | 6to4 | RFC 3056 §2 | [`sixtofour_ipv4`], [`sixtofour_prefix`] |
-//! | NAT64 | RFC 6052 §2, RFC 8215 | [`Nat64Prefix`] |
+//! | NAT64 | RFC 6052 §2, RFC 8215, RFC 7050 §3 | [`Nat64Prefix`] (embed, extract, [`find_embedding`](Nat64Prefix::find_embedding)), [`classify_with_nat64`] |
 //! | ISATAP | RFC 5214 §6.1 | [`isatap_ipv4`], [`isatap_addr`] |
 //! | IPv4-mapped and IPv4-compatible | RFC 4291 §2.5.5 | [`ipv4_mapped`], [`ipv4_compatible`] |
 //! | Special-purpose blocks | RFC 4291, RFC 6890 and others | [`classify`], [`AddrKind`] |
@@ -62,11 +62,11 @@ mod scope;
 mod sixtofour;
 mod teredo;
 
-pub use classify::{AddrKind, classify, classify_v4, classify_v6};
+pub use classify::{AddrKind, classify, classify_v4, classify_v6, classify_with_nat64};
 pub use embedded::{ipv4_compatible, ipv4_mapped};
 pub use error::{InputText, Nat64PrefixError, ParseTeredoError};
 pub use isatap::{is_isatap, isatap_addr, isatap_interface_id, isatap_ipv4, isatap_is_universal};
-pub use nat64::Nat64Prefix;
+pub use nat64::{FindEmbedding, Nat64Prefix};
 pub use scope::{Scope, scope};
 pub use sixtofour::{
     SIXTOFOUR_PREFIX, SIXTOFOUR_PREFIX_LEN, is_sixtofour, sixtofour_ipv4, sixtofour_prefix,

@@ -138,6 +138,88 @@ impl Nat64Prefix {
 /// The index of the reserved "u" octet (bits 64 to 71).
 const U_OCTET: usize = 8;
 
+impl Nat64Prefix {
+    /// Whether `addr` is exactly what [`embed`](Self::embed) makes of the
+    /// IPv4 address it carries: under this prefix, with the "u" octet and
+    /// the suffix zero, as RFC 6052 §2.2 says a synthesized address is.
+    ///
+    /// [`extract`](Self::extract) is lenient (a translator ignores the
+    /// suffix); this is the strict test that prefix discovery needs to
+    /// tell the one right prefix length from others that merely contain
+    /// the address.
+    pub const fn is_embedding(self, addr: Ipv6Addr) -> bool {
+        match self.extract(addr) {
+            Some(v4) => self.embed(v4).to_bits() == addr.to_bits(),
+            None => false,
+        }
+    }
+
+    /// Every prefix, one per length RFC 6052 allows (shortest first), under
+    /// which `addr` is the strict embedding of `v4` (see
+    /// [`is_embedding`](Self::is_embedding)).
+    ///
+    /// This is the per-address step of RFC 7050's discovery: the answer to
+    /// an AAAA query for `ipv4only.arpa` synthesized by a DNS64 server
+    /// embeds one of the well-known addresses `192.0.0.170` and
+    /// `192.0.0.171`, and where it sits in the address gives the prefix.
+    /// More than one prefix means the address is ambiguous on its own
+    /// (the prefix's own bits look like the IPv4 address), which RFC 7050
+    /// resolves with the other well-known address.
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// use teredo_addr::Nat64Prefix;
+    ///
+    /// let wka = Ipv4Addr::new(192, 0, 0, 170);
+    /// let found: Vec<Nat64Prefix> =
+    ///     Nat64Prefix::find_embedding("2001:db8:64::c000:aa".parse()?, wka).collect();
+    /// assert_eq!(found, ["2001:db8:64::/96".parse()?]);
+    /// let found: Vec<Nat64Prefix> =
+    ///     Nat64Prefix::find_embedding("2001:db8:122:c000:0:aa00::".parse()?, wka).collect();
+    /// assert_eq!(found, ["2001:db8:122::/48".parse()?]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub const fn find_embedding(addr: Ipv6Addr, v4: Ipv4Addr) -> FindEmbedding {
+        FindEmbedding { addr, v4, next: 0 }
+    }
+
+    /// The prefix of this length that `addr` starts with, or `None` when
+    /// that prefix is not a valid NAT64 prefix (a /96 with a non-zero "u"
+    /// octet).
+    const fn of_length(addr: Ipv6Addr, len: u8) -> Option<Self> {
+        let bits = addr.to_bits() & !(u128::MAX >> len);
+        match Self::new(Ipv6Addr::from_bits(bits), len) {
+            Ok(p) => Some(p),
+            Err(_) => None,
+        }
+    }
+}
+
+/// The iterator of [`Nat64Prefix::find_embedding`].
+#[derive(Debug, Clone)]
+pub struct FindEmbedding {
+    addr: Ipv6Addr,
+    v4: Ipv4Addr,
+    /// The index in [`Nat64Prefix::LENGTHS`] to try next.
+    next: usize,
+}
+
+impl Iterator for FindEmbedding {
+    type Item = Nat64Prefix;
+
+    fn next(&mut self) -> Option<Nat64Prefix> {
+        while let Some(&len) = Nat64Prefix::LENGTHS.get(self.next) {
+            self.next += 1;
+            if let Some(p) = Nat64Prefix::of_length(self.addr, len) {
+                if p.embed(self.v4).to_bits() == self.addr.to_bits() {
+                    return Some(p);
+                }
+            }
+        }
+        None
+    }
+}
+
 impl Default for Nat64Prefix {
     /// The well-known prefix `64:ff9b::/96`.
     fn default() -> Self {
@@ -228,6 +310,62 @@ mod tests {
             p.extract(v6("2001:db8:c000:221:0:ffff:ffff:ffff")),
             Some(V4)
         );
+    }
+
+    #[test]
+    fn strict_embedding() {
+        for &(prefix, len, embedded) in TABLE {
+            let p = Nat64Prefix::new(v6(prefix), len).unwrap();
+            assert!(p.is_embedding(v6(embedded)), "{prefix}/{len}");
+            if len == 96 {
+                // No suffix: every address under a /96 embeds something.
+                continue;
+            }
+            // A set suffix bit is still extracted, but is no embedding.
+            let bits = v6(embedded).to_bits() | 1;
+            assert!(p.extract(Ipv6Addr::from_bits(bits)).is_some());
+            assert!(!p.is_embedding(Ipv6Addr::from_bits(bits)), "{prefix}/{len}");
+        }
+        // A set "u" octet is no embedding either.
+        let p = Nat64Prefix::new(v6("2001:db8::"), 32).unwrap();
+        assert!(!p.is_embedding(v6("2001:db8:c000:221:100::")));
+        assert!(!p.is_embedding(v6("2001:db9:c000:221::")));
+    }
+
+    #[test]
+    fn find_embedding_every_length_of_table_1() {
+        for &(prefix, len, embedded) in TABLE {
+            let found: std::vec::Vec<Nat64Prefix> =
+                Nat64Prefix::find_embedding(v6(embedded), V4).collect();
+            assert_eq!(
+                found,
+                [Nat64Prefix::new(v6(prefix), len).unwrap()],
+                "{embedded}"
+            );
+        }
+        assert_eq!(
+            Nat64Prefix::find_embedding(v6("2001:db8::1"), V4).count(),
+            0
+        );
+    }
+
+    #[test]
+    fn find_embedding_reports_every_ambiguous_length() {
+        // Zero bits embed 0.0.0.0 under every length at once.
+        let zeros = v6("2001:db8::");
+        let found: std::vec::Vec<u8> = Nat64Prefix::find_embedding(zeros, Ipv4Addr::UNSPECIFIED)
+            .map(Nat64Prefix::prefix_len)
+            .collect();
+        assert_eq!(found, Nat64Prefix::LENGTHS);
+        // With the suffix and "u" octet zero, an address that embeds a
+        // well-known address (192.0.0.170) at one length cannot embed it
+        // at another: the non-zero first and last octets of the IPv4
+        // address would have to sit where the other length has zeros.
+        let wka = Ipv4Addr::new(192, 0, 0, 170);
+        for len in Nat64Prefix::LENGTHS {
+            let p = Nat64Prefix::new(v6("2001:db8::"), len).unwrap();
+            assert_eq!(Nat64Prefix::find_embedding(p.embed(wka), wka).count(), 1);
+        }
     }
 
     #[test]

@@ -12,6 +12,10 @@
 //!                  t2 198.18.2.2, 2001:db8:2::2, 2002:c612:202::2 + Teredo
 //! ```
 //!
+//! A NAT64 part (an IPv6-only client behind tayga with unbound's DNS64,
+//! an IPv4-only server, PREF64 Router Advertisements) stands beside it:
+//! see `lab/nat64.rs`.
+//!
 //! The state (namespaces, addresses, pids, logs) goes to a JSON file,
 //! `target/lab/state.json` or `$HAPPY_CONNECT_LAB`, which `down`, `status`
 //! and the tests (`happy-connect/tests/lab`) read.
@@ -27,6 +31,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+mod nat64;
+
 /// The packages the lab needs (Debian/Ubuntu names).
 const PACKAGES: &[&str] = &[
     "miredo",
@@ -35,6 +41,8 @@ const PACKAGES: &[&str] = &[
     "nftables",
     "iproute2",
     "procps",
+    "tayga",
+    "unbound",
 ];
 
 /// The programs the lab runs, and the package each comes from.
@@ -45,6 +53,8 @@ const BINARIES: &[(&str, &str)] = &[
     ("miredo-server", "miredo-server"),
     ("dnsmasq", "dnsmasq-base"),
     ("sysctl", "procps"),
+    ("tayga", "tayga"),
+    ("unbound", "unbound"),
 ];
 
 /// The start of every lab namespace name; the pid of the `up` follows.
@@ -86,6 +96,9 @@ pub(crate) struct State {
     processes: BTreeMap<String, Process>,
     /// How long `up` took, in milliseconds.
     up_ms: u64,
+    /// The NAT64 part's prefix and files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nat64: Option<nat64::Nat64Lab>,
 }
 
 /// One background process of the lab.
@@ -146,6 +159,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             status(&state_path)
         }
         "test" => test(&Options::parse(rest)?, &state_path),
+        // Run by `up` inside the NAT64 router's namespace.
+        "pref64-router" => nat64::pref64_router(rest),
         other => bail!("unknown lab command {other:?} (up, down, status, test)"),
     }
 }
@@ -265,6 +280,10 @@ fn apt_install(packages: &[&str]) -> Result<()> {
     run_cmd_env(&["apt-get", "update", "-q"], &env)?;
     let mut install = vec!["apt-get", "install", "-y", "-q", "--no-install-recommends"];
     install.extend_from_slice(packages);
+    // The lab runs its own daemons in its namespaces: the packages' system
+    // services (unbound's resolver, Miredo's client) must not start on the
+    // host.
+    let _no_services = nat64::NoServiceStarts::new()?;
     run_cmd_env(&install, &env)?;
     Ok(())
 }
@@ -465,6 +484,7 @@ fn up(opts: &Options, state_path: &Path) -> Result<State> {
         nft_chain: "forward".to_owned(),
         processes: BTreeMap::new(),
         up_ms: 0,
+        nat64: None,
     };
     // Written first, so that a failed `up` can still be taken down.
     write_state(state_path, &state)?;
@@ -758,7 +778,7 @@ fn build(state: &mut State, state_path: &Path) -> Result<()> {
             format!("nameserver {DNS_ADDR}\noptions timeout:2 attempts:2\n"),
         )?;
     }
-    Ok(())
+    nat64::build(state, state_path)
 }
 
 fn path_str(p: &Path) -> String {
@@ -837,6 +857,7 @@ fn print_summary(state: &State, state_path: &Path) {
     for (name, list) in &state.names {
         println!("  {name:<16} {}", list.join(" "));
     }
+    nat64::print_summary(state);
 }
 
 // ---------------------------------------------------------------- down

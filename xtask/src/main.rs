@@ -4,14 +4,16 @@
 //!   benchmark of the workspace, then prints a table of medians and ratios
 //!   against their baselines and writes it to `target/bench-summary.json`.
 //! - `cargo xtask test [--no-lab]` runs the whole test suite (the README's
-//!   test command): every crate's tests, then the Teredo lab's (root).
+//!   test command): every crate's tests, then the lab's, Teredo and NAT64
+//!   (root).
 //! - `cargo xtask package-check [--skip-features] [--install-msrv]` checks
 //!   what each publishable crate would ship and the dependencies' declared
 //!   minimum Rust, then builds the feature combinations and, when rustup
 //!   has (or, with `--install-msrv`, can fetch) it, the workspace with the
 //!   declared minimum Rust.
 //! - `cargo xtask lab up|down|status|test [--install]` runs the Teredo lab
-//!   in network namespaces and its end-to-end tests (root only).
+//!   and its NAT64 part in network namespaces, and their end-to-end tests
+//!   (root only).
 //! - `cargo xtask fuzz NAME|all [--seconds N]` runs the stable-toolchain
 //!   fuzzers of `fuzz/` for N seconds each.
 //! - `cargo xtask cross [--target T]... [--skip T]... [--no-tests]` lints
@@ -42,7 +44,7 @@ commands:
                                     the feature combinations and the workspace with the
                                     declared rust-version's toolchain if rustup has it
                                     (--install-msrv: fetch it first)
-  lab up [--install]                start the Teredo lab in network namespaces (root)
+  lab up [--install]                start the Teredo and NAT64 lab in network namespaces (root)
   lab down                          stop it and remove every lab namespace, even leftovers
   lab status                        print the lab state and whether its processes run
   lab test [--install] [-- ARGS]    lab up, the lab tests (happy-connect/tests/lab; ARGS go

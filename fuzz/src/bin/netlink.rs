@@ -1,4 +1,6 @@
-//! `iface_probe::netlink::parse_messages` on any bytes, as if read from netlink.
+//! `iface_probe::netlink::parse_messages` on any bytes, as if read from
+//! netlink: dumps, change notifications, and the Router Advertisement
+//! options of `RTM_NEWNDUSEROPT` (PREF64 among them).
 
 use std::process::ExitCode;
 
@@ -38,8 +40,29 @@ fn main() -> ExitCode {
     let dellink = retyped(newlink, 17);
     let mut unbridged = dellink.clone();
     unbridged[16] = 7;
+    // RTM_NEWNDUSEROPT as Linux sends it: a Router Advertisement's PREF64
+    // option (2001:db8:64::/96, 600 s) on ifindex 2 and its source
+    // address; then the same with a prefix length code of 7 (invalid), and
+    // with an RDNSS option before the PREF64 one.
+    let nduseropt: &[u8] = &[
+        68, 0, 0, 0, 68, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // nlmsghdr
+        10, 0, 16, 0, 2, 0, 0, 0, 134, 0, 0, 0, 0, 0, 0, 0, // nduseroptmsg
+        38, 2, 2, 88, 0x20, 1, 13, 184, 0, 100, 0, 0, 0, 0, 0, 0, // PREF64
+        20, 0, 1, 0, 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, // SRCADDR
+    ];
+    let mut bad_plc = nduseropt.to_vec();
+    bad_plc[35] |= 7;
+    let rdnss: [u8; 24] = [
+        25, 3, 0, 0, 0, 0, 0, 120, 0x20, 1, 13, 184, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 53,
+    ];
+    let mut two = nduseropt[..32].to_vec();
+    two.extend_from_slice(&rdnss);
+    two.extend_from_slice(&nduseropt[32..]);
+    two[0] = two.len() as u8;
+    two[18] = 40;
     let seeds: &[&[u8]] = &[
-        newaddr, done, &both, newlink, newroute, &deladdr, &dellink, &unbridged,
+        newaddr, done, &both, newlink, newroute, &deladdr, &dellink, &unbridged, nduseropt,
+        &bad_plc, &two,
     ];
     happy_connect_fuzz::main("netlink", seeds, 1024, |data| {
         if let Ok(messages) = iface_probe::netlink::parse_messages(data) {

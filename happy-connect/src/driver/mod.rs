@@ -30,6 +30,7 @@ use crate::connector::Connector;
 use crate::error::{ConnectError, ConnectErrorKind};
 use crate::history::{Advice, Partition, Past};
 use crate::host::{self, HostState};
+use crate::nat64::host::Nat64Plan;
 use crate::plan::{self, Target};
 use crate::race::order::Planner;
 use crate::race::{
@@ -265,9 +266,10 @@ fn cap_answer(addrs: &[IpAddr], limit: usize) -> (Vec<IpAddr>, usize) {
     (kept, dropped)
 }
 
-/// An answer as recorded: the index of its event in the log, and for an
-/// oversized answer, the capped addresses to use (the log keeps them all,
-/// so that the report shows what came).
+/// An answer as recorded: the index of its event in the log, and the
+/// addresses to use when they are not the answer's (an oversized answer
+/// capped, an A answer synthesized into NAT64 destinations); the log keeps
+/// the answer whole, so that the report shows what came.
 struct Recorded {
     index: usize,
     capped: Option<Vec<IpAddr>>,
@@ -299,11 +301,19 @@ fn record_answer(
             addrs.retain(|a| rtype.matches(a));
             debug!(%rtype, count = addrs.len(), "answer");
             let limit = answer_limit(config);
-            let capped = (addrs.len() > limit).then(|| {
+            let mut capped = (addrs.len() > limit).then(|| {
                 let (kept, dropped) = cap_answer(&addrs, limit);
                 log.dropped_early += dropped;
                 kept
             });
+            // On an IPv6-only host with a NAT64 prefix, the A answer's
+            // addresses are reached through the translator.
+            if let (RecordType::A, Some(nat64)) = (rtype, log.nat64.clone()) {
+                let use_now = capped.as_deref().unwrap_or(&addrs);
+                if let Some(synthesized) = nat64.answer(use_now, &mut log.synthesized) {
+                    capped = Some(synthesized);
+                }
+            }
             log.push(Event::Answer {
                 rtype,
                 at,
@@ -347,6 +357,11 @@ async fn open(
     log.host_unavailable.clone_from(&host.unavailable);
     let target = plan::target(host_name, host.snapshot.as_deref())
         .map_err(|invalid| (ConnectErrorKind::InvalidHost, invalid.0))?;
+    let literal = match target {
+        Target::Literal { ip, .. } => Some(ip),
+        Target::Name => None,
+    };
+    log.nat64 = nat64_plan(connector, &host, literal).await;
     let mut queries = Queries::default();
     if target != Target::Name {
         return Ok(Opening {
@@ -407,6 +422,54 @@ async fn open(
     })
 }
 
+/// What NAT64 means for this connect: nothing on a host with IPv4 that
+/// knows no prefix (`None`, at the cost of one pointer comparison);
+/// otherwise the prefixes and whether to synthesize. On an IPv6-only host
+/// that heard no PREF64, the first connect on a network that needs a
+/// prefix asks the DNS64 server (RFC 7050), once for every connect then.
+async fn nat64_plan(
+    connector: &Connector,
+    host: &HostState,
+    literal: Option<IpAddr>,
+) -> Option<Arc<Nat64Plan>> {
+    let snapshot = host.snapshot.as_ref()?;
+    let state = connector.nat64_state();
+    let nat64 = state.host(snapshot);
+    if !nat64.engaged() {
+        return None;
+    }
+    let dns = if nat64.wants_discovery(literal) {
+        let query = state.discover(nat64.network, connector.resolver());
+        Some(Box::pin(query).await)
+    } else {
+        state.remembered(nat64.network)
+    };
+    state.plan(&nat64, dns, &connector.race().policy)
+}
+
+/// The race's configuration for this connect: the connector's, with the
+/// policy that sorts NAT64 destinations as IPv4 when prefixes are known.
+fn race_config(connector: &Connector, nat64: Option<&Nat64Plan>) -> RaceConfig {
+    let mut config = connector.race().clone();
+    if let Some(policy) = nat64.and_then(|n| n.policy.as_ref()) {
+        config.policy = policy.clone();
+    }
+    config
+}
+
+/// An IP literal's destination: synthesized into a NAT64 one (and so
+/// recorded) when the host synthesizes, else as given.
+fn literal_destination(log: &mut Log, ip: IpAddr) -> IpAddr {
+    let Some(nat64) = &log.nat64 else {
+        return ip;
+    };
+    let dest = nat64.literal(ip);
+    if let (IpAddr::V4(_), IpAddr::V6(v6)) = (ip, dest) {
+        log.synthesized.push(v6);
+    }
+    dest
+}
+
 /// What a connect does after it has read the host and parsed the target.
 // The race is large, but this lives only in the general path's future,
 // which is on the heap already: boxing it would cost an allocation more.
@@ -439,6 +502,7 @@ async fn prepare<'a>(
     } = open(connector, view, host, log).await?;
     match target {
         Target::Literal { ip, scope_id } => {
+            let ip = literal_destination(log, ip);
             let candidate = match cached_candidates(view, &host_state, &[ip], scope_id, port) {
                 Some(c) => c[0],
                 None => Box::pin(candidates(view, &host_state, &[ip], scope_id, port)).await[0],
@@ -449,10 +513,10 @@ async fn prepare<'a>(
             })
         }
         Target::Name => {
-            let config = connector.race();
+            let config = race_config(connector, log.nat64.as_deref());
             let (families, n) = queries.families();
             let (prospects, network) = connector.prospects(host_state.snapshot.as_ref());
-            let mut race = Race::with_prospects(config.clone(), start, &families[..n], prospects);
+            let mut race = Race::with_prospects(config, start, &families[..n], prospects);
             let mut memory = Memory::open(connector, &host_state, network, log);
             if let Some(advice) = memory.as_mut().and_then(Memory::advice) {
                 race.advise(advice);
@@ -742,9 +806,6 @@ async fn connect_socket(
 pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, ConnectError> {
     let start = Instant::now();
     let view = connector.host_view();
-    let mut config = connector.race().clone();
-    config.strategy = Strategy::Sequential;
-    let first_family_count = config.first_family_count.max(1);
     let mut log = Log::new(host, 0, Strategy::Sequential);
     let opening = match open(connector, view, host, &mut log).await {
         Ok(opening) => opening,
@@ -761,10 +822,14 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
         target,
         mut queries,
     } = opening;
+    let mut config = race_config(connector, log.nat64.as_deref());
+    config.strategy = Strategy::Sequential;
+    let first_family_count = config.first_family_count.max(1);
     let mut planner = Planner::with_capacity(config.max_candidates.min(32));
     let mut advice = None;
     match target {
         Target::Literal { ip, scope_id } => {
+            let ip = literal_destination(&mut log, ip);
             let cands = candidates(view, &host_state, &[ip], scope_id, 0).await;
             planner.merge(
                 &config,
@@ -816,6 +881,7 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
             strategy: Strategy::Sequential,
             capabilities: plan.capabilities,
             host_unavailable: plan.host_unavailable,
+            nat64: plan.nat64,
             queries: plan.queries,
             candidates: plan.candidates,
             dropped_candidates: plan.dropped_candidates,

@@ -5,8 +5,8 @@
 //! little more memory than plain tokio's.
 //!
 //! Everything else (a name, a host view still starting, a source not
-//! cached yet, a Teredo source that must be stable first) takes the
-//! general path.
+//! cached yet, a Teredo source that must be stable first, a host where
+//! NAT64 matters) takes the general path.
 
 use std::future::{Future, Ready};
 use std::io;
@@ -64,6 +64,11 @@ pub(crate) fn prepare<'a>(
     let Ok(Target::Literal { ip, scope_id }) = plan::target(host, Some(&snapshot)) else {
         return None;
     };
+    // On an IPv6-only host, or one whose routers announce a NAT64 prefix,
+    // the general path synthesizes and reports.
+    if connector.nat64_state().host(&snapshot).engaged() {
+        return None;
+    }
     let source = view.cached_source(&Dest::new(ip, Some(scope_id)))?;
     let candidate = plan::candidate(ip, source.as_ref(), port).with_scope_id(scope_id);
     if needs_stable_wait(&candidate, &snapshot) {

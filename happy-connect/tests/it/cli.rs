@@ -256,7 +256,11 @@ fn usage_errors_are_one_line_with_status_2() {
 
 #[test]
 fn probe_json_lists_interfaces_and_capabilities() {
-    let v = json(&["probe", "--json"]);
+    // --no-nat64: no Router Solicitation out of the host's interfaces and
+    // no ipv4only.arpa query to its resolver (the lab tests those, in its
+    // namespaces).
+    let v = json(&["probe", "--json", "--no-nat64"]);
+    assert!(v.get("nat64").is_none(), "{v}");
     let caps = &v["capabilities"];
     for key in ["ipv4", "native_ipv6", "sixtofour", "teredo", "teredo_only"] {
         assert!(caps[key].is_boolean(), "capabilities.{key} in {v}");
@@ -355,6 +359,10 @@ fn demo_runs_without_root_or_network_and_says_where_next() {
         "AAAA not sent: the host is Teredo-only",
         "glibc default:",
         "race      : connected over IPv4 after 251 ms",
+        "IPv6-only host behind NAT64",
+        "-> prefix 2001:db8:64::/96 (RFC 7050)",
+        "connect 198.51.100.50: no IPv4 route, so 2001:db8:64::c633:6432 (synthesized)",
+        "NAT64 as IPv4:         2a00:1::10 (native-global) >[5] 2001:db8:64::c633:6432 (nat64)",
         "Where next",
     ] {
         assert!(
@@ -488,5 +496,6 @@ fn resolve_localhost_lists_queries_and_order() {
 fn probe_and_demo_reject_bad_arguments() {
     fails(&["probe", "--yaml"], 2, "--yaml");
     fails(&["probe", "eth0"], 2, "eth0");
+    fails(&["probe", "--ra-wait", "soon"], 2, "soon");
     fails(&["demo", "--fast"], 2, "--fast");
 }

@@ -7,5 +7,6 @@ mod connect;
 mod dns_server;
 mod history;
 mod host_view;
+mod nat64;
 mod resolve;
 mod seed;

@@ -1,7 +1,8 @@
 //! The netlink numbers this crate uses, all in one place: message types,
 //! flags, groups, header sizes and attribute types, as Linux's
 //! `<linux/netlink.h>`, `<linux/rtnetlink.h>`, `<linux/if_link.h>`,
-//! `<linux/if_addr.h>` and `<linux/fib_rules.h>` define them.
+//! `<linux/if_addr.h>`, `<linux/fib_rules.h>` and `<linux/neighbour.h>`
+//! define them.
 //!
 //! Plain numbers, compiled on every platform, so that the pure decoder
 //! and its tests build everywhere; the request side is used on Linux only.
@@ -66,6 +67,8 @@ pub(crate) const RTNLGRP_IPV6_IFADDR: u32 = 9;
 pub(crate) const RTNLGRP_IPV6_ROUTE: u32 = 11;
 /// `RTNLGRP_IPV6_RULE`.
 pub(crate) const RTNLGRP_IPV6_RULE: u32 = 19;
+/// `RTNLGRP_ND_USEROPT`: Router Advertisement options for user space.
+pub(crate) const RTNLGRP_ND_USEROPT: u32 = 20;
 
 // Address families.
 /// `AF_UNSPEC`.
@@ -88,6 +91,8 @@ pub(crate) const IFADDRMSG_LEN: usize = 8;
 pub(crate) const RTMSG_LEN: usize = 12;
 /// `struct rtnexthop`.
 pub(crate) const RTNEXTHOP_LEN: usize = 8;
+/// `struct nduseroptmsg`.
+pub(crate) const NDUSEROPTMSG_LEN: usize = 16;
 
 /// The type bits of an attribute's type (without `NLA_F_NESTED` and
 /// `NLA_F_NET_BYTEORDER`).
@@ -146,6 +151,10 @@ pub(crate) const RTA_MULTIPATH: u16 = 9;
 pub(crate) const RTA_TABLE: u16 = 15;
 /// `RTA_VIA`: a gateway of another family (`struct rtvia`).
 pub(crate) const RTA_VIA: u16 = 18;
+
+// Attributes of `RTM_NEWNDUSEROPT` (`NDUSEROPT_*`).
+/// `NDUSEROPT_SRCADDR`: the Router Advertisement's source address.
+pub(crate) const NDUSEROPT_SRCADDR: u16 = 1;
 
 // Hardware types (`ARPHRD_*`, `<linux/if_arp.h>`).
 /// `ARPHRD_ETHER`: Ethernet and everything that looks like it (veth,

@@ -1,6 +1,7 @@
 //! Netlink route messages (RFC 3549, in Linux's encoding) decoded into
-//! this crate's [`Interface`], [`Address`] and [`Route`], and the few
-//! requests the crate sends.
+//! this crate's [`Interface`], [`Address`] and [`Route`], the Router
+//! Advertisement options the kernel hands to user space (PREF64, RFC
+//! 8781), and the few requests the crate sends.
 //!
 //! Pure code: nothing here touches the operating system, so it compiles on
 //! every platform and is tested (and fuzzed) on captured bytes. Netlink
@@ -20,19 +21,23 @@ pub(crate) mod link;
 // with another encoder only where it builds, on Linux).
 #[cfg(any(target_os = "linux", target_os = "android", test))]
 mod lookup;
+mod nduseropt;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) mod request;
 mod route;
 
+use std::net::Ipv6Addr;
+
 use crate::model::{Address, Interface, Route};
 use consts::{
     AF_BRIDGE, NLMSG_DONE, NLMSG_ERROR, RTM_DELADDR, RTM_DELLINK, RTM_DELROUTE, RTM_DELRULE,
-    RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE, RTM_NEWRULE,
+    RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNDUSEROPT, RTM_NEWROUTE, RTM_NEWRULE,
 };
 pub use framing::ParseError;
 use framing::for_each_message;
 #[cfg(any(target_os = "linux", target_os = "android", test))]
 pub(crate) use lookup::lookup_replies;
+pub use nduseropt::NdOption;
 
 /// One netlink message with the header fields that matter for matching
 /// replies to requests.
@@ -85,6 +90,20 @@ pub enum Body {
     /// was added or removed. The rule itself is not decoded: what matters
     /// is that route lookups may now answer differently.
     RuleChanged,
+    /// `RTM_NEWNDUSEROPT`: options of a Router Advertisement received on
+    /// interface `index` that the kernel leaves to user space (a change
+    /// notification of group `RTNLGRP_ND_USEROPT`). PREF64 options (RFC
+    /// 8781) are decoded; a malformed one is an `Err` that says why, not
+    /// a parse error, since the message around it is sound.
+    RouterOptions {
+        /// The interface the advertisement came in on.
+        index: u32,
+        /// Its source, the router's link-local address (from
+        /// `NDUSEROPT_SRCADDR`).
+        router: Option<Ipv6Addr>,
+        /// The options, in order.
+        options: Vec<NdOption>,
+    },
     /// `NLMSG_DONE`: the end of a dump (one that failed part-way, with a
     /// negative status, is an [`Error`](Self::Error) instead).
     Done,
@@ -200,6 +219,7 @@ fn parse_body(message_type: u16, payload: &[u8]) -> Result<Body, String> {
         RTM_NEWROUTE => route::decode(payload)?.map_or(ignored, Body::Route),
         RTM_DELROUTE => route::decode(payload)?.map_or(ignored, Body::RouteRemoved),
         RTM_NEWRULE | RTM_DELRULE => Body::RuleChanged,
+        RTM_NEWNDUSEROPT => nduseropt::decode(message_type, payload)?,
         _ => ignored,
     })
 }

@@ -12,7 +12,7 @@ use super::wake::{Interrupter, WakePipe, poll_two};
 use crate::model::Route;
 use crate::netlink::consts::{
     NLM_F_DUMP_INTR, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV4_RULE,
-    RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV6_RULE, RTNLGRP_LINK,
+    RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV6_RULE, RTNLGRP_LINK, RTNLGRP_ND_USEROPT,
 };
 use crate::netlink::request::{self, Dump};
 use crate::netlink::{Body, Message, ParseError, lookup_replies, parse_messages};
@@ -337,8 +337,9 @@ pub(crate) fn capture() -> io::Result<Snapshot> {
 }
 
 /// The multicast groups a [`Notifier`] joins: links, IPv4 and IPv6
-/// addresses, routes and policy rules.
-const NOTIFY_GROUPS: [u32; 7] = [
+/// addresses, routes and policy rules, and the Router Advertisement
+/// options the kernel leaves to user space (PREF64, RFC 8781).
+const NOTIFY_GROUPS: [u32; 8] = [
     RTNLGRP_LINK,
     RTNLGRP_IPV4_IFADDR,
     RTNLGRP_IPV6_IFADDR,
@@ -346,6 +347,7 @@ const NOTIFY_GROUPS: [u32; 7] = [
     RTNLGRP_IPV6_ROUTE,
     RTNLGRP_IPV4_RULE,
     RTNLGRP_IPV6_RULE,
+    RTNLGRP_ND_USEROPT,
 ];
 
 /// The receive buffer asked for on a [`Notifier`]: bursts (an interface
@@ -440,7 +442,55 @@ fn notice(message: Message) -> Option<Notice> {
         Body::Route(route) => Some(Notice::Route(route)),
         Body::RouteRemoved(route) => Some(Notice::RouteRemoved(route)),
         Body::RuleChanged => Some(Notice::Rules),
+        Body::RouterOptions {
+            index,
+            router,
+            options,
+        } => Some(Notice::RouterOptions {
+            index,
+            router,
+            options,
+        }),
         _ => None,
+    }
+}
+
+/// `ff02::2`, all routers on the link (RFC 4291 §2.7.1).
+const ALL_ROUTERS: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
+
+/// A Router Solicitation (RFC 4861 §4.1): type 133, code 0, the checksum
+/// (the kernel fills it in on a raw ICMPv6 socket) and four reserved
+/// bytes; no source link-layer option (RFC 4861 lets a host leave it out).
+const ROUTER_SOLICITATION: [u8; 8] = [133, 0, 0, 0, 0, 0, 0, 0];
+
+/// Sends a Router Solicitation to all routers out of each interface in
+/// `indexes` from a raw ICMPv6 socket (which needs `CAP_NET_RAW`), with
+/// the hop limit of 255 that routers check; returns how many went out.
+///
+/// # Errors
+///
+/// When the socket cannot be opened (`PermissionDenied` without the
+/// capability), or when not one solicitation could be sent.
+pub(crate) fn solicit_routers(indexes: &[u32]) -> io::Result<usize> {
+    use socket2::{Domain, Protocol, Socket as RawSocket, Type};
+    let socket = RawSocket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))?;
+    socket.set_multicast_hops_v6(255)?;
+    socket.set_multicast_loop_v6(false)?;
+    let mut sent = 0;
+    let mut failure = None;
+    for &index in indexes {
+        let to = std::net::SocketAddrV6::new(ALL_ROUTERS, 0, 0, index);
+        let result = socket
+            .set_multicast_if_v6(index)
+            .and_then(|()| socket.send_to(&ROUTER_SOLICITATION, &to.into()));
+        match result {
+            Ok(_) => sent += 1,
+            Err(e) => failure = Some(e),
+        }
+    }
+    match failure {
+        Some(e) if sent == 0 => Err(e),
+        _ => Ok(sent),
     }
 }
 

@@ -185,6 +185,13 @@ pub(crate) enum Notice {
     RouteRemoved(Route),
     /// Policy rules changed: source addresses and reach may differ now.
     Rules,
+    /// Options of a Router Advertisement received on interface `index`
+    /// (PREF64 among them), from `router`.
+    RouterOptions {
+        index: u32,
+        router: Option<std::net::Ipv6Addr>,
+        options: Vec<crate::netlink::NdOption>,
+    },
     /// Notifications were lost, or the system gives no details: read the
     /// whole host again.
     Resync,
@@ -197,6 +204,26 @@ pub(crate) fn path_of(route: &Route) -> Option<Path> {
         return None;
     }
     Some(Path::new(route.pref_src?, route.oif?))
+}
+
+/// Sends a Router Solicitation out of each interface in `indexes`, so that
+/// the routers there advertise (their PREF64 options with the rest) now
+/// rather than at their next periodic advertisement; returns on how many
+/// interfaces it went out. Linux only: the other systems do not hand the
+/// options to user space, so there is nothing to ask for.
+pub(crate) fn solicit_routers(indexes: &[u32]) -> io::Result<usize> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        linux::solicit_routers(indexes)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = indexes;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "iface-probe: router advertisement options are read on Linux only",
+        ))
+    }
 }
 
 /// Reads the whole host with `backend`.

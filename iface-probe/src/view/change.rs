@@ -38,6 +38,11 @@ pub enum Change {
     /// representative destinations did: read the view's snapshot again
     /// for its routes and reach.
     Routes,
+    /// The NAT64 prefixes routers announce changed (one was announced,
+    /// refreshed, withdrawn or expired), or an announcement was rejected:
+    /// read the view's snapshot again for its `pref64` and
+    /// `pref64_ignored`.
+    Nat64,
 }
 
 /// The key a route is known by: a new route with the same key replaces
@@ -50,8 +55,9 @@ fn same_route(a: &Route, b: &Route) -> bool {
         && a.kind == b.kind
 }
 
-/// Folds one change into `snap` (a [`Change::Routes`] says nothing to
-/// fold: the routes come with their own notices).
+/// Folds one change into `snap` (a [`Change::Routes`] or
+/// [`Change::Nat64`] says nothing to fold: what changed comes with its own
+/// notices).
 pub(crate) fn apply(snap: &mut Snapshot, change: &Change) {
     match change {
         Change::Resync(whole) => *snap = Snapshot::clone(whole),
@@ -84,7 +90,7 @@ pub(crate) fn apply(snap: &mut Snapshot, change: &Change) {
                 iface.addresses.retain(|a| a.ip != address.ip);
             }
         }
-        Change::Routes => {}
+        Change::Routes | Change::Nat64 => {}
     }
 }
 

@@ -531,6 +531,43 @@ impl HostView {
         }
     }
 
+    /// Asks the routers on the host's links to advertise now: sends a
+    /// Router Solicitation (RFC 4861 §6.3.7) out of every operational
+    /// interface that has a usable link-local IPv6 address. The options of
+    /// their answers (the NAT64 prefix of RFC 8781 among them) reach
+    /// [`Snapshot::pref64`] a moment later, where a view started after
+    /// the last periodic advertisement would otherwise wait for the next.
+    /// Returns on how many interfaces a solicitation went out.
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::PermissionDenied`] without the right to open a raw
+    /// ICMPv6 socket (`CAP_NET_RAW`); [`io::ErrorKind::Unsupported`] on
+    /// systems other than Linux, whose routers' options the view cannot
+    /// read anyway; [`ViewError`] when the view has no snapshot yet.
+    pub fn solicit_routers(&self) -> io::Result<usize> {
+        let snapshot = self.snapshot().ok_or_else(|| {
+            io::Error::from(ViewError::Unavailable {
+                reason: "no snapshot of the host yet".to_owned(),
+            })
+        })?;
+        let indexes: Vec<u32> = snapshot
+            .interfaces
+            .iter()
+            .filter(|i| {
+                i.is_operational() && !i.is_loopback() && i.addresses.iter().any(|a| {
+                    a.is_usable()
+                        && matches!(a.ip, std::net::IpAddr::V6(v6) if v6.is_unicast_link_local())
+                })
+            })
+            .map(|i| i.index)
+            .collect();
+        if indexes.is_empty() {
+            return Ok(0);
+        }
+        crate::sys::solicit_routers(&indexes)
+    }
+
     /// What the view has asked the system so far.
     pub fn stats(&self) -> ViewStats {
         let c = &self.shared.counters;

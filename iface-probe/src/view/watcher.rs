@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use super::change::{self, Change};
 use super::lookup::SourceTable;
 use super::{Control, Counters, Shared, State, ViewError};
+use crate::nat64;
+use crate::netlink::NdOption;
 use crate::snapshot::Snapshot;
 use crate::sys::{Backend, Lookups, Notice, Notifier};
 
@@ -71,12 +73,14 @@ fn wake_waiters(shared: &Shared, control: &mut Control) {
 /// Publishes `snapshot` and hands `changes` to every subscriber, under the
 /// control lock, so that a subscriber's first snapshot and the changes it
 /// gets after it fit together. Starts a new generation of the source
-/// cache.
+/// cache, unless only NAT64 prefixes changed (they change no route).
 fn publish(shared: &Shared, control: &mut Control, snapshot: Snapshot, changes: &[Change]) {
     let snapshot = Arc::new(snapshot);
     shared.current.store(Some(Arc::clone(&snapshot)));
-    let generation = shared.sources.load().generation.wrapping_add(1);
-    shared.sources.store(Arc::new(SourceTable::new(generation)));
+    if !changes.iter().all(|c| matches!(c, Change::Nat64)) {
+        let generation = shared.sources.load().generation.wrapping_add(1);
+        shared.sources.store(Arc::new(SourceTable::new(generation)));
+    }
     control.subscribers.retain(|w| w.strong_count() > 0);
     for queue in control.subscribers.iter().filter_map(Weak::upgrade) {
         queue.push(changes, &snapshot);
@@ -130,8 +134,15 @@ fn run(weak: &Weak<Shared>, backend: Backend, buffer: Option<usize>, epoch: u64)
     let mut notices = Vec::new();
     loop {
         let poll = (!backend.reports_dad() && has_tentative(&snapshot)).then_some(DAD_POLL);
+        // A NAT64 prefix that expires wakes the watcher, to drop it.
+        let expiry =
+            nat64::next_expiry(&snapshot).map(|at| at.saturating_duration_since(Instant::now()));
+        let wait = match (poll, expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         notices.clear();
-        let waited = notifier.wait(poll, &mut notices);
+        let waited = notifier.wait(wait, &mut notices);
         // While waiting, the thread holds no reference: a view that is
         // dropped meanwhile is gone now, and the thread ends.
         let Some(shared) = weak.upgrade() else {
@@ -161,7 +172,8 @@ fn run(weak: &Weak<Shared>, backend: Backend, buffer: Option<usize>, epoch: u64)
 /// hand out: the exact ones as they came, then, when notices were lost
 /// (or `resync` asks for it), the difference to a fresh reading of the
 /// host, and [`Change::Routes`] when routes, rules or the kernel's answers
-/// for the representative destinations changed.
+/// for the representative destinations changed, and [`Change::Nat64`] when
+/// the NAT64 prefixes routers announce did (or expired).
 fn fold(
     shared: &Shared,
     lookups: &mut Lookups,
@@ -172,6 +184,8 @@ fn fold(
     Counters::add(&shared.counters.notices, notices.len() as u64);
     let mut changes = Vec::new();
     let mut routes = false;
+    let now = Instant::now();
+    let mut pref64 = nat64::expire(snapshot, now);
     for notice in notices.drain(..) {
         let change = match notice {
             Notice::Link(link) => Change::Link(link),
@@ -196,14 +210,34 @@ fn fold(
                 resync = true;
                 continue;
             }
+            Notice::RouterOptions {
+                index,
+                router,
+                options,
+            } => {
+                for option in options {
+                    if let NdOption::Pref64(option) = option {
+                        pref64 |= nat64::apply(snapshot, index, router, option, now);
+                    }
+                }
+                continue;
+            }
         };
         change::apply(snapshot, &change);
+        if matches!(change, Change::Link(_) | Change::LinkRemoved(_)) {
+            pref64 |= nat64::forget_down_interfaces(snapshot);
+        }
         changes.push(change);
     }
     if resync {
-        let fresh = lookups.capture()?;
+        let mut fresh = lookups.capture()?;
         Counters::add(&shared.counters.captures, 1);
         changes.extend(change::diff(snapshot, &fresh));
+        // No dump holds what routers announced: it carries over, but for
+        // the interfaces gone or down.
+        fresh.pref64 = std::mem::take(&mut snapshot.pref64);
+        fresh.pref64_ignored = std::mem::take(&mut snapshot.pref64_ignored);
+        pref64 |= nat64::forget_down_interfaces(&mut fresh);
         *snapshot = fresh;
     } else if routes || !changes.is_empty() {
         // Addresses and links change the answers too (a new source, an
@@ -217,6 +251,9 @@ fn fold(
         if routes {
             changes.push(Change::Routes);
         }
+    }
+    if pref64 {
+        changes.push(Change::Nat64);
     }
     Ok(changes)
 }

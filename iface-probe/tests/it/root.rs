@@ -768,3 +768,131 @@ fn a_portable_view_polls() {
     );
     assert!(view.stats().captures >= 2);
 }
+
+/// A view learns the NAT64 prefix a router announces (RFC 8781 PREF64,
+/// `RTM_NEWNDUSEROPT`), keeps it for its lifetime, drops it when
+/// withdrawn or expired, and records why it ignored bad announcements;
+/// the source cache survives all of it.
+#[test]
+fn the_view_learns_pref64_from_router_advertisements() {
+    use iface_probe::{Change, HostView, Nat64Prefix};
+    use netns_harness::ra::{RouterAdvertiser, pref64_option};
+    use std::time::Instant;
+
+    let (ns, router) = veth_lab(|ns, dev| {
+        // No DAD: the link-local addresses are usable at once.
+        ns.sysctl(&format!("net/ipv6/conf/{dev}/accept_dad"), "0");
+    });
+    router.sysctl("net/ipv6/conf/vb/accept_dad", "0");
+    // A router: it joins all-routers (ff02::2), where solicitations go.
+    router.sysctl("net/ipv6/conf/all/forwarding", "1");
+    native_ipv6(&ns, "va");
+    let view = ns.run(HostView::new);
+    let mut sub = ns.run(|| view.subscribe(Duration::from_secs(10)).unwrap());
+    let dest = [Dest::from("2001:db8::1".parse::<IpAddr>().unwrap())];
+    ns.run(|| view.sources_blocking(&dest).unwrap());
+    let hits = view.stats().cache_hits;
+
+    // The host asks, and the router hears the solicitation.
+    let advertiser = router.run(|| RouterAdvertiser::open("vb").unwrap());
+    let solicited = std::thread::scope(|s| {
+        let heard = s.spawn(|| {
+            router.run(|| {
+                advertiser
+                    .wait_solicitation(Duration::from_secs(5))
+                    .unwrap()
+            })
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(ns.run(|| view.solicit_routers()).unwrap(), 1);
+        heard.join().unwrap()
+    });
+    assert!(solicited, "no router solicitation reached the router");
+
+    let nsp: Nat64Prefix = "2001:db8:64::/96".parse().unwrap();
+    let before = Instant::now();
+    router
+        .run(|| advertiser.send(&[&pref64_option(75, 0, nsp.prefix())]))
+        .unwrap();
+    next_matching(&mut sub, |c| matches!(c, Change::Nat64));
+    let snap = view.snapshot().unwrap();
+    assert_eq!(
+        snap.pref64_prefixes(Instant::now()),
+        [nsp],
+        "{:?}",
+        snap.pref64
+    );
+    let p = snap.pref64[0];
+    assert_eq!(p.lifetime, Duration::from_secs(600));
+    assert_eq!(
+        Some(p.interface),
+        snap.interface_by_name("va").map(|i| i.index)
+    );
+    assert!(p.router.is_some_and(|r| r.is_unicast_link_local()), "{p:?}");
+    assert!(p.expires >= before + Duration::from_secs(600));
+    // Only the prefixes changed: the kernel's sources stay cached.
+    ns.run(|| view.sources_blocking(&dest).unwrap());
+    assert_eq!(view.stats().cache_hits, hits + 1, "{:?}", view.stats());
+
+    // Bad announcements are ignored, each with its reason.
+    let bad = [
+        (pref64_option(75, 7, nsp.prefix()), "length code 7"),
+        (pref64_option(75, 6, nsp.prefix()), "length code 6"),
+        (
+            pref64_option(75, 0, "2001:db8:0:0:100::".parse().unwrap()),
+            "bits 64 to 71 must be zero",
+        ),
+    ];
+    for (option, why) in &bad {
+        router.run(|| advertiser.send(&[option])).unwrap();
+        next_matching(&mut sub, |c| matches!(c, Change::Nat64));
+        let snap = view.snapshot().unwrap();
+        let last = snap.pref64_ignored.last().expect("an ignored option");
+        assert!(last.reason.contains(why), "{last:?}");
+        assert_eq!(snap.pref64_prefixes(Instant::now()), [nsp]);
+    }
+    // Withdrawn with a zero lifetime.
+    router
+        .run(|| advertiser.send(&[&pref64_option(0, 0, nsp.prefix())]))
+        .unwrap();
+    next_matching(&mut sub, |c| matches!(c, Change::Nat64));
+    let snap = view.snapshot().unwrap();
+    assert!(snap.pref64.is_empty(), "{:?}", snap.pref64);
+    assert_eq!(
+        snap.pref64_ignored.last().unwrap().reason,
+        "lifetime 0: 2001:db8:64::/96 withdrawn"
+    );
+
+    // The shortest lifetime there is, 8 s: gone when it runs out, with
+    // nothing else happening.
+    let short: Nat64Prefix = "64:ff9b::/96".parse().unwrap();
+    router
+        .run(|| advertiser.send(&[&pref64_option(1, 0, short.prefix())]))
+        .unwrap();
+    next_matching(&mut sub, |c| matches!(c, Change::Nat64));
+    let announced = Instant::now();
+    assert_eq!(view.snapshot().unwrap().pref64_prefixes(announced), [short]);
+    let deadline = announced + Duration::from_secs(12);
+    loop {
+        match sub.recv_timeout(Some(deadline.saturating_duration_since(Instant::now()))) {
+            Some(Ok(Change::Nat64)) => break,
+            Some(Ok(_)) => {}
+            other => panic!("no expiry within 12 s: {other:?}"),
+        }
+    }
+    assert!(
+        announced.elapsed() >= Duration::from_secs(7),
+        "expired early"
+    );
+    assert!(view.snapshot().unwrap().pref64.is_empty());
+
+    // The interface going down takes its prefixes along.
+    router
+        .run(|| advertiser.send(&[&pref64_option(75, 0, nsp.prefix())]))
+        .unwrap();
+    next_matching(&mut sub, |c| matches!(c, Change::Nat64));
+    ns.ip(&["link", "set", "va", "down"]);
+    next_matching(&mut sub, |c| matches!(c, Change::Nat64));
+    assert!(view.snapshot().unwrap().pref64.is_empty());
+    assert_eq!(view.stats().captures, 1, "{:?}", view.stats());
+}

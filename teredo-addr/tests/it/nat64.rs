@@ -50,6 +50,18 @@ proptest! {
     }
 
     #[test]
+    fn an_embedding_is_found_under_its_prefix(p in prefix(), v4: u32) {
+        let v4 = Ipv4Addr::from(v4);
+        let a = p.embed(v4);
+        prop_assert!(p.is_embedding(a));
+        let found: Vec<Nat64Prefix> = Nat64Prefix::find_embedding(a, v4).collect();
+        prop_assert!(found.contains(&p), "{} not in {:?}", p, found);
+        for q in found {
+            prop_assert_eq!(q.embed(v4), a);
+        }
+    }
+
+    #[test]
     fn extract_outside_is_none(p in prefix(), addr: u128) {
         let addr = Ipv6Addr::from(addr);
         prop_assert_eq!(p.extract(addr).is_some(), p.contains(addr));

@@ -5,13 +5,16 @@
 //! the system resolver, the sort and the race. Part two replays the
 //! Teredo scenarios on simulated hosts through the pure cores (the AAAA
 //! decision, RFC 6724 sorting, the RFC 8305 race on a virtual clock), next
-//! to what glibc's default table would do.
+//! to what glibc's default table would do, and an IPv6-only host behind
+//! NAT64: the prefix read from a DNS64 answer, IPv4 destinations
+//! synthesized, native IPv6 before NAT64.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use happy_connect::addr::classify;
+use happy_connect::addr::{classify, classify_with_nat64};
 use happy_connect::history::{Advice, History, HistoryConfig, Past};
+use happy_connect::nat64::Nat64Prefix;
 use happy_connect::probe::NetworkId;
 use happy_connect::race::{Action, AttemptId, Candidate, Family, Input, Outcome, Race, RaceConfig};
 use happy_connect::sort::{Destination, Policy, Source, SourceAttrs, explain, sort};
@@ -33,10 +36,15 @@ pub(crate) fn demo() -> Result<(), Failure> {
     println!(
         "  happy-connect connect HOST PORT --history FILE   remember broken paths between runs"
     );
-    println!("  happy-connect probe                  this host's interfaces and capabilities");
+    println!(
+        "  happy-connect probe                  this host's interfaces, capabilities and NAT64 prefix"
+    );
     println!("  happy-connect wait-stable --teredo   wait for a Teredo address to qualify");
     println!(
-        "  cargo xtask lab test                 the real Teredo lab (root; Miredo in namespaces)"
+        "  cargo xtask lab test                 the real labs (root; Miredo, and tayga with unbound's"
+    );
+    println!(
+        "                                       DNS64 for an IPv6-only client, in namespaces)"
     );
     Ok(())
 }
@@ -96,6 +104,7 @@ fn simulated() {
     ipv4_and_teredo();
     windows_order();
     blackholed_ipv6();
+    ipv6_only_with_nat64();
 }
 
 fn caps(ipv4: bool, native: bool, teredo: bool, teredo_only: bool) -> HostCapabilities {
@@ -127,6 +136,12 @@ fn dest(addr: &str, source: &str, tunnel: bool) -> Destination {
 
 /// Prints the order under a policy, with the rule that decided each pair.
 fn show_order(label: &str, policy: &Policy, dests: &[Destination]) {
+    show_order_nat64(label, policy, dests, &[]);
+}
+
+/// [`show_order`], naming the kind of each address with the NAT64
+/// prefixes known.
+fn show_order_nat64(label: &str, policy: &Policy, dests: &[Destination], nat64: &[Nat64Prefix]) {
     let mut sorted = dests.to_vec();
     sort(policy, &mut sorted);
     let rules = explain(policy, &sorted);
@@ -134,7 +149,7 @@ fn show_order(label: &str, policy: &Policy, dests: &[Destination]) {
         .iter()
         .enumerate()
         .map(|(i, d)| {
-            let kind = classify(d.addr).name();
+            let kind = classify_with_nat64(d.addr, nat64).name();
             match rules.get(i) {
                 Some(rule) => format!("{} ({kind}) >[{}]", d.addr, rule.number()),
                 None => format!("{} ({kind})", d.addr),
@@ -313,6 +328,55 @@ fn replay_blackhole(
         }
     }
     (now.duration_since(t0).as_millis(), "did not finish".into())
+}
+
+fn ipv6_only_with_nat64() {
+    use happy_connect::nat64::{WELL_KNOWN_IPV4, discover, synthesize};
+
+    println!(
+        "-- IPv6-only host behind NAT64, DNS64 with the network-specific prefix 2001:db8:64::/96 --"
+    );
+    // What the DNS64 server answers for ipv4only.arpa AAAA (RFC 7050).
+    let nsp: Nat64Prefix = "2001:db8:64::/96".parse().expect("prefix");
+    let answer: Vec<IpAddr> = WELL_KNOWN_IPV4
+        .iter()
+        .map(|&w| IpAddr::V6(nsp.embed(w)))
+        .collect();
+    let found = discover(&answer);
+    let list: Vec<String> = answer.iter().map(ToString::to_string).collect();
+    println!(
+        "  ipv4only.arpa AAAA {} -> prefix {} (RFC 7050)",
+        list.join(", "),
+        found.prefixes[0]
+    );
+    for v4 in ["198.51.100.50", "127.0.0.1"] {
+        match synthesize(nsp, v4.parse().expect("demo address")) {
+            Ok(v6) => println!("  connect {v4}: no IPv4 route, so {v6} (synthesized)"),
+            Err(why) => println!("  connect {v4}: left as it is, {why}"),
+        }
+    }
+    let nat64 = "2001:db8:64::c633:6432";
+    let addr: std::net::Ipv6Addr = nat64.parse().expect("demo address");
+    if let Some(v4) = nsp.extract(addr) {
+        println!(
+            "  {nat64} is {} to anyone, {} given the prefix (it stands for {v4})",
+            classify(addr.into()).name(),
+            classify_with_nat64(addr.into(), &[nsp]).name(),
+        );
+    }
+    let src = "2001:db8:6::2";
+    let dests = [dest(nat64, src, false), dest("2a00:1::10", src, false)];
+    show_order("RFC 6724 as is:", &Policy::rfc6724(), &dests);
+    show_order_nat64(
+        "NAT64 as IPv4:",
+        &Policy::rfc6724().with_nat64(&[nsp]),
+        &dests,
+        &[nsp],
+    );
+    println!(
+        "  a name with native AAAA goes native first; a routers' PREF64 (RFC 8781) saves the query."
+    );
+    println!("  `happy-connect probe` shows the prefix and how it was learned.\n");
 }
 
 fn yes(b: bool) -> &'static str {

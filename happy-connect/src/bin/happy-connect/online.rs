@@ -8,7 +8,11 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use happy_connect::probe::{Capabilities, Dest, Interface, Snapshot, SourceInfo, SourceResolver};
+use happy_connect::Connector;
+use happy_connect::nat64::Nat64Report;
+use happy_connect::probe::{
+    Capabilities, Change, Dest, Interface, Snapshot, SourceInfo, SourceResolver,
+};
 use happy_connect::sort::{Source, SourceAttrs};
 use happy_connect::stable::{self as stable_addr, Filter, Pending, StableAddr, Status, Tracker};
 use serde_json::{Value, json};
@@ -18,24 +22,144 @@ use crate::args::{parse_duration, print_json};
 
 #[derive(Debug, Args)]
 pub(crate) struct ProbeArgs {
-    /// Print JSON: {"interfaces": [...], "capabilities": {...}}.
+    /// Print JSON: {"interfaces": [...], "capabilities": {...}, "nat64": {...}}.
     #[arg(long)]
     json: bool,
+    /// How long to wait for the routers' answer to a Router Solicitation
+    /// (their NAT64 prefix, RFC 8781): 500ms, 2s; 0 sends none.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "500ms")]
+    ra_wait: Duration,
+    /// Leave NAT64 out: no Router Solicitation, no ipv4only.arpa query.
+    #[arg(long)]
+    no_nat64: bool,
+}
+
+/// What `probe` learned about NAT64: the connector's report, and what
+/// became of the Router Solicitation.
+struct Nat64Probe {
+    report: Result<Nat64Report, String>,
+    solicitation: String,
+}
+
+/// Asks the routers to advertise (their PREF64 options reach the host
+/// view), waits up to `ra_wait` for a NAT64 prefix to come, then asks the
+/// DNS64 server (RFC 7050) through the system resolver.
+fn nat64_probe(ra_wait: Duration) -> Result<Nat64Probe, Failure> {
+    let connector = Connector::new();
+    let view = connector.host_view();
+    let ready = Duration::from_secs(2);
+    let mut changes = view
+        .subscribe(ready)
+        .map_err(|err| Failure::Negative(format!("cannot read the host: {err}")))?;
+    let solicitation = if ra_wait.is_zero() {
+        "not sent (--ra-wait 0)".to_owned()
+    } else {
+        match view.solicit_routers() {
+            Ok(0) => "not sent: no interface with a link-local IPv6 address".to_owned(),
+            Ok(n) => {
+                let start = Instant::now();
+                let heard = loop {
+                    let left = ra_wait.saturating_sub(start.elapsed());
+                    match changes.recv_timeout(Some(left)) {
+                        Some(Ok(Change::Nat64)) => break true,
+                        Some(Ok(_)) if !left.is_zero() => {}
+                        _ => break false,
+                    }
+                };
+                let waited = start.elapsed().as_secs_f64() * 1000.0;
+                if heard {
+                    format!("sent on {n} interface(s); a router answered in {waited:.0} ms")
+                } else {
+                    format!("sent on {n} interface(s); no NAT64 prefix within {waited:.0} ms")
+                }
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
+                "not sent (a raw ICMPv6 socket needs CAP_NET_RAW): a prefix routers announce \
+                 is heard at their next advertisement"
+                    .to_owned()
+            }
+            Err(err) => format!("not sent: {err}"),
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| Failure::Negative(format!("cannot start the async runtime: {err}")))?;
+    let report = runtime
+        .block_on(connector.nat64())
+        .map_err(|err| err.to_string());
+    Ok(Nat64Probe {
+        report,
+        solicitation,
+    })
+}
+
+fn nat64_json(probe: &Nat64Probe) -> Value {
+    let mut v = match &probe.report {
+        Ok(r) => json!({
+            "prefixes": r.prefixes.iter().map(|p| json!({
+                "prefix": p.prefix.to_string(),
+                "source": p.source.name(),
+                "detail": p.source.to_string(),
+            })).collect::<Vec<_>>(),
+            "synthesis": r.synthesis.map(|p| p.to_string()),
+            "reason": r.reason,
+            "discovery": r.discovery,
+            "ignored": r.ignored,
+        }),
+        Err(err) => json!({ "error": err }),
+    };
+    v["router_solicitation"] = json!(probe.solicitation);
+    v
+}
+
+fn print_nat64(probe: &Nat64Probe) {
+    match &probe.report {
+        Ok(r) => {
+            if r.prefixes.is_empty() {
+                println!("nat64: no prefix known");
+            }
+            for p in &r.prefixes {
+                println!("nat64: {p}");
+            }
+            println!("nat64: {}", r.reason);
+            if let Some(d) = &r.discovery {
+                println!("nat64: {d}");
+            }
+            for why in &r.ignored {
+                println!("nat64: ignored {why}");
+            }
+        }
+        Err(err) => println!("nat64: unknown: {err}"),
+    }
+    println!("nat64: router solicitation {}", probe.solicitation);
 }
 
 pub(crate) fn probe(args: &ProbeArgs) -> Result<(), Failure> {
     let snapshot = capture()?;
     let caps = snapshot.capabilities();
     let interfaces = snapshot.interfaces_in_preference_order();
+    let nat64 = if args.no_nat64 {
+        None
+    } else {
+        Some(nat64_probe(args.ra_wait)?)
+    };
     if args.json {
         let list: Vec<Value> = interfaces.iter().map(|i| interface_json(i)).collect();
-        print_json(&json!({
+        let mut out = json!({
             "interfaces": list,
             "capabilities": capabilities_json(&caps),
-        }));
+        });
+        if let Some(n) = &nat64 {
+            out["nat64"] = nat64_json(n);
+        }
+        print_json(&out);
         return Ok(());
     }
     println!("capabilities: {}", capabilities_line(&caps));
+    if let Some(n) = &nat64 {
+        print_nat64(n);
+    }
     println!("interfaces, most preferred first (RFC 3484 order as Windows lists them):");
     for iface in interfaces {
         println!(
