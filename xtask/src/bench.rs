@@ -16,6 +16,8 @@ use std::time::SystemTime;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
+use crate::cargo::Cargo;
+
 /// Command-line options of `cargo xtask bench`.
 #[derive(Debug, Default)]
 pub(crate) struct Options {
@@ -75,7 +77,7 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     if let Some(filter) = &options.filter {
         args.push(filter);
     }
-    super::cargo(&args)?;
+    Cargo::new(&args).run()?;
 
     let criterion_dir = target.join("criterion");
     let mut measured = Vec::new();

@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::cargo::Cargo;
+
 /// The packages the lab needs (Debian/Ubuntu names).
 const PACKAGES: &[&str] = &[
     "miredo",
@@ -973,23 +975,21 @@ fn test(opts: &Options, state_path: &Path) -> Result<()> {
     // Should this process die (Ctrl-C), a watchdog in its own session takes
     // the lab down.
     let watchdog = spawn_watchdog(state_path);
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(&cargo)
-        .args([
-            "test",
-            "-p",
-            "happy-connect",
-            "--all-features",
-            "--test",
-            "lab",
-            "--",
-            "--test-threads=1",
-            // Every test prints the reports it checked: show them.
-            "--nocapture",
-        ])
-        .args(&opts.test_args)
+    let mut args: Vec<&str> = vec![
+        "test",
+        "-p",
+        "happy-connect",
+        "--all-features",
+        "--test",
+        "lab",
+        "--",
+        "--test-threads=1",
+        // Every test prints the reports it checked: show them.
+        "--nocapture",
+    ];
+    args.extend(opts.test_args.iter().map(String::as_str));
+    let status = Cargo::new(args)
         .env("HAPPY_CONNECT_LAB", state_path)
-        .current_dir(crate::workspace_root())
         .status();
     let down_result = down(state_path);
     if let Some(pid) = watchdog {
@@ -1000,7 +1000,7 @@ fn test(opts: &Options, state_path: &Path) -> Result<()> {
         started.elapsed().as_secs_f64(),
         Duration::from_millis(state.up_ms).as_secs_f64()
     );
-    let status = status.context("cannot run cargo test")?;
+    let status = status?;
     down_result?;
     if !status.success() {
         bail!("the lab tests failed ({status})");

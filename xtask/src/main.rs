@@ -19,6 +19,7 @@
 //!   for musl, and the Windows crates' tests under Wine.
 
 mod bench;
+mod cargo;
 mod cross;
 mod fuzz;
 mod lab;
@@ -27,6 +28,8 @@ mod package_check;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
+
+use crate::cargo::Cargo;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -86,14 +89,15 @@ fn run() -> Result<()> {
             // need packages the machine may not have yet.
             lab::ensure_packages()?;
             // The lab scenarios run in their own step, with the lab up.
-            cargo(&[
+            Cargo::new([
                 "test",
                 "--workspace",
                 "--all-features",
                 "--",
                 "--skip",
                 "lab_scenarios::",
-            ])?;
+            ])
+            .run()?;
             if lab {
                 lab::run(&["test".to_owned()])?;
             }
@@ -111,19 +115,6 @@ fn run() -> Result<()> {
             bail!("unknown command {other:?}")
         }
     }
-}
-
-/// Runs cargo from the workspace root with the given arguments.
-fn cargo(args: &[&str]) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = std::process::Command::new(&cargo)
-        .args(args)
-        .current_dir(workspace_root())
-        .status()?;
-    if !status.success() {
-        bail!("`cargo {}` failed ({status})", args.join(" "));
-    }
-    Ok(())
 }
 
 /// The workspace root: the parent of this crate's manifest directory.

@@ -34,6 +34,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::cargo::Cargo;
+
 /// Path fragments no published file may contain: a fragment ending in `/`
 /// matches a directory at any depth, one starting with `.` and no `/`
 /// matches a file extension.
@@ -139,8 +141,9 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     }
     println!("feature combinations:");
     for args in FEATURE_CHECKS {
-        println!("  cargo {}", args.join(" "));
-        crate::cargo(args)?;
+        let check = Cargo::new(*args);
+        println!("  {check}");
+        check.run()?;
     }
     build_with_msrv(&msrv, options.install_msrv)
 }
@@ -151,13 +154,14 @@ pub(crate) fn run(options: &Options) -> Result<()> {
 /// clippy's `incompatible_msrv` lint for the standard library) stands in
 /// for a build with the minimum toolchain.
 fn check_msrv() -> Result<String> {
-    let out = cargo_output(&[
+    let out = Cargo::new([
         "metadata",
         "--format-version",
         "1",
         "--locked",
         "--all-features",
-    ])?;
+    ])
+    .read()?;
     let metadata: serde_json::Value =
         serde_json::from_str(&out).context("`cargo metadata` printed something other than JSON")?;
     let msrv = msrv_survey(&metadata)?;
@@ -207,30 +211,20 @@ fn build_with_msrv(version: &str, install: bool) -> Result<()> {
         );
         return Ok(());
     };
-    let root = crate::workspace_root();
-    let args = [
-        "run",
-        &toolchain,
-        "cargo",
+    let check = Cargo::new([
         "check",
         "--workspace",
         "--all-features",
         "--all-targets",
         "--locked",
-    ];
-    println!("minimum Rust: rustup {}", args.join(" "));
-    // The outer cargo's variables name the newer toolchain's tools.
-    let status = Command::new("rustup")
-        .args(args)
-        .env("CARGO_TARGET_DIR", root.join("target").join("msrv"))
-        .env_remove("CARGO")
-        .env_remove("RUSTC")
-        .env_remove("RUSTDOC")
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .current_dir(&root)
-        .status()
-        .context("could not run rustup")?;
-    if !status.success() {
+    ])
+    .toolchain(&toolchain)
+    .env(
+        "CARGO_TARGET_DIR",
+        crate::workspace_root().join("target").join("msrv"),
+    );
+    println!("minimum Rust: {check}");
+    if !check.status()?.success() {
         bail!("the workspace does not build with Rust {toolchain}, its declared rust-version");
     }
     Ok(())
@@ -333,7 +327,7 @@ fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
 /// not `false` (`cargo metadata` reports `publish: []` for
 /// `publish = false`).
 fn publishable_crates() -> Result<Vec<(String, PathBuf)>> {
-    let out = cargo_output(&["metadata", "--no-deps", "--format-version", "1"])?;
+    let out = Cargo::new(["metadata", "--no-deps", "--format-version", "1"]).read()?;
     let metadata: serde_json::Value =
         serde_json::from_str(&out).context("`cargo metadata` printed something other than JSON")?;
     let packages = metadata["packages"]
@@ -364,7 +358,7 @@ fn publishable_crates() -> Result<Vec<(String, PathBuf)>> {
 /// The files `cargo package` would put in the crate's `.crate`, as paths
 /// relative to the crate's root with `/` separators.
 fn package_list(name: &str) -> Result<Vec<String>> {
-    let out = cargo_output(&["package", "--list", "-p", name, "--allow-dirty"])?;
+    let out = Cargo::new(["package", "--list", "-p", name, "--allow-dirty"]).read()?;
     Ok(out
         .lines()
         .map(|line| line.trim().replace('\\', "/"))
@@ -454,26 +448,6 @@ fn matches_forbidden(file: &str, pattern: &str) -> bool {
     } else {
         file.ends_with(pattern)
     }
-}
-
-/// Runs cargo from the workspace root and returns its standard output;
-/// on failure, the error carries its standard error.
-fn cargo_output(args: &[&str]) -> Result<String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let out = Command::new(&cargo)
-        .args(args)
-        .current_dir(crate::workspace_root())
-        .output()
-        .with_context(|| format!("could not run `{cargo}`"))?;
-    if !out.status.success() {
-        bail!(
-            "`cargo {}` failed ({}):\n{}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim_end()
-        );
-    }
-    String::from_utf8(out.stdout).context("cargo printed something other than UTF-8")
 }
 
 #[cfg(test)]
