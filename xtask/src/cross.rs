@@ -425,7 +425,7 @@ fn test_musl(report: &mut Report) {
         ));
         return;
     }
-    let mut args: Vec<String> = [
+    let args: Vec<String> = [
         "test",
         "--no-fail-fast",
         "--workspace",
