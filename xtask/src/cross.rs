@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::cargo::{Cargo, Teed};
-use crate::lab;
+use crate::{host, lab};
 
 /// How far a target is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +234,7 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
         bail!("no target left to take");
     }
     add_rustup_targets(&targets)?;
-    let missing = lab::install_missing(PROGRAMS)?;
+    let missing = host::install_missing(PROGRAMS)?;
     if !missing.is_empty() {
         bail!(
             "missing programs: {}; install them (as root on Debian, `cargo xtask cross` does)",

@@ -22,6 +22,7 @@ mod bench;
 mod cargo;
 mod cross;
 mod fuzz;
+mod host;
 mod lab;
 mod package_check;
 
