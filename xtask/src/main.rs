@@ -1,8 +1,9 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
-//! - `cargo xtask bench [--quick] [--filter TEXT]` runs every criterion
-//!   benchmark of the workspace, then prints a table of medians and ratios
-//!   against their baselines and writes it to `target/bench-summary.json`.
+//! - `cargo xtask bench [--quick] [--filter TEXT]` runs every benchmark of
+//!   the workspace (criterion's, and the paired one that alternates ours
+//!   and plain tokio), then prints a table of medians and ratios against
+//!   their baselines and writes it to `target/bench-summary.json`.
 //! - `cargo xtask test [--no-lab]` runs the whole test suite (the README's
 //!   test command): every crate's tests, then the Teredo lab's (root).
 //! - `cargo xtask package-check [--skip-features] [--install-msrv]` checks
@@ -36,8 +37,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  bench [--quick] [--filter TEXT]   run the criterion benchmarks, print medians and
-                                    ratios to baselines, write target/bench-summary.json
+  bench [--quick] [--filter TEXT]   run the benchmarks (criterion's and the paired one),
+                                    print medians and ratios to baselines, write
+                                    target/bench-summary.json
   test [--no-lab]                   run every test of the workspace, then the lab's
                                     end-to-end tests (root; --no-lab leaves them out)
   package-check [--skip-features] [--install-msrv]
