@@ -283,6 +283,20 @@ mod tests {
     }
 
     #[test]
+    fn read_stdout_returns_stdout_and_fails_with_the_status() {
+        let version = Cargo::new(["--version"]).read_stdout().unwrap();
+        assert!(version.starts_with("cargo "), "{version:?}");
+        let err = Cargo::new(["no-such-subcommand-here"])
+            .read_stdout()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("`cargo no-such-subcommand-here` failed (exit status: "),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn tee_keeps_both_streams() {
         let teed = Cargo::new(["--version"]).tee().unwrap();
         assert!(teed.success);
