@@ -23,6 +23,7 @@ use happy_connect::sort::{Destination, SourceAttrs};
 use happy_connect::{AaaaPolicy, AttemptOutcome, ConnectErrorKind, ConnectReport, Connector};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType as Qtype;
+use netns_harness::Netns;
 use proptest::prelude::{Just, TestCaseError, any, prop_assert, prop_assert_eq, prop_oneof};
 use proptest::strategy::Strategy as _;
 use socket2::{Domain, Socket, Type};
@@ -612,25 +613,13 @@ async fn reset_at_once() {
     );
 }
 
-/// Runs `f` on a new thread that has left for an empty network namespace
-/// (only a loopback interface, down: no route anywhere), with its own
-/// current-thread runtime; `None` when namespaces are not allowed here.
-fn in_empty_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    std::thread::spawn(move || {
-        // SAFETY: unshare(2) with CLONE_NEWNET only moves the calling
-        // thread to a new network namespace; it touches no memory of
-        // ours. The thread ends with the test, so nothing else ever runs
-        // in that namespace.
-        let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-        (rc == 0).then(f)
-    })
-    .join()
-    .expect("the namespace thread does not panic")
-}
-
+/// Needs root: the connects run in an empty network namespace (only a
+/// loopback interface, down: no route anywhere), on a thread of
+/// netns-harness's that entered it, with their own current-thread runtime.
 #[test]
 fn unreachable() {
-    let outcome = in_empty_netns(|| {
+    let empty = Netns::empty("hc-faults");
+    let (result, elapsed) = empty.run(|| {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -652,9 +641,6 @@ fn unreachable() {
             (c.connect("both.test", 80).await, start.elapsed())
         })
     });
-    let Some((result, elapsed)) = outcome else {
-        panic!("unreachable: unshare(CLONE_NEWNET) is not permitted here; this test needs root");
-    };
     let err = result.expect_err("no route in an empty namespace");
     println!("unreachable: {err} ({elapsed:?})");
     assert_eq!(err.kind(), ConnectErrorKind::AllAttemptsFailed);

@@ -1,9 +1,9 @@
 //! Stability wake-up latency: how long after the kernel reports the last
 //! address of interest stable does [`wait_stable`] return?
 //!
-//! The bench moves itself into a private network namespace
-//! (`unshare(CLONE_NEWNET)`, so it needs root), brings `lo` up there and,
-//! once per round:
+//! The bench runs in a network namespace of its own, made by netns-harness
+//! with `lo` up (so it needs root), on a thread that entered it (the
+//! threads it starts are there too), and, once per round:
 //!
 //! 1. tells a long-lived waiter thread to call
 //!    `wait_stable(Filter::Address(ip), 1 s)`, which subscribes to the
@@ -44,7 +44,6 @@ mod linux {
     use netlink_packet_route::address::{
         AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
     };
-    use netlink_packet_route::link::{LinkFlags, LinkMessage};
     use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
     use netlink_sys::protocols::NETLINK_ROUTE;
     use netlink_sys::{Socket, SocketAddr};
@@ -61,24 +60,6 @@ mod linux {
     const FALLBACK_SETTLE: Duration = Duration::from_millis(20);
     /// Rounds in the printed distribution.
     const DISTRIBUTION_SAMPLES: usize = 200;
-
-    /// Moves this thread, and the threads it starts from now on, into a new
-    /// empty network namespace. Panics when that is not allowed (not root).
-    fn isolate() {
-        // SAFETY: unshare(2) takes only a flag word, no pointers. CLONE_NEWNET
-        // gives the calling thread (and threads it spawns afterwards) a fresh
-        // network namespace holding only a down `lo`; nothing outside this
-        // process sees it, and it disappears when the process exits.
-        let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-        if rc != 0 {
-            let e = io::Error::last_os_error();
-            panic!(
-                "the stability/wakeup bench needs root (CI runs it as root): it adds and \
-             removes addresses in a private network namespace, and \
-             unshare(CLONE_NEWNET) failed: {e}"
-            );
-        }
-    }
 
     /// A `NETLINK_ROUTE` socket for requests, with acks read back.
     struct Rtnl {
@@ -159,15 +140,6 @@ mod linux {
             let seq = self.send(message, flags)?;
             self.ack(seq)
         }
-    }
-
-    /// `RTM_NEWLINK` setting `IFF_UP` on interface `index`.
-    fn link_up(index: u32) -> RouteNetlinkMessage {
-        let mut message = LinkMessage::default();
-        message.header.index = index;
-        message.header.flags = LinkFlags::Up;
-        message.header.change_mask = LinkFlags::Up;
-        RouteNetlinkMessage::SetLink(message)
     }
 
     /// The body of `RTM_NEWADDR`/`RTM_DELADDR` for `ip/128` on `index`, with
@@ -296,13 +268,13 @@ mod linux {
     }
 
     impl Bench {
+        /// Sets up the bench in the calling thread's namespace, which must
+        /// be the bench's own (its `lo` gets the address of each round).
         fn new() -> Self {
-            isolate();
-            let mut rtnl = Rtnl::new().expect("open a NETLINK_ROUTE socket");
+            let rtnl = Rtnl::new().expect("open a NETLINK_ROUTE socket");
             // SAFETY: the argument is a NUL-terminated string literal.
             let lo = unsafe { libc::if_nametoindex(c"lo".as_ptr()) };
-            assert_ne!(lo, 0, "no lo in the new namespace");
-            rtnl.request(link_up(lo), 0).expect("bring lo up");
+            assert_ne!(lo, 0, "no lo in the bench's namespace");
             // The namespace's shared view, ready before the first round, so
             // that no round measures its start.
             HostView::shared()
@@ -377,13 +349,20 @@ mod linux {
 #[cfg(target_os = "linux")]
 fn main() {
     use std::time::Duration;
-    let mut criterion = criterion::Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_millis(200))
-        .measurement_time(Duration::from_millis(500))
-        .configure_from_args();
-    linux::wakeup(&mut criterion);
-    criterion.final_summary();
+    netns_harness::require_root(
+        "the stability/wakeup bench (it adds and removes addresses in a network namespace \
+         of its own; CI runs it as root)",
+    );
+    let ns = netns_harness::Netns::new("sa-wakeup");
+    ns.run(|| {
+        let mut criterion = criterion::Criterion::default()
+            .sample_size(20)
+            .warm_up_time(Duration::from_millis(200))
+            .measurement_time(Duration::from_millis(500))
+            .configure_from_args();
+        linux::wakeup(&mut criterion);
+        criterion.final_summary();
+    });
 }
 
 /// The bench changes a Linux host in a private network namespace.

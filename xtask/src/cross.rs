@@ -25,14 +25,14 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::lab;
+use crate::cargo::{Cargo, Teed};
+use crate::{host, lab};
 
 /// How far a target is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +234,7 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
         bail!("no target left to take");
     }
     add_rustup_targets(&targets)?;
-    let missing = lab::install_missing(PROGRAMS)?;
+    let missing = host::install_missing(PROGRAMS)?;
     if !missing.is_empty() {
         bail!(
             "missing programs: {}; install them (as root on Debian, `cargo xtask cross` does)",
@@ -341,44 +341,12 @@ fn target_env(target: &str) -> Vec<(String, String)> {
     }
 }
 
-/// `cargo ARGS...` from the workspace root with `env`; its output goes to
-/// the terminal as it comes and is also returned (standard output, then
-/// standard error).
-fn cargo_teed(args: &[String], env: &[(String, String)]) -> Result<(bool, String, String)> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    println!("cross: cargo {}", args.join(" "));
-    let mut child = Command::new(&cargo)
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .current_dir(crate::workspace_root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot run {cargo}"))?;
-    let stderr = child.stderr.take().context("no standard error")?;
-    let errors = std::thread::spawn(move || tee(stderr, true));
-    let stdout = child.stdout.take().context("no standard output")?;
-    let out = tee(stdout, false);
-    let err = errors.join().unwrap_or_default();
-    let status = child.wait()?;
-    Ok((status.success(), out, err))
-}
-
-/// Copies a stream to this process's output, line by line, and returns
-/// what it read.
-fn tee(stream: impl Read, to_stderr: bool) -> String {
-    let mut all = String::new();
-    for line in BufReader::new(stream).lines().map_while(Result::ok) {
-        if to_stderr {
-            eprintln!("{line}");
-        } else {
-            println!("{line}");
-        }
-        all.push_str(&line);
-        all.push('\n');
-    }
-    all
+/// `cargo ARGS...` with `env`, announced; its output goes to the terminal
+/// as it comes and is also kept for the summary.
+fn cargo_teed(args: &[String], env: &[(String, String)]) -> Result<Teed> {
+    let cargo = Cargo::new(args).envs(env.iter().cloned());
+    println!("cross: {cargo}");
+    cargo.tee()
 }
 
 /// The first error line of cargo's output, for the summary.
@@ -391,18 +359,18 @@ fn first_error(stderr: &str) -> String {
 }
 
 /// One step of a report: runs cargo, records how long and whether it
-/// failed. Returns the standard output.
+/// failed. Returns what cargo printed.
 fn step(
     report: &mut Report,
     name: &str,
     args: &[String],
     env: &[(String, String)],
-) -> Option<(bool, String, String)> {
+) -> Option<Teed> {
     let start = Instant::now();
     let result = cargo_teed(args, env);
     let failure = match &result {
-        Ok((true, _, _)) => None,
-        Ok((false, _, err)) => Some(first_error(err)),
+        Ok(teed) if teed.success => None,
+        Ok(teed) => Some(first_error(&teed.stderr)),
         Err(e) => Some(format!("{e:#}")),
     };
     report
@@ -470,9 +438,9 @@ fn test_musl(report: &mut Report) {
     ]
     .map(String::from)
     .to_vec();
-    if let Some((_, out, _)) = step(report, "tests (native)", &args, &target_env(MUSL)) {
+    if let Some(teed) = step(report, "tests (native)", &args, &target_env(MUSL)) {
         let mut counts = Counts::default();
-        out.lines().for_each(|l| counts.add_line(l));
+        teed.stdout.lines().for_each(|l| counts.add_line(l));
         report.notes.push(format!("tests run natively: {counts}"));
     }
 }
@@ -504,7 +472,8 @@ fn test_windows(report: &mut Report) -> Result<()> {
     }
     args.extend(["--target", WINDOWS_GNU, "--", "--show-output"].map(String::from));
     let version = wine_version(&env);
-    if let Some((_, out, _)) = step(report, "tests under Wine", &args, &env) {
+    if let Some(teed) = step(report, "tests under Wine", &args, &env) {
+        let out = teed.stdout;
         let mut counts = Counts::default();
         out.lines().for_each(|l| counts.add_line(l));
         report.notes.push(format!(
@@ -531,9 +500,9 @@ fn test_windows(report: &mut Report) -> Result<()> {
     ]
     .map(String::from)
     .to_vec();
-    if let Some((_, out, _)) = step(report, "happy-connect lib tests under Wine", &args, &env) {
+    if let Some(teed) = step(report, "happy-connect lib tests under Wine", &args, &env) {
         let mut counts = Counts::default();
-        out.lines().for_each(|l| counts.add_line(l));
+        teed.stdout.lines().for_each(|l| counts.add_line(l));
         report
             .notes
             .push(format!("happy-connect lib tests under {version}: {counts}"));
@@ -619,27 +588,20 @@ fn wine_version(env: &[(String, String)]) -> String {
 /// Linux's own view of this host (netlink), written to a file for the
 /// Windows backend's tests to compare with.
 fn linux_view(cross_dir: &Path) -> Result<PathBuf> {
-    let args = [
+    let cargo = Cargo::new([
         "run",
         "--quiet",
         "-p",
         "iface-probe",
         "--example",
         "snapshot_json",
-    ];
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    println!("cross: cargo {}", args.join(" "));
-    let out = Command::new(&cargo)
-        .args(args)
-        .current_dir(crate::workspace_root())
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("cannot run {cargo}"))?;
-    if !out.status.success() {
-        bail!("the snapshot_json example failed ({})", out.status);
-    }
+    ]);
+    println!("cross: {cargo}");
+    let view = cargo
+        .read_stdout()
+        .context("the snapshot_json example failed")?;
     let path = cross_dir.join("linux-view.json");
-    fs::write(&path, &out.stdout).with_context(|| format!("cannot write {}", path.display()))?;
+    fs::write(&path, view).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }
 

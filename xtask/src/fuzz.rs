@@ -6,6 +6,8 @@
 
 use anyhow::{Result, bail};
 
+use crate::cargo::Cargo;
+
 /// Every target, in the order `all` runs them.
 pub(crate) const TARGETS: &[&str] = &["teredo", "gai_conf", "netlink", "pfroute", "race"];
 
@@ -60,17 +62,9 @@ const PROFILE_ENV: &[(&str, &str)] = &[
     ("CARGO_PROFILE_FUZZ_OVERFLOW_CHECKS", "true"),
 ];
 
+/// `cargo ARGS...` with the `fuzz` profile defined.
 fn cargo(args: &[&str]) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = std::process::Command::new(&cargo)
-        .args(args)
-        .envs(PROFILE_ENV.iter().copied())
-        .current_dir(crate::workspace_root())
-        .status()?;
-    if !status.success() {
-        bail!("`cargo {}` failed ({status})", args.join(" "));
-    }
-    Ok(())
+    Cargo::new(args).envs(PROFILE_ENV.iter().copied()).run()
 }
 
 pub(crate) fn run(options: &Options) -> Result<()> {

@@ -1,8 +1,9 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
-//! - `cargo xtask bench [--quick] [--filter TEXT]` runs every criterion
-//!   benchmark of the workspace, then prints a table of medians and ratios
-//!   against their baselines and writes it to `target/bench-summary.json`.
+//! - `cargo xtask bench [--quick] [--filter TEXT]` runs every benchmark of
+//!   the workspace (criterion's, and the paired one that alternates ours
+//!   and plain tokio), then prints a table of medians and ratios against
+//!   their baselines and writes it to `target/bench-summary.json`.
 //! - `cargo xtask test [--no-lab]` runs the whole test suite (the README's
 //!   test command): every crate's tests, then the lab's, Teredo and NAT64
 //!   (root).
@@ -21,8 +22,10 @@
 //!   for musl, and the Windows crates' tests under Wine.
 
 mod bench;
+mod cargo;
 mod cross;
 mod fuzz;
+mod host;
 mod lab;
 mod package_check;
 
@@ -30,12 +33,15 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
+use crate::cargo::Cargo;
+
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  bench [--quick] [--filter TEXT]   run the criterion benchmarks, print medians and
-                                    ratios to baselines, write target/bench-summary.json
+  bench [--quick] [--filter TEXT]   run the benchmarks (criterion's and the paired one),
+                                    print medians and ratios to baselines, write
+                                    target/bench-summary.json
   test [--no-lab]                   run every test of the workspace, then the lab's
                                     end-to-end tests (root; --no-lab leaves them out)
   package-check [--skip-features] [--install-msrv]
@@ -88,14 +94,15 @@ fn run() -> Result<()> {
             // need packages the machine may not have yet.
             lab::ensure_packages()?;
             // The lab scenarios run in their own step, with the lab up.
-            cargo(&[
+            Cargo::new([
                 "test",
                 "--workspace",
                 "--all-features",
                 "--",
                 "--skip",
                 "lab_scenarios::",
-            ])?;
+            ])
+            .run()?;
             if lab {
                 lab::run(&["test".to_owned()])?;
             }
@@ -113,19 +120,6 @@ fn run() -> Result<()> {
             bail!("unknown command {other:?}")
         }
     }
-}
-
-/// Runs cargo from the workspace root with the given arguments.
-fn cargo(args: &[&str]) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = std::process::Command::new(&cargo)
-        .args(args)
-        .current_dir(workspace_root())
-        .status()?;
-    if !status.success() {
-        bail!("`cargo {}` failed ({status})", args.join(" "));
-    }
-    Ok(())
 }
 
 /// The workspace root: the parent of this crate's manifest directory.

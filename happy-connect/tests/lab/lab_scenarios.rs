@@ -2,6 +2,7 @@
 //! `cargo xtask test` can leave them to `cargo xtask lab test`).
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -153,16 +154,7 @@ fn t2_ipv4_preferred_over_teredo() {
     }
     assert!(on_t1.accepted(0).is_empty() && on_t2.accepted(0).is_empty());
     // For contrast, glibc's getaddrinfo on t1.
-    let t1 = lab.ns("t1");
-    let gai = sh(&[
-        "ip",
-        "netns",
-        "exec",
-        &t1,
-        "getent",
-        "ahosts",
-        "v4-teredo2.lab",
-    ]);
+    let gai = lab.exec("t1", "getent", &["ahosts", "v4-teredo2.lab"]);
     let order: Vec<&str> = gai
         .lines()
         .filter(|l| l.contains("STREAM"))
@@ -322,22 +314,20 @@ fn t5_blackholed_native_ipv6() {
 /// t1's Miredo as `lab up` started it.
 struct Miredo {
     argv: Vec<String>,
-    log: String,
+    log: PathBuf,
     old_teredo: IpAddr,
 }
 
 /// Stops t1's Miredo (pid from the state) and waits for its tun to go.
 fn stop_miredo_t1(lab: &Lab) -> Miredo {
     let t1 = lab.ns("t1");
-    let proc = lab.state["processes"]["miredo_t1"].clone();
-    let pid = proc["pid"].as_u64().expect("miredo_t1 pid");
-    let argv = proc["argv"]
-        .as_array()
-        .expect("miredo_t1 argv")
-        .iter()
-        .map(|a| a.as_str().expect("argv string").to_owned())
-        .collect();
-    let log = proc["log"].as_str().expect("miredo_t1 log").to_owned();
+    let proc = lab
+        .state
+        .processes
+        .get("miredo_t1")
+        .expect("miredo_t1 in the lab state")
+        .clone();
+    let (pid, argv, log) = (proc.pid, proc.argv, proc.log);
     let old_teredo = lab.addr("t1_teredo");
     sh(&["kill", "-TERM", &pid.to_string()]);
     let gone = Instant::now();
@@ -376,17 +366,23 @@ fn start_miredo_t1(lab: &mut Lab, miredo: &Miredo) -> Instant {
         .open(&miredo.log)
         .expect("miredo log");
     let started = Instant::now();
+    let (program, args) = miredo.argv.split_first().expect("Miredo's command line");
     // Miredo outlives the test on purpose: `lab down` stops it.
     #[allow(clippy::zombie_processes)]
-    let child = std::process::Command::new("ip")
-        .args(["netns", "exec", &lab.ns("t1")])
-        .args(&miredo.argv)
+    let child = lab
+        .netns("t1")
+        .command(program)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(out.try_clone().expect("log fd"))
         .stderr(out)
         .spawn()
         .expect("miredo restarts");
-    lab.state["processes"]["miredo_t1"]["pid"] = Value::from(child.id());
+    lab.state
+        .processes
+        .get_mut("miredo_t1")
+        .expect("miredo_t1 in the lab state")
+        .pid = child.id();
     lab.save();
     println!("miredo on t1 restarted (pid {})", child.id());
     started
@@ -524,7 +520,7 @@ fn t6b_connect_before_qualification_waits() {
 
 /// Whether the process is alive: present and not a zombie (a zombie has
 /// released its files and locks; nothing here may reap it).
-fn process_running(pid: u64) -> bool {
+fn process_running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         // The state follows the parenthesised command name.
         stat.rsplit_once(')')
@@ -549,23 +545,14 @@ fn refresh_t1_teredo(lab: &mut Lab, old: IpAddr, new: IpAddr) {
         return;
     }
     println!("t1's Teredo address changed: {old} -> {new}; updating DNS and state");
-    let (old_s, new_s) = (old.to_string(), new.to_string());
-    lab.state["addresses"]["t1_teredo"] = Value::from(new_s.clone());
-    if let Some(names) = lab.state["names"].as_object_mut() {
-        for list in names.values_mut() {
-            for a in list.as_array_mut().into_iter().flatten() {
-                if a == &Value::from(old_s.clone()) {
-                    *a = Value::from(new_s.clone());
-                }
-            }
-        }
-    }
+    lab.state.replace_address(old, new);
     lab.save();
-    let hosts = lab.str_field("hosts_file");
-    let text = std::fs::read_to_string(&hosts).expect("hosts file");
-    std::fs::write(&hosts, text.replace(&old_s, &new_s)).expect("hosts file written");
-    if let Some(pid) = lab.state["processes"]["dnsmasq"]["pid"].as_u64() {
-        sh(&["kill", "-HUP", &pid.to_string()]);
+    let hosts = &lab.state.hosts_file;
+    let text = std::fs::read_to_string(hosts).expect("hosts file");
+    std::fs::write(hosts, text.replace(&old.to_string(), &new.to_string()))
+        .expect("hosts file written");
+    if let Some(dnsmasq) = lab.state.processes.get("dnsmasq") {
+        sh(&["kill", "-HUP", &dnsmasq.pid.to_string()]);
     }
 }
 

@@ -112,9 +112,7 @@ fn own_view(connector: &mut Connector, hear_router: bool) -> HostView {
 /// How many `query[TYPE] NAME` lines the NAT64 dnsmasq has logged.
 fn dnsmasq_queries(lab: &Lab, rtype: &str, name: &str) -> usize {
     std::thread::sleep(Duration::from_millis(50));
-    let path = lab.state["nat64"]["dnsmasq_log"]
-        .as_str()
-        .expect("nat64.dnsmasq_log");
+    let path = &nat64(lab).dnsmasq_log;
     let log = std::fs::read_to_string(path).expect("dnsmasq log");
     let needle = format!("query[{rtype}] {name} ");
     log.lines().filter(|l| l.contains(&needle)).count()
@@ -402,21 +400,16 @@ fn n64_6_dual_stack_host_does_not_synthesize() {
 /// Restores the NAT64 dnsmasq's hosts file (and makes dnsmasq read it
 /// again) when dropped.
 struct HostsFile {
-    path: String,
+    path: std::path::PathBuf,
     original: String,
-    dnsmasq: u64,
+    dnsmasq: u32,
 }
 
 impl HostsFile {
     fn append(lab: &Lab, line: &str) -> Self {
-        let path = lab.state["nat64"]["hosts_file"]
-            .as_str()
-            .expect("nat64.hosts_file")
-            .to_owned();
+        let path = nat64(lab).hosts_file.clone();
         let original = std::fs::read_to_string(&path).expect("hosts file");
-        let dnsmasq = lab.state["processes"]["n64_dnsmasq"]["pid"]
-            .as_u64()
-            .expect("dnsmasq's pid");
+        let dnsmasq = lab.state.processes["n64_dnsmasq"].pid;
         std::fs::write(&path, format!("{original}{line}\n")).expect("hosts file written");
         let file = Self {
             path,
@@ -476,10 +469,7 @@ fn n64_7_bad_discovery_data_is_ignored_with_a_reason() {
 
     // PREF64: bad options from the router, then a withdrawal.
     let router = lab.ns("n64_router");
-    let dev = lab.state["nat64"]["ra_interface"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let dev = nat64(&lab).ra_interface.clone();
     let send = move |option: [u8; 16]| {
         let dev = dev.clone();
         in_netns(&router, move || {
@@ -631,4 +621,12 @@ fn n64_8_figures_nat64_literal_against_native() {
         v4_median <= native_median + Duration::from_millis(1),
         "an IPv4 literal through NAT64 took {v4_median:?}, native IPv6 {native_median:?}"
     );
+}
+
+/// The lab's NAT64 part, as the state records it.
+fn nat64(lab: &Lab) -> &netns_harness::lab::Nat64Lab {
+    lab.state
+        .nat64
+        .as_ref()
+        .expect("the lab has its NAT64 part (lab up builds it)")
 }

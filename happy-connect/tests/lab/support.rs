@@ -1,10 +1,10 @@
-//! The lab as the tests see it: its state file, code run inside its
-//! network namespaces, TCP listeners there, and the CLI run there.
+//! The lab as the tests see it: its state (the `LabState` that `cargo
+//! xtask lab up` wrote), code run inside its network namespaces (entered
+//! with `netns_harness`), TCP listeners there, and the CLI run there.
 
 use std::fs;
 use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr, TcpListener};
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,78 +14,74 @@ use std::time::Duration;
 
 use happy_connect::resolve::{ResolverOptions, SystemResolver};
 use happy_connect::{ConnectReport, Connector};
-use serde_json::Value;
+use netns_harness::Netns;
+use netns_harness::lab::{LabState, STATE_ENV};
 
 /// The lab's state file, written by `cargo xtask lab up`.
 pub(crate) struct Lab {
     pub(crate) path: PathBuf,
-    pub(crate) state: Value,
+    pub(crate) state: LabState,
 }
 
 impl Lab {
     /// Reads the state named by `$HAPPY_CONNECT_LAB`; panics (the test
     /// fails, it is not skipped) when there is none.
     pub(crate) fn load() -> Self {
-        let Some(path) = std::env::var_os("HAPPY_CONNECT_LAB").filter(|p| !p.is_empty()) else {
+        let Some(path) = LabState::path_from_env() else {
             panic!(
-                "HAPPY_CONNECT_LAB is not set: these tests need the Teredo lab; \
+                "{STATE_ENV} is not set: these tests need the Teredo lab; \
                  run them via `cargo xtask lab test` (as root)"
             );
         };
-        let path = PathBuf::from(path);
-        let text = fs::read_to_string(&path).unwrap_or_else(|err| {
-            panic!(
-                "cannot read the lab state {} ({err}): run via `cargo xtask lab test`",
+        let state = match LabState::read(&path) {
+            Ok(Some(state)) => state,
+            Ok(None) => panic!(
+                "there is no lab state at {}: run via `cargo xtask lab test`",
                 path.display()
-            )
-        });
-        let state = serde_json::from_str(&text)
-            .unwrap_or_else(|err| panic!("{} is not a lab state: {err}", path.display()));
+            ),
+            Err(err) => panic!("{err}: run via `cargo xtask lab test`"),
+        };
         Self { path, state }
     }
 
     /// Writes the state back (after a test restarted a process).
     pub(crate) fn save(&self) {
-        let text = serde_json::to_string_pretty(&self.state).expect("state serializes");
-        fs::write(&self.path, text + "\n").expect("lab state written");
+        self.state
+            .write(&self.path)
+            .unwrap_or_else(|err| panic!("{err}"));
     }
 
     /// The namespace of a role: `router`, `teredo_server`, `t1`, `t2`, `srv`.
     pub(crate) fn ns(&self, role: &str) -> String {
-        self.state["namespaces"][role]
-            .as_str()
+        self.state
+            .namespace(role)
             .unwrap_or_else(|| panic!("no namespace {role:?} in the lab state"))
             .to_owned()
     }
 
+    /// The namespace of a role, to enter or run programs in (it stays when
+    /// the handle drops).
+    pub(crate) fn netns(&self, role: &str) -> Netns {
+        self.state.netns(role)
+    }
+
     /// An address of the lab: `srv_v4`, `t1_teredo`, ...
     pub(crate) fn addr(&self, key: &str) -> IpAddr {
-        self.state["addresses"][key]
-            .as_str()
-            .and_then(|s| s.parse().ok())
+        self.state
+            .address(key)
             .unwrap_or_else(|| panic!("no address {key:?} in the lab state"))
     }
 
     /// The lab's DNS server (dnsmasq in the router).
     pub(crate) fn dns(&self) -> SocketAddr {
-        self.state["dns_server"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .expect("dns_server in the lab state")
-    }
-
-    pub(crate) fn str_field(&self, key: &str) -> String {
-        self.state[key]
-            .as_str()
-            .unwrap_or_else(|| panic!("no {key:?} in the lab state"))
-            .to_owned()
+        self.state.dns_server
     }
 
     /// How many `query[TYPE] NAME ` lines dnsmasq logged so far.
     pub(crate) fn query_count(&self, rtype: &str, name: &str) -> usize {
         // dnsmasq writes each line at once; leave it a moment anyway.
         std::thread::sleep(Duration::from_millis(50));
-        let log = fs::read_to_string(self.str_field("dnsmasq_log")).expect("dnsmasq log readable");
+        let log = fs::read_to_string(&self.state.dnsmasq_log).expect("dnsmasq log readable");
         let needle = format!("query[{rtype}] {name} ");
         log.lines().filter(|l| l.contains(&needle)).count()
     }
@@ -110,13 +106,29 @@ impl Lab {
             .output()
             .expect("ip netns exec happy-connect runs")
     }
+
+    /// Runs `program args...` inside the namespace of `role` (`ip netns
+    /// exec`) and returns its standard output; panics when it fails.
+    pub(crate) fn exec(&self, role: &str, program: &str, args: &[&str]) -> String {
+        let out = self
+            .netns(role)
+            .command(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program} in {role}: {e}"));
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed in {role}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
 }
 
 /// `ip netns exec NS happy-connect ARGS...`, not started.
 pub(crate) fn cli_command(ns: &str, args: &[&str]) -> Command {
-    let mut c = Command::new("ip");
-    c.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_happy-connect")])
-        .args(args);
+    let mut c = Netns::existing(ns).command(env!("CARGO_BIN_EXE_happy-connect"));
+    c.args(args);
     c
 }
 
@@ -134,37 +146,13 @@ pub(crate) fn sh(argv: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Moves the calling thread into the network namespace `ns`.
-fn enter_netns(ns: &str) {
-    let path = format!("/var/run/netns/{ns}");
-    let file = fs::File::open(&path).unwrap_or_else(|e| panic!("cannot open {path}: {e}"));
-    // SAFETY: `setns` takes a file descriptor we own (kept open by `file`
-    // for the duration of the call) and a constant flag; it only changes
-    // the network namespace of this thread, which is a thread of our own
-    // (see `in_netns`) and never returns to a pool that expects the host
-    // namespace.
-    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(
-        rc,
-        0,
-        "setns({path}) failed: {}",
-        std::io::Error::last_os_error()
-    );
-}
-
-/// Runs `f` on a new thread inside the network namespace `ns`.
+/// Runs `f` on a thread inside the network namespace `ns`.
 pub(crate) fn in_netns<T, F>(ns: &str, f: F) -> T
 where
-    T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
+    T: Send,
+    F: FnOnce() -> T + Send,
 {
-    let ns = ns.to_owned();
-    std::thread::spawn(move || {
-        enter_netns(&ns);
-        f()
-    })
-    .join()
-    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    Netns::existing(ns).run(f)
 }
 
 /// Runs the future `make()` builds on a tokio current-thread runtime on a
@@ -204,8 +192,7 @@ impl Listener {
         let thread = {
             let peers = Arc::clone(&peers);
             let stop = Arc::clone(&stop);
-            std::thread::spawn(move || {
-                enter_netns(&ns);
+            Netns::existing(&ns).spawn(move || {
                 let listener = match TcpListener::bind(addr) {
                     Ok(l) => l,
                     Err(e) => {
@@ -288,7 +275,7 @@ pub(crate) fn show(title: &str, report: &ConnectReport) {
 /// A drop rule in the router's forward chain, removed when dropped (also
 /// when the test panics).
 pub(crate) struct Blackhole {
-    router: String,
+    router: Netns,
     table: String,
     chain: String,
 }
@@ -307,11 +294,11 @@ impl Blackhole {
     }
 
     fn rule(lab: &Lab, matches: &str) -> Self {
-        let router = lab.ns("router");
-        let table = lab.str_field("nft_table");
-        let chain = lab.str_field("nft_chain");
+        let router = lab.netns("router");
+        let table = lab.state.nft_table.clone();
+        let chain = lab.state.nft_chain.clone();
         let rule = format!("add rule {table} {chain} {matches}");
-        sh(&["ip", "netns", "exec", &router, "nft", &rule]);
+        router.nft(&[&rule]);
         println!("router: {rule}");
         Self {
             router,
@@ -323,10 +310,10 @@ impl Blackhole {
 
 impl Drop for Blackhole {
     fn drop(&mut self) {
+        // Not `nft`, which panics on failure: a panic while the test is
+        // already unwinding would abort the run.
         let flush = format!("flush chain {} {}", self.table, self.chain);
-        let _ = Command::new("ip")
-            .args(["netns", "exec", &self.router, "nft", &flush])
-            .status();
+        let _ = self.router.command("nft").arg(flush).status();
     }
 }
 

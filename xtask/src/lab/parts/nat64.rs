@@ -24,13 +24,25 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::net::IpAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
+use netns_harness::lab::{LabState, Nat64Lab};
 
-use super::{State, alive, cmd, ip, netns_exec, path_str, spawn_in, write_state};
+use super::{Build, Part, no_status, nothing_to_undo, path_str};
+use crate::lab::netns::{exec, ip};
+use crate::lab::process::alive;
+
+pub(in crate::lab) const PART: Part = Part {
+    name: "nat64",
+    up,
+    status: no_status,
+    // The client's resolv.conf under /etc/netns goes with the lab's others
+    // (the dnsmasq part removes every lab entry there).
+    down: nothing_to_undo,
+};
 
 /// The translator's network-specific prefix (RFC 6052 §2.3).
 const PREFIX: &str = "2001:db8:64::/96";
@@ -54,33 +66,16 @@ const TAYGA_V6: &str = "2001:db8:46::1";
 /// The router's interface towards the client, where advertisements go.
 const RA_DEV: &str = "n64c";
 
-/// What the tests need to know of the NAT64 part, in the lab's state.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct Nat64Lab {
-    /// The translator's prefix, `2001:db8:64::/96`.
-    prefix: String,
-    /// The router's interface the advertisements go out of.
-    ra_interface: String,
-    /// The hosts file dnsmasq serves (tests add to it and send SIGHUP).
-    hosts_file: PathBuf,
-    /// dnsmasq's query log.
-    dnsmasq_log: PathBuf,
-    /// unbound's log (queries included).
-    unbound_log: PathBuf,
+fn addr(text: &str) -> IpAddr {
+    text.parse().unwrap_or(IpAddr::from([0u8; 4]))
 }
 
-/// Builds the NAT64 part of the lab into `state`.
-pub(super) fn build(state: &mut State, state_path: &Path) -> Result<()> {
-    let ns = |role: &str| format!("{}{role}", state.prefix);
-    let (client, router, server) = (ns("n64c"), ns("n64r"), ns("n64s"));
-    for (role, name) in [
-        ("n64_client", &client),
-        ("n64_router", &router),
-        ("n64_server", &server),
-    ] {
-        state.namespaces.insert(role.to_owned(), name.clone());
-    }
-    let run_dir = state.run_dir.join("nat64");
+/// Builds the NAT64 part of the lab.
+fn up(build: &mut Build<'_>) -> Result<()> {
+    let client = build.add_namespace("n64_client", "n64c")?;
+    let router = build.add_namespace("n64_router", "n64r")?;
+    let server = build.add_namespace("n64_server", "n64s")?;
+    let run_dir = build.state.run_dir.join("nat64");
     fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
     let lab = Nat64Lab {
         prefix: PREFIX.to_owned(),
@@ -89,8 +84,8 @@ pub(super) fn build(state: &mut State, state_path: &Path) -> Result<()> {
         dnsmasq_log: run_dir.join("dnsmasq.log"),
         unbound_log: run_dir.join("unbound.log"),
     };
-    state.nat64 = Some(lab.clone());
-    write_state(state_path, state)?;
+    build.state.nat64 = Some(lab.clone());
+    build.save()?;
 
     links(&client, &router, &server)?;
     for (k, v) in [
@@ -101,8 +96,9 @@ pub(super) fn build(state: &mut State, state_path: &Path) -> Result<()> {
         ("n64_server_v4", SERVER_V4),
         ("n64_router_v4", ROUTER_V4),
     ] {
-        state.addresses.insert(k.to_owned(), v.to_owned());
+        build.state.addresses.insert(k.to_owned(), addr(v));
     }
+    build.save()?;
 
     // tayga: its tun device, routes to it, then the daemon in the
     // foreground.
@@ -114,7 +110,7 @@ pub(super) fn build(state: &mut State, state_path: &Path) -> Result<()> {
              dynamic-pool {TAYGA_POOL}\n"
         ),
     )?;
-    netns_exec(&router, &["tayga", "-c", &path_str(&tayga_conf), "--mktun"])?;
+    exec(&router, &["tayga", "-c", &path_str(&tayga_conf), "--mktun"])?;
     ip(&router, &["link", "set", "nat64", "up"])?;
     // The router's own addresses on the tun, as tayga's documentation
     // has it: sources for what the kernel itself sends through it.
@@ -147,18 +143,13 @@ pub(super) fn build(state: &mut State, state_path: &Path) -> Result<()> {
             "nat64",
         ],
     )?;
-    let tayga = spawn_in(
-        &router,
-        &[
-            "tayga".to_owned(),
-            "-c".to_owned(),
-            path_str(&tayga_conf),
-            "-d".to_owned(),
-        ],
-        &run_dir.join("tayga.log"),
-    )?;
-    state.processes.insert("n64_tayga".to_owned(), tayga);
-    write_state(state_path, state)?;
+    let argv = [
+        "tayga".to_owned(),
+        "-c".to_owned(),
+        path_str(&tayga_conf),
+        "-d".to_owned(),
+    ];
+    build.spawn("n64_tayga", "n64_router", &argv, &run_dir.join("tayga.log"))?;
 
     // dnsmasq: the names, ipv4only.arpa's two well-known addresses among
     // them (RFC 7050 §2.2), for unbound to synthesize from.
@@ -172,76 +163,66 @@ pub(super) fn build(state: &mut State, state_path: &Path) -> Result<()> {
         for a in list {
             let _ = writeln!(hosts, "{a} {name}");
         }
-        state.names.insert(
-            (*name).to_owned(),
-            list.iter().map(|a| (*a).to_owned()).collect(),
-        );
+        build
+            .state
+            .names
+            .insert((*name).to_owned(), list.iter().map(|a| addr(a)).collect());
     }
     fs::write(&lab.hosts_file, hosts)?;
-    let dnsmasq = spawn_in(
-        &router,
-        &[
-            "dnsmasq".to_owned(),
-            "--no-daemon".to_owned(),
-            "--conf-file=/dev/null".to_owned(),
-            "--no-resolv".to_owned(),
-            "--no-hosts".to_owned(),
-            format!("--addn-hosts={}", path_str(&lab.hosts_file)),
-            "--local=/lab/".to_owned(),
-            "--local=/arpa/".to_owned(),
-            "--log-queries".to_owned(),
-            format!("--log-facility={}", path_str(&lab.dnsmasq_log)),
-            "--listen-address=127.0.0.1".to_owned(),
-            format!("--listen-address={DNSMASQ_V6}"),
-            "--bind-interfaces".to_owned(),
-            "--cache-size=0".to_owned(),
-        ],
+    let argv = [
+        "dnsmasq".to_owned(),
+        "--no-daemon".to_owned(),
+        "--conf-file=/dev/null".to_owned(),
+        "--no-resolv".to_owned(),
+        "--no-hosts".to_owned(),
+        format!("--addn-hosts={}", path_str(&lab.hosts_file)),
+        "--local=/lab/".to_owned(),
+        "--local=/arpa/".to_owned(),
+        "--log-queries".to_owned(),
+        format!("--log-facility={}", path_str(&lab.dnsmasq_log)),
+        "--listen-address=127.0.0.1".to_owned(),
+        format!("--listen-address={DNSMASQ_V6}"),
+        "--bind-interfaces".to_owned(),
+        "--cache-size=0".to_owned(),
+    ];
+    build.spawn(
+        "n64_dnsmasq",
+        "n64_router",
+        &argv,
         &run_dir.join("dnsmasq.out"),
     )?;
-    let dnsmasq_pid = dnsmasq.pid;
-    state.processes.insert("n64_dnsmasq".to_owned(), dnsmasq);
-    write_state(state_path, state)?;
-    wait_log(&lab.dnsmasq_log, dnsmasq_pid, "read ", "dnsmasq")?;
+    let pid = build.state.processes["n64_dnsmasq"].pid;
+    wait_log(&lab.dnsmasq_log, pid, "read ", "dnsmasq")?;
 
     // unbound: DNS64 in front of dnsmasq, with a configuration of its own
     // (no trust anchor, no remote control: nothing leaves the lab).
     let unbound_conf = run_dir.join("unbound.conf");
     fs::write(&unbound_conf, unbound_config(&run_dir))?;
-    let unbound = spawn_in(
-        &router,
-        &[
-            "unbound".to_owned(),
-            "-d".to_owned(),
-            "-c".to_owned(),
-            path_str(&unbound_conf),
-        ],
-        &lab.unbound_log,
-    )?;
-    let unbound_pid = unbound.pid;
-    state.processes.insert("n64_unbound".to_owned(), unbound);
-    write_state(state_path, state)?;
-    wait_log(&lab.unbound_log, unbound_pid, "start of service", "unbound")?;
+    let argv = [
+        "unbound".to_owned(),
+        "-d".to_owned(),
+        "-c".to_owned(),
+        path_str(&unbound_conf),
+    ];
+    build.spawn("n64_unbound", "n64_router", &argv, &lab.unbound_log)?;
+    let pid = build.state.processes["n64_unbound"].pid;
+    wait_log(&lab.unbound_log, pid, "start of service", "unbound")?;
 
     // The router's advertisements with PREF64.
     let exe = std::env::current_exe().context("the xtask binary's path")?;
     let ra_log = run_dir.join("pref64-router.log");
-    let ra = spawn_in(
-        &router,
-        &[
-            path_str(&exe),
-            "lab".to_owned(),
-            "pref64-router".to_owned(),
-            RA_DEV.to_owned(),
-            PREFIX_ADDR.to_owned(),
-            RA_LIFETIME.as_secs().to_string(),
-            RA_INTERVAL.as_secs().to_string(),
-        ],
-        &ra_log,
-    )?;
-    let ra_pid = ra.pid;
-    state.processes.insert("n64_pref64_router".to_owned(), ra);
-    write_state(state_path, state)?;
-    wait_log(&ra_log, ra_pid, "advertised", "the PREF64 router")?;
+    let argv = [
+        path_str(&exe),
+        "lab".to_owned(),
+        "pref64-router".to_owned(),
+        RA_DEV.to_owned(),
+        PREFIX_ADDR.to_owned(),
+        RA_LIFETIME.as_secs().to_string(),
+        RA_INTERVAL.as_secs().to_string(),
+    ];
+    build.spawn("n64_pref64_router", "n64_router", &argv, &ra_log)?;
+    let pid = build.state.processes["n64_pref64_router"].pid;
+    wait_log(&ra_log, pid, "advertised", "the PREF64 router")?;
 
     // The client resolves through unbound when run with `ip netns exec`.
     let dir = Path::new("/etc/netns").join(&client);
@@ -253,13 +234,11 @@ pub(super) fn build(state: &mut State, state_path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The namespaces, links, addresses and routes.
+/// The links, addresses and routes of the three namespaces.
 fn links(client: &str, router: &str, server: &str) -> Result<()> {
     for name in [client, router, server] {
-        cmd(&["ip", "netns", "add", name])?;
-        ip(name, &["link", "set", "lo", "up"])?;
         // No DAD: the addresses are usable at once.
-        netns_exec(
+        exec(
             name,
             &[
                 "sh",
@@ -269,7 +248,7 @@ fn links(client: &str, router: &str, server: &str) -> Result<()> {
             ],
         )?;
     }
-    netns_exec(
+    exec(
         router,
         &[
             "sh",
@@ -360,44 +339,8 @@ fn wait_log(log: &Path, pid: u32, needle: &str, what: &str) -> Result<()> {
     }
 }
 
-/// Debian's `policy-rc.d` switch, on while it lives: package scripts may
-/// not start services (exit status 101, "action forbidden"). Left alone
-/// when the machine has one already (a container's).
-pub(super) struct NoServiceStarts {
-    created: Option<PathBuf>,
-}
-
-impl NoServiceStarts {
-    const PATH: &'static str = "/usr/sbin/policy-rc.d";
-
-    pub(super) fn new() -> Result<Self> {
-        use std::os::unix::fs::PermissionsExt as _;
-        let path = PathBuf::from(Self::PATH);
-        if path.exists() {
-            return Ok(Self { created: None });
-        }
-        fs::write(
-            &path,
-            "#!/bin/sh\n# written by cargo xtask lab --install\nexit 101\n",
-        )
-        .with_context(|| format!("writing {}", path.display()))?;
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))?;
-        Ok(Self {
-            created: Some(path),
-        })
-    }
-}
-
-impl Drop for NoServiceStarts {
-    fn drop(&mut self) {
-        if let Some(path) = &self.created {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
-/// Prints the NAT64 part's summary lines.
-pub(super) fn print_summary(state: &State) {
+/// The NAT64 part's summary lines.
+pub(in crate::lab) fn print_summary(state: &LabState) {
     if let Some(lab) = &state.nat64 {
         println!(
             "  nat64 prefix     {} (tayga; unbound DNS64 at {ROUTER_V6}, PREF64 on {})",
@@ -411,7 +354,7 @@ pub(super) fn print_summary(state: &State) {
 /// `INTERVAL` seconds and in answer to each Router Solicitation, until
 /// killed.
 #[cfg(target_os = "linux")]
-pub(super) fn pref64_router(args: &[String]) -> Result<()> {
+pub(in crate::lab) fn pref64_router(args: &[String]) -> Result<()> {
     use std::io::Write as _;
 
     use netns_harness::ra::{RouterAdvertiser, pref64_option};
@@ -449,7 +392,7 @@ pub(super) fn pref64_router(args: &[String]) -> Result<()> {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub(super) fn pref64_router(_args: &[String]) -> Result<()> {
+pub(in crate::lab) fn pref64_router(_args: &[String]) -> Result<()> {
     bail!("the PREF64 router runs on Linux only")
 }
 
