@@ -14,6 +14,9 @@
 //!    the Windows-capable crates built for `x86_64-pc-windows-gnu` under
 //!    Wine, with Linux's own view of the host (the `snapshot_json`
 //!    example) to compare the Windows backend with.
+//!    Then the `demo` built for musl and for Windows runs (under Wine for
+//!    the latter) and must connect on loopback: each target's host view,
+//!    resolver and sockets end to end.
 //! 5. Prints what was checked and what ran, per target.
 //!
 //! Wine 8 lacks `bcryptprimitives.dll`, whose `ProcessPrng` the standard
@@ -443,6 +446,46 @@ fn test_musl(report: &mut Report) {
         teed.stdout.lines().for_each(|l| counts.add_line(l));
         report.notes.push(format!("tests run natively: {counts}"));
     }
+    demo(report, MUSL, &target_env(MUSL), "natively");
+}
+
+/// `happy-connect demo` built for `target` and run (natively, or by the
+/// runner `env` names): it must connect on loopback, which takes the
+/// target's host view, resolver and sockets end to end.
+fn demo(report: &mut Report, target: &str, env: &[(String, String)], how: &str) {
+    let args: Vec<String> = [
+        "run",
+        "-q",
+        "-p",
+        "happy-connect",
+        "--features",
+        "cli",
+        "--target",
+        target,
+        "--",
+        "demo",
+    ]
+    .map(String::from)
+    .to_vec();
+    let name = format!("demo {how}");
+    let Some(teed) = step(report, &name, &args, env) else {
+        return;
+    };
+    match teed
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("connected to 127.0.0.1:"))
+    {
+        Some(line) => report
+            .notes
+            .push(format!("demo {how}: the loopback race {}", line.trim())),
+        None if teed.success => report.steps.push((
+            format!("{name}: the loopback race"),
+            Duration::ZERO,
+            Some("the demo did not connect to 127.0.0.1 (see its output above)".into()),
+        )),
+        None => {}
+    }
 }
 
 /// The Windows-capable crates' tests under Wine, then happy-connect's
@@ -507,6 +550,7 @@ fn test_windows(report: &mut Report) -> Result<()> {
             .notes
             .push(format!("happy-connect lib tests under {version}: {counts}"));
     }
+    demo(report, WINDOWS_GNU, &env, "under Wine");
     // The prefix's server would linger for a few seconds; end it now.
     let _ = Command::new("wineserver")
         .arg("-k")

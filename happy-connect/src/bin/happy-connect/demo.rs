@@ -56,7 +56,8 @@ fn live() -> Result<(), Failure> {
         Ok(snapshot) => {
             let c = snapshot.capabilities();
             println!(
-                "probe (netlink): ipv4 {}, native IPv6 {}, 6to4 {}, Teredo {}, Teredo-only {}",
+                "probe ({}): ipv4 {}, native IPv6 {}, 6to4 {}, Teredo {}, Teredo-only {}",
+                happy_connect::probe::Backend::Native.name(),
                 yes(c.ipv4),
                 yes(c.native_ipv6),
                 yes(c.sixtofour),
