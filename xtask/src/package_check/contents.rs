@@ -22,8 +22,16 @@ const FORBIDDEN: &[&str] = &[
     ".bin",
 ];
 
-/// Files every published crate must contain.
-const REQUIRED: &[&str] = &["Cargo.toml", "README.md", "CHANGELOG.md", "src/lib.rs"];
+/// Files every published crate must contain: the licence texts its
+/// manifest names (MIT OR Apache-2.0) among them.
+const REQUIRED: &[&str] = &[
+    "Cargo.toml",
+    "README.md",
+    "CHANGELOG.md",
+    "LICENSE-APACHE",
+    "LICENSE-MIT",
+    "src/lib.rs",
+];
 
 /// Lists each publishable crate's files with a verdict; fails when one
 /// crate has a problem, after naming them all.
@@ -201,6 +209,8 @@ mod tests {
             "Cargo.toml",
             "Cargo.toml.orig",
             "CHANGELOG.md",
+            "LICENSE-APACHE",
+            "LICENSE-MIT",
             "README.md",
             "src/lib.rs",
         ]);
@@ -212,6 +222,8 @@ mod tests {
         let files = list(&[
             "Cargo.toml",
             "CHANGELOG.md",
+            "LICENSE-APACHE",
+            "LICENSE-MIT",
             "README.md",
             "src/lib.rs",
             "tests/fixtures/host/links.bin",
@@ -226,8 +238,23 @@ mod tests {
 
     #[test]
     fn missing_readme_fails() {
-        let files = list(&["Cargo.toml", "CHANGELOG.md", "src/lib.rs"]);
+        let files = list(&[
+            "Cargo.toml",
+            "CHANGELOG.md",
+            "LICENSE-APACHE",
+            "LICENSE-MIT",
+            "src/lib.rs",
+        ]);
         assert_eq!(check_files(&files), ["does not ship README.md"]);
+    }
+
+    #[test]
+    fn missing_licence_texts_fail() {
+        let files = list(&["Cargo.toml", "CHANGELOG.md", "README.md", "src/lib.rs"]);
+        assert_eq!(
+            check_files(&files),
+            ["does not ship LICENSE-APACHE", "does not ship LICENSE-MIT"]
+        );
     }
 
     #[test]
