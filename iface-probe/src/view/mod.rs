@@ -191,7 +191,9 @@ struct Counters {
     captures: AtomicU64,
     lookup_batches: AtomicU64,
     lookups: AtomicU64,
-    cache_hits: AtomicU64,
+    /// Counted on every connect's read path: striped, so that threads
+    /// connecting at once do not pass one cache line between them.
+    cache_hits: Striped,
     reach_probes: AtomicU64,
     notices: AtomicU64,
     publications: AtomicU64,
@@ -201,6 +203,35 @@ struct Counters {
 impl Counters {
     fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Stripes of a [`Striped`] counter.
+const STRIPES: usize = 8;
+
+/// A counter each thread adds to in a stripe (a cache line) of its own,
+/// as far as there are stripes; the total is their sum.
+#[derive(Debug, Default)]
+struct Striped([Stripe; STRIPES]);
+
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Stripe(AtomicU64);
+
+impl Striped {
+    fn add(&self, n: u64) {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        thread_local! {
+            static STRIPE: usize = (NEXT.fetch_add(1, Ordering::Relaxed) as usize) % STRIPES;
+        }
+        let i = STRIPE.try_with(|s| *s).unwrap_or(0);
+        self.0[i].0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> u64 {
+        self.0
+            .iter()
+            .fold(0, |sum, s| sum.wrapping_add(s.0.load(Ordering::Relaxed)))
     }
 }
 
@@ -366,6 +397,26 @@ impl HostView {
         current
     }
 
+    /// Calls `f` with the current snapshot, borrowed: like
+    /// [`snapshot`](Self::snapshot), without taking a reference of its own
+    /// (whose count every thread would write), for a caller that needs the
+    /// snapshot only for a moment.
+    ///
+    /// ```no_run
+    /// let view = iface_probe::HostView::shared();
+    /// let teredo_only = view.with_snapshot(|s| s.is_some_and(|s| s.capabilities().teredo_only));
+    /// # let _ = teredo_only;
+    /// ```
+    pub fn with_snapshot<R>(&self, f: impl FnOnce(Option<&Arc<Snapshot>>) -> R) -> R {
+        let current = self.shared.current.load();
+        if current.is_none() {
+            drop(current);
+            self.restart_if_due();
+            return f(None);
+        }
+        f(current.as_ref())
+    }
+
     /// Where the view stands.
     pub fn status(&self) -> ViewStatus {
         self.restart_if_due();
@@ -454,7 +505,7 @@ impl HostView {
                 }
             }
         }
-        Counters::add(&self.shared.counters.cache_hits, dests.len() as u64);
+        self.shared.counters.cache_hits.add(dests.len() as u64);
         true
     }
 
@@ -464,7 +515,7 @@ impl HostView {
     pub fn cached_source(&self, dest: &Dest) -> Option<Option<SourceInfo>> {
         let found = self.shared.sources.load().get(dest).cloned();
         if found.is_some() {
-            Counters::add(&self.shared.counters.cache_hits, 1);
+            self.shared.counters.cache_hits.add(1);
         }
         found
     }
@@ -576,7 +627,7 @@ impl HostView {
             captures: get(&c.captures),
             lookup_batches: get(&c.lookup_batches),
             lookups: get(&c.lookups),
-            cache_hits: get(&c.cache_hits),
+            cache_hits: c.cache_hits.get(),
             reach_probes: get(&c.reach_probes),
             notices: get(&c.notices),
             publications: get(&c.publications),
