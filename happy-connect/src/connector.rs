@@ -17,7 +17,7 @@ use crate::history::History;
 use crate::nat64::cache::Nat64State;
 use crate::plan::{self, Plan, zone_index};
 use crate::race::{Candidate, RaceConfig};
-use crate::report::ConnectReport;
+use crate::report::{ConnectReport, HostCapabilities};
 use crate::resolve::{RecordType, Resolve, ResolveError, SystemResolver};
 use crate::socket::SocketOptions;
 use crate::zoned_hosts::{self, ZonedHosts};
@@ -76,10 +76,10 @@ struct Settings {
     hosts_path: Option<Arc<PathBuf>>,
     /// The zoned entries of the hosts file, read on first use.
     hosts: Arc<OnceLock<ZonedHosts>>,
-    /// What each query could bring, and the network's identity, for the
-    /// last state of the host seen: worked out once per snapshot, not once
-    /// per connect.
-    prospects: Arc<ArcSwapOption<Prospects>>,
+    /// What each query could bring, the network's identity and the
+    /// host's capabilities, for the last state of the host seen: worked
+    /// out once per snapshot, not once per connect.
+    facts: Arc<ArcSwapOption<HostFacts>>,
     /// The connection history, shared by clones; `None` when switched off.
     history: Option<History>,
     /// The history partition of this connector's connects.
@@ -90,10 +90,13 @@ struct Settings {
 }
 
 /// What the connector works out once per snapshot.
-struct Prospects {
+pub(crate) struct HostFacts {
     snapshot: Option<Arc<Snapshot>>,
-    candidates: Arc<[Candidate]>,
-    network: NetworkId,
+    /// What each query could bring ([`plan::prospects`]).
+    pub(crate) prospects: Arc<[Candidate]>,
+    pub(crate) network: NetworkId,
+    /// `None` without a snapshot.
+    pub(crate) capabilities: Option<HostCapabilities>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -131,7 +134,7 @@ impl Connector {
                 view: Arc::new(OnceLock::new()),
                 hosts_path: None,
                 hosts: Arc::new(OnceLock::new()),
-                prospects: Arc::new(ArcSwapOption::empty()),
+                facts: Arc::new(ArcSwapOption::empty()),
                 history: Some(History::new()),
                 history_key: None,
                 nat64: Arc::default(),
@@ -285,24 +288,37 @@ impl Connector {
         &self,
         snapshot: Option<&Arc<Snapshot>>,
     ) -> (Arc<[Candidate]>, NetworkId) {
-        let same = |cached: &Prospects| match (&cached.snapshot, snapshot) {
+        self.with_facts(snapshot, |facts| {
+            (Arc::clone(&facts.prospects), facts.network)
+        })
+    }
+
+    /// Calls `f` with what the connector works out from this state of the
+    /// host, worked out on the first call for it; without taking a
+    /// reference (whose count every thread would write) when cached.
+    pub(crate) fn with_facts<R>(
+        &self,
+        snapshot: Option<&Arc<Snapshot>>,
+        f: impl FnOnce(&HostFacts) -> R,
+    ) -> R {
+        let same = |cached: &HostFacts| match (&cached.snapshot, snapshot) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             (None, None) => true,
             _ => false,
         };
-        if let Some(cached) = &*self.inner.prospects.load() {
-            if same(cached) {
-                return (Arc::clone(&cached.candidates), cached.network);
-            }
+        let cached = self.inner.facts.load();
+        if let Some(facts) = cached.as_deref().filter(|c| same(c)) {
+            return f(facts);
         }
-        let candidates: Arc<[Candidate]> = plan::prospects(snapshot.map(Arc::as_ref)).into();
-        let network = snapshot.map_or(NetworkId::NONE, |s| s.network());
-        self.inner.prospects.store(Some(Arc::new(Prospects {
+        drop(cached);
+        let facts = Arc::new(HostFacts {
             snapshot: snapshot.cloned(),
-            candidates: Arc::clone(&candidates),
-            network,
-        })));
-        (candidates, network)
+            prospects: plan::prospects(snapshot.map(Arc::as_ref)).into(),
+            network: snapshot.map_or(NetworkId::NONE, |s| s.network()),
+            capabilities: snapshot.map(|s| HostCapabilities::from(s.capabilities())),
+        });
+        self.inner.facts.store(Some(Arc::clone(&facts)));
+        f(&facts)
     }
 
     /// Uses this connection history (shared with every connector given

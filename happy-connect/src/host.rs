@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use iface_probe::{HostView, Snapshot};
 
-use crate::report::HostCapabilities;
-
 /// What one connect knows of the host.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HostState {
@@ -15,14 +13,6 @@ pub(crate) struct HostState {
     pub(crate) snapshot: Option<Arc<Snapshot>>,
     /// Why there is none.
     pub(crate) unavailable: Option<String>,
-}
-
-impl HostState {
-    pub(crate) fn capabilities(&self) -> Option<HostCapabilities> {
-        self.snapshot
-            .as_ref()
-            .map(|s| HostCapabilities::from(s.capabilities()))
-    }
 }
 
 /// The host as the view has it: one atomic load when the view is up; on a

@@ -25,6 +25,23 @@ pub(crate) enum Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct InvalidHost(pub(crate) String);
 
+/// Whether `host` may be an IP literal (`192.0.2.1`, `::1`, `[::1]`,
+/// `fe80::1%eth0`); `false` says at a glance that it is a name (or
+/// nothing valid).
+pub(crate) fn may_be_literal(host: &str) -> bool {
+    let bytes = host.as_bytes();
+    let bare = bytes.strip_prefix(b"[").unwrap_or(bytes);
+    // The address ends at its zone, or at the bracket.
+    let end = bare
+        .iter()
+        .position(|&b| b == b'%' || b == b']')
+        .unwrap_or(bare.len());
+    end > 0
+        && bare[..end]
+            .iter()
+            .all(|&b| b.is_ascii_hexdigit() || b == b'.' || b == b':')
+}
+
 /// Reads `host`: `192.0.2.1`, `2001:db8::1`, `[2001:db8::1]`,
 /// `fe80::1%eth0`, `fe80::1%2`, `[fe80::1%eth0]`, or a name. A zone given
 /// by name is looked up in `snapshot` (the host view's interfaces).
@@ -37,8 +54,16 @@ pub(crate) fn target(host: &str, snapshot: Option<&Snapshot>) -> Result<Target, 
         Some((addr, zone)) => (addr, Some(zone)),
         None => (bare, None),
     };
-    let Ok(ip) = addr.parse::<IpAddr>() else {
-        if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '%') {
+    let parsed = crate::resolve::maybe_ip(addr)
+        .then(|| addr.parse::<IpAddr>().ok())
+        .flatten();
+    let Some(ip) = parsed else {
+        // The ASCII characters `char::is_whitespace` takes, and `%`.
+        let blank = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r' | b' ' | b'%');
+        if host.is_empty()
+            || host.bytes().any(blank)
+            || (!host.is_ascii() && host.contains(char::is_whitespace))
+        {
             return Err(InvalidHost(format!(
                 "{host:?} is not a host name or an IP address"
             )));

@@ -3,7 +3,7 @@
 //! times and outcome, and the winner.
 
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -139,7 +139,7 @@ pub struct QueryReport {
     /// When the answer (or the error) came, from the start.
     pub elapsed: Option<Duration>,
     /// The error, if the query failed.
-    pub error: Option<String>,
+    pub error: Option<ResolveError>,
 }
 
 /// One destination in the planned order.
@@ -252,7 +252,10 @@ pub struct AttemptReport {
 pub struct Winner {
     /// The peer.
     pub address: SocketAddr,
-    /// The local address of the connection.
+    /// The local address of the connection: the address the socket was
+    /// bound to, else the source the kernel's routing chose for the peer
+    /// when the host view looked it up (the choice the connect made),
+    /// else what the socket says.
     pub source: Option<IpAddr>,
 }
 
@@ -644,14 +647,11 @@ impl Log {
                 Event::Answer { rtype, at, result } => {
                     if let Some(q) = out.iter_mut().find(|q| q.rtype == *rtype) {
                         q.elapsed = Some(*at);
-                        match result {
-                            Ok(addrs) => q.answers = std::mem::take(addrs),
-                            Err(e) => {
-                                // One allocation, sized for the usual message.
-                                let mut text = String::with_capacity(96);
-                                let _ = write!(text, "{e}");
-                                q.error = Some(text);
-                            }
+                        // Taken, not copied (nor an error formatted: the
+                        // report puts it in words only when it is shown).
+                        match std::mem::replace(result, Ok(Vec::new())) {
+                            Ok(addrs) => q.answers = addrs,
+                            Err(e) => q.error = Some(e),
                         }
                     }
                 }
@@ -895,7 +895,7 @@ mod serde_impl {
                 reason: &q.reason,
                 answers: q.answers.iter().map(ToString::to_string).collect(),
                 ms: q.elapsed.map(ms),
-                error: q.error.as_deref(),
+                error: q.error.as_ref().map(ToString::to_string),
             })
             .collect()
     }
@@ -1005,7 +1005,7 @@ mod serde_impl {
         reason: &'a str,
         answers: Vec<String>,
         ms: Option<f64>,
-        error: Option<&'a str>,
+        error: Option<String>,
     }
 
     #[derive(serde::Serialize)]

@@ -58,6 +58,35 @@ pub(crate) fn open(addr: SocketAddr, opts: &SocketOptions) -> std::io::Result<Tc
     Ok(TcpSocket::from_std_stream(std_stream))
 }
 
+/// The local address a connection made with `opts` to `candidate` will
+/// have, when it can be known without asking the socket: the address the
+/// socket is bound to; else, when no device binding can change the route,
+/// the source the kernel's routing chose for the destination when the host
+/// view looked it up (the choice a connect makes). `None`: ask the socket
+/// ([`local_address`]).
+pub(crate) fn known_local(
+    candidate: &crate::race::Candidate,
+    opts: &SocketOptions,
+) -> Option<IpAddr> {
+    let bound = match candidate.dest.addr {
+        IpAddr::V4(_) => opts.local_v4,
+        IpAddr::V6(_) => opts.local_v6,
+    };
+    if let Some(ip) = bound.filter(|ip| !ip.is_unspecified()) {
+        return Some(ip);
+    }
+    if opts.device.is_some() {
+        return None;
+    }
+    candidate.dest.source.map(|s| s.addr)
+}
+
+/// The connection's local address for the report: `known` (see
+/// [`known_local`]), else the socket's own (`getsockname`).
+pub(crate) fn local_address(stream: &TcpStream, known: Option<IpAddr>) -> Option<IpAddr> {
+    known.or_else(|| stream.local_addr().ok().map(|a| a.ip()))
+}
+
 /// Binds the socket to an interface: `SO_BINDTODEVICE` on Linux.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn bind_device(socket: &Socket, device: &str) -> std::io::Result<()> {

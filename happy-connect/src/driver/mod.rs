@@ -88,18 +88,20 @@ impl Queries {
 
     /// The next answer to arrive; never resolves while no query runs.
     fn next(&mut self) -> impl Future<Output = QueryResult> + '_ {
-        std::future::poll_fn(move |cx| {
-            for slot in &mut self.slots {
-                if let Some((rtype, lookup)) = slot {
-                    if let Poll::Ready(result) = lookup.as_mut().poll(cx) {
-                        let rtype = *rtype;
-                        *slot = None;
-                        return Poll::Ready((rtype, result));
-                    }
+        std::future::poll_fn(move |cx| self.poll_next(cx))
+    }
+
+    fn poll_next(&mut self, cx: &mut std::task::Context<'_>) -> Poll<QueryResult> {
+        for slot in &mut self.slots {
+            if let Some((rtype, lookup)) = slot {
+                if let Poll::Ready(result) = Pin::new(lookup).poll(cx) {
+                    let rtype = *rtype;
+                    *slot = None;
+                    return Poll::Ready((rtype, result));
                 }
             }
-            Poll::Pending
-        })
+        }
+        Poll::Pending
     }
 }
 
@@ -144,23 +146,36 @@ impl Attempts {
     }
 
     /// The next attempt to end.
-    fn next(&mut self) -> impl Future<Output = (AttemptId, AttemptResult)> + '_ {
-        std::future::poll_fn(move |cx| {
-            if let Some((id, attempt)) = &mut self.first {
-                if let Poll::Ready(result) = attempt.as_mut().poll(cx) {
-                    let id = *id;
-                    self.first = None;
-                    return Poll::Ready((id, result));
-                }
+    fn poll_next(&mut self, cx: &mut std::task::Context<'_>) -> Poll<(AttemptId, AttemptResult)> {
+        if let Some((id, attempt)) = &mut self.first {
+            if let Poll::Ready(result) = attempt.as_mut().poll(cx) {
+                let id = *id;
+                self.first = None;
+                return Poll::Ready((id, result));
             }
-            for i in 0..self.more.len() {
-                if let Poll::Ready(result) = self.more[i].1.as_mut().poll(cx) {
-                    let (id, _) = self.more.swap_remove(i);
-                    return Poll::Ready((id, result));
-                }
+        }
+        for i in 0..self.more.len() {
+            if let Poll::Ready(result) = self.more[i].1.as_mut().poll(cx) {
+                let (id, _) = self.more.swap_remove(i);
+                return Poll::Ready((id, result));
             }
-            Poll::Pending
-        })
+        }
+        Poll::Pending
+    }
+}
+
+/// The time of one poll of a connect, read when first needed: every event
+/// handled in that poll is stamped with it (a poll lasts microseconds; a
+/// clock read costs tens of nanoseconds).
+struct Clock(Option<Instant>);
+
+impl Clock {
+    fn new() -> Self {
+        Self(None)
+    }
+
+    fn now(&mut self) -> Instant {
+        *self.0.get_or_insert_with(Instant::now)
     }
 }
 
@@ -290,12 +305,11 @@ impl Recorded {
 /// into the IPv6 race).
 fn record_answer(
     log: &mut Log,
-    start: Instant,
+    at: Duration,
     rtype: RecordType,
     result: Result<Vec<IpAddr>, ResolveError>,
     config: &RaceConfig,
 ) -> Option<Recorded> {
-    let at = start.elapsed();
     match result {
         Ok(mut addrs) => {
             addrs.retain(|a| rtype.matches(a));
@@ -353,7 +367,7 @@ async fn open(
     log: &mut Log,
 ) -> Result<Opening, (ConnectErrorKind, String)> {
     let host = host_state(view).await;
-    log.capabilities = host.capabilities();
+    log.capabilities = connector.with_facts(host.snapshot.as_ref(), |f| f.capabilities);
     log.host_unavailable.clone_from(&host.unavailable);
     let target = plan::target(host_name, host.snapshot.as_deref())
         .map_err(|invalid| (ConnectErrorKind::InvalidHost, invalid.0))?;
@@ -543,19 +557,19 @@ async fn prepare<'a>(
 /// A connect's use of the connection history: the partition it reads
 /// and feeds (this network, the connector's key), and whether this
 /// connect ignores what it says.
-struct Memory {
-    partition: Partition,
+struct Memory<'a> {
+    partition: Partition<'a>,
     ignored: bool,
     /// The families' advice, read once when the connect begins.
     advice: Option<Advice>,
 }
 
-impl Memory {
+impl<'a> Memory<'a> {
     /// The history of a connect to a name, when history is on and the
     /// host view knows which network this is; records the decision in
     /// `log`.
     fn open(
-        connector: &Connector,
+        connector: &'a Connector,
         host: &HostState,
         network: iface_probe::NetworkId,
         log: &mut Log,
@@ -624,7 +638,8 @@ impl Memory {
                 // left, ...): nothing learned.
                 _ => continue,
             };
-            self.partition.record(candidate.dest.addr, past);
+            self.partition
+                .record(candidate.dest.addr, past, race.advice());
         }
     }
 }
@@ -663,7 +678,7 @@ async fn general(
         Ok(Prepared::One { host, candidate }) => {
             connect_one(connector, view, start, log, host, candidate).await
         }
-        Ok(Prepared::Race(run)) => run.drive().await,
+        Ok(Prepared::Race(mut run)) => run.drive().await,
         Err((kind, detail)) => Err(ConnectError::new(
             kind,
             Some(detail),
@@ -720,7 +735,8 @@ async fn connect_one(
     });
     match stream {
         Some(stream) => {
-            let local = stream.local_addr().ok().map(|a| a.ip());
+            let known = socket::known_local(&candidate, connector.socket());
+            let local = socket::local_address(&stream, known);
             log.push(Event::Won { index: 0, local });
             Ok((stream, log.report_one(&candidate, start.elapsed())))
         }
@@ -852,7 +868,9 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
                     answer = queries.next() => answer,
                     () = &mut deadline => break,
                 };
-                if let Some(recorded) = record_answer(&mut log, start, rtype, result, &config) {
+                if let Some(recorded) =
+                    record_answer(&mut log, start.elapsed(), rtype, result, &config)
+                {
                     let addrs = recorded.addrs(&log).to_vec();
                     let cands = candidates(view, &host_state, &addrs, 0, 0).await;
                     if let (Some(memory), Some(advice)) = (&memory, &mut advice) {
@@ -908,7 +926,7 @@ struct Waiting {
 
 /// One connect to a name in progress.
 struct Run<'a> {
-    memory: Option<Memory>,
+    memory: Option<Memory<'a>>,
     connector: &'a Connector,
     view: &'a HostView,
     port: u16,
@@ -925,68 +943,99 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn fail(self, kind: ConnectErrorKind, detail: Option<String>) -> ConnectError {
-        let Self {
-            log, race, start, ..
-        } = self;
-        let report = log.report(Some(&race), start.elapsed());
+    /// The report so far, in an error; the log is taken.
+    fn fail(
+        &mut self,
+        kind: ConnectErrorKind,
+        detail: Option<String>,
+        now: Instant,
+    ) -> ConnectError {
+        let log = std::mem::replace(&mut self.log, Log::empty());
+        let report = log.report(Some(&self.race), now.saturating_duration_since(self.start));
         ConnectError::new(kind, detail, report)
     }
 
-    async fn drive(mut self) -> Result<(TcpStream, ConnectReport), ConnectError> {
+    /// Runs the race to its end. A hand-written poll: each source of
+    /// events is polled in turn, the timer last, so that it is armed only
+    /// when nothing else is ready; every event of one poll carries the
+    /// same time.
+    async fn drive(&mut self) -> Result<(TcpStream, ConnectReport), ConnectError> {
         // One timer, moved to each new deadline rather than re-created.
         let timer = tokio::time::sleep_until(self.start.into());
         tokio::pin!(timer);
         let mut armed: Option<Instant> = None;
-        loop {
-            if let Some(outcome) = self.apply_actions() {
-                return self.finish(outcome);
-            }
-            let deadline = self.race.poll_timeout();
-            if let Some(at) = deadline.filter(|at| armed != Some(*at)) {
-                timer.as_mut().reset(at.into());
-                armed = Some(at);
-            }
-            let waiting = self.waiting.is_some();
-            tokio::select! {
+        std::future::poll_fn(|cx| {
+            let mut clock = Clock::new();
+            loop {
+                if let Some(outcome) = self.apply_actions(&mut clock) {
+                    return Poll::Ready(self.finish(outcome, clock.now()));
+                }
                 // An answer waits for its sources before the next is read,
                 // so that answers reach the race in the order they came.
-                (rtype, result) = self.queries.next(), if !waiting && !self.queries.is_empty() => {
-                    self.on_answer(rtype, result);
-                }
-                sources = sources(&mut self.waiting), if waiting => {
-                    if let Some(w) = self.waiting.take() {
-                        let addrs = w.answer.addrs(&self.log);
-                        let candidates = looked_up(addrs, sources, 0, self.port);
-                        self.answer(w.family, candidates);
+                if let Some(w) = &mut self.waiting {
+                    if let Poll::Ready(sources) = Pin::new(&mut w.sources).poll(cx) {
+                        if let Some(w) = self.waiting.take() {
+                            let addrs = w.answer.addrs(&self.log);
+                            let candidates = looked_up(addrs, sources, 0, self.port);
+                            self.answer(w.family, candidates, clock.now());
+                        }
+                        continue;
                     }
+                } else if let Poll::Ready((rtype, result)) = self.queries.poll_next(cx) {
+                    self.on_answer(rtype, result, clock.now());
+                    continue;
                 }
-                (id, result) = self.attempts.next(), if !self.attempts.is_empty() => {
-                    self.on_attempt(id, result);
+                if let Poll::Ready((id, result)) = self.attempts.poll_next(cx) {
+                    self.on_attempt(id, result, clock.now());
+                    continue;
                 }
-                () = &mut timer, if deadline.is_some() => {
-                    armed = None;
-                    self.race_input(Input::Timer);
+                let Some(at) = self.race.poll_timeout() else {
+                    if self.waiting.is_none() && self.queries.is_empty() && self.attempts.is_empty()
+                    {
+                        // Nothing can happen any more: the race would have
+                        // said so, but never wait forever on a bug.
+                        let detail = Some("no work left".to_owned());
+                        return Poll::Ready(Err(self.fail(
+                            ConnectErrorKind::AllAttemptsFailed,
+                            detail,
+                            clock.now(),
+                        )));
+                    }
+                    return Poll::Pending;
+                };
+                if armed != Some(at) {
+                    timer.as_mut().reset(at.into());
+                    armed = Some(at);
                 }
-                else => {
-                    // Nothing can happen any more: the race would have said
-                    // so, but never wait forever on a bug.
-                    return Err(self.fail(ConnectErrorKind::AllAttemptsFailed, Some("no work left".into())));
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
                 }
+                armed = None;
+                // The timer says the deadline has come, even if this
+                // poll's time was read a moment before it.
+                let now = clock.now().max(at);
+                self.race_input(Input::Timer, now);
             }
-        }
+        })
+        .await
     }
 
-    fn on_answer(&mut self, rtype: RecordType, result: Result<Vec<IpAddr>, ResolveError>) {
+    fn on_answer(
+        &mut self,
+        rtype: RecordType,
+        result: Result<Vec<IpAddr>, ResolveError>,
+        now: Instant,
+    ) {
         let family = family(rtype);
         let config = self.race.config();
-        let Some(answer) = record_answer(&mut self.log, self.start, rtype, result, config) else {
-            self.race_input(Input::QueryFailed { family });
+        let at = now.saturating_duration_since(self.start);
+        let Some(answer) = record_answer(&mut self.log, at, rtype, result, config) else {
+            self.race_input(Input::QueryFailed { family }, now);
             return;
         };
         let addrs = answer.addrs(&self.log);
         match cached_candidates(self.view, &self.host, addrs, 0, self.port) {
-            Some(candidates) => self.answer(family, candidates),
+            Some(candidates) => self.answer(family, candidates, now),
             None => {
                 let sources = lookup(self.view, addrs, 0);
                 self.waiting = Some(Waiting {
@@ -998,8 +1047,8 @@ impl Run<'_> {
         }
     }
 
-    fn on_attempt(&mut self, id: AttemptId, result: AttemptResult) {
-        let at = self.start.elapsed();
+    fn on_attempt(&mut self, id: AttemptId, result: AttemptResult, now: Instant) {
+        let at = now.saturating_duration_since(self.start);
         let index = id.0 as usize;
         match result.result {
             Ok(stream) => {
@@ -1011,7 +1060,7 @@ impl Run<'_> {
                     stable_wait: result.stable_wait,
                 });
                 self.connected = Some((id, stream));
-                self.race_input(Input::Connected { id });
+                self.race_input(Input::Connected { id }, now);
             }
             Err(outcome) => {
                 debug!(?id, %outcome, "attempt failed");
@@ -1021,28 +1070,31 @@ impl Run<'_> {
                     outcome,
                     stable_wait: result.stable_wait,
                 });
-                self.race_input(Input::AttemptFailed { id });
+                self.race_input(Input::AttemptFailed { id }, now);
             }
         }
     }
 
     /// Hands an answer's candidates to the race, with what history says
     /// of them.
-    fn answer(&mut self, family: Family, candidates: Vec<Candidate>) {
+    fn answer(&mut self, family: Family, candidates: Vec<Candidate>, now: Instant) {
         if let Some(memory) = &self.memory {
             for (addr, note) in memory.notes(&candidates) {
                 self.race.add_note(addr, note);
             }
         }
-        self.race_input(Input::Answer { family, candidates });
+        self.race_input(Input::Answer { family, candidates }, now);
     }
 
-    fn race_input(&mut self, input: Input) {
-        self.race.handle(input, Instant::now(), &mut self.actions);
+    fn race_input(&mut self, input: Input, now: Instant) {
+        self.race.handle(input, now, &mut self.actions);
     }
 
     /// Carries out the race's actions; returns its outcome when done.
-    fn apply_actions(&mut self) -> Option<Outcome> {
+    fn apply_actions(&mut self, clock: &mut Clock) -> Option<Outcome> {
+        if self.actions.is_empty() {
+            return None;
+        }
         let mut done = None;
         let mut actions = std::mem::take(&mut self.actions);
         for action in actions.drain(..) {
@@ -1061,14 +1113,14 @@ impl Run<'_> {
                     self.log.push(Event::Start {
                         address: candidate.addr(),
                         source: candidate.dest.source.map(|s| s.addr),
-                        at: self.start.elapsed(),
+                        at: clock.now().saturating_duration_since(self.start),
                     });
                 }
                 Action::Cancel { id, reason } => {
                     if self.attempts.cancel(id) {
                         self.log.push(Event::End {
                             index: id.0 as usize,
-                            at: self.start.elapsed(),
+                            at: clock.now().saturating_duration_since(self.start),
                             outcome: match reason {
                                 CancelReason::LostRace => AttemptOutcome::Cancelled,
                                 CancelReason::AttemptTimeout => AttemptOutcome::TimedOut,
@@ -1086,9 +1138,13 @@ impl Run<'_> {
         done
     }
 
-    fn finish(mut self, outcome: Outcome) -> Result<(TcpStream, ConnectReport), ConnectError> {
+    fn finish(
+        &mut self,
+        outcome: Outcome,
+        now: Instant,
+    ) -> Result<(TcpStream, ConnectReport), ConnectError> {
         // Whatever is still running lost: drop it now (the report says so).
-        let at = self.start.elapsed();
+        let at = now.saturating_duration_since(self.start);
         for id in self.attempts.drain() {
             self.log.push(Event::End {
                 index: id.0 as usize,
@@ -1110,32 +1166,26 @@ impl Run<'_> {
                     return Err(self.fail(
                         ConnectErrorKind::AllAttemptsFailed,
                         Some("the race named a winner whose stream is gone".into()),
+                        now,
                     ));
                 };
-                let local = stream.local_addr().ok().map(|a| a.ip());
+                let known = self
+                    .race
+                    .order()
+                    .get(id.0 as usize)
+                    .and_then(|c| socket::known_local(c, self.connector.socket()));
+                let local = socket::local_address(&stream, known);
                 self.log.push(Event::Won {
                     index: id.0 as usize,
                     local,
                 });
                 debug!(?id, "won");
-                let Self {
-                    log, race, start, ..
-                } = self;
-                Ok((stream, log.report(Some(&race), start.elapsed())))
+                let log = std::mem::replace(&mut self.log, Log::empty());
+                Ok((stream, log.report(Some(&self.race), at)))
             }
-            Outcome::NoAddresses => Err(self.fail(ConnectErrorKind::NoAddresses, None)),
-            Outcome::TimedOut => Err(self.fail(ConnectErrorKind::TimedOut, None)),
-            _ => Err(self.fail(ConnectErrorKind::AllAttemptsFailed, None)),
+            Outcome::NoAddresses => Err(self.fail(ConnectErrorKind::NoAddresses, None, now)),
+            Outcome::TimedOut => Err(self.fail(ConnectErrorKind::TimedOut, None, now)),
+            _ => Err(self.fail(ConnectErrorKind::AllAttemptsFailed, None, now)),
         }
     }
-}
-
-/// The looked-up sources of the waiting answer, when they arrive.
-fn sources(
-    waiting: &mut Option<Waiting>,
-) -> impl Future<Output = std::io::Result<Vec<Option<SourceInfo>>>> + '_ {
-    std::future::poll_fn(move |cx| match waiting {
-        Some(w) => Pin::new(&mut w.sources).poll(cx),
-        None => Poll::Pending,
-    })
 }

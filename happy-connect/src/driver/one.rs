@@ -10,7 +10,7 @@
 
 use std::future::{Future, Ready};
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -36,6 +36,8 @@ pin_project! {
         strategy: Strategy,
         capabilities: HostCapabilities,
         candidate: Candidate,
+        // The connection's local address, when known without asking.
+        known_local: Option<IpAddr>,
         start: Instant,
         // When the attempt began, from `start`.
         begun: Duration,
@@ -59,21 +61,28 @@ pub(crate) fn prepare<'a>(
     start: Instant,
 ) -> Option<ConnectOne<'a, SocketConnect<impl Future<Output = io::Result<TcpStream>> + Send + use<>>>>
 {
+    if !plan::may_be_literal(host) {
+        return None;
+    }
     let view = connector.host_view();
-    let snapshot = view.snapshot()?;
-    let Ok(Target::Literal { ip, scope_id }) = plan::target(host, Some(&snapshot)) else {
-        return None;
-    };
-    // On an IPv6-only host, or one whose routers announce a NAT64 prefix,
-    // the general path synthesizes and reports.
-    if connector.nat64_state().host(&snapshot).engaged() {
-        return None;
-    }
-    let source = view.cached_source(&Dest::new(ip, Some(scope_id)))?;
-    let candidate = plan::candidate(ip, source.as_ref(), port).with_scope_id(scope_id);
-    if needs_stable_wait(&candidate, &snapshot) {
-        return None;
-    }
+    let (candidate, capabilities) = view.with_snapshot(|snapshot| {
+        let snapshot = snapshot?;
+        let Ok(Target::Literal { ip, scope_id }) = plan::target(host, Some(snapshot)) else {
+            return None;
+        };
+        // On an IPv6-only host, or one whose routers announce a NAT64
+        // prefix, the general path synthesizes and reports.
+        if connector.nat64_state().engaged(snapshot) {
+            return None;
+        }
+        let source = view.cached_source(&Dest::new(ip, Some(scope_id)))?;
+        let candidate = plan::candidate(ip, source.as_ref(), port).with_scope_id(scope_id);
+        if needs_stable_wait(&candidate, snapshot) {
+            return None;
+        }
+        let capabilities = connector.with_facts(Some(snapshot), |f| f.capabilities)?;
+        Some((candidate, capabilities))
+    })?;
     let config = connector.race();
     let begun = start.elapsed();
     let total_left = config.total_timeout.saturating_sub(begun);
@@ -88,8 +97,9 @@ pub(crate) fn prepare<'a>(
         host,
         port,
         strategy: config.strategy,
-        capabilities: HostCapabilities::from(snapshot.capabilities()),
+        capabilities,
         candidate,
+        known_local: socket::known_local(&candidate, connector.socket()),
         start,
         begun,
         total_bound,
@@ -142,7 +152,7 @@ where
                     outcome: AttemptOutcome::Connected,
                     stable_wait: None,
                 });
-                let local: Option<IpAddr> = stream.local_addr().ok().map(|a: SocketAddr| a.ip());
+                let local = socket::local_address(&stream, *this.known_local);
                 log.push(Event::Won { index: 0, local });
                 Ok((stream, log.report_one(&candidate, this.start.elapsed())))
             }

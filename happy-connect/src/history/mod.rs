@@ -271,13 +271,13 @@ impl History {
     /// partition `key`, now: for a caller that makes its own attempts in
     /// the order of a [`Plan`](crate::Plan).
     pub fn record(&self, network: NetworkId, key: Option<&str>, addr: IpAddr, past: Past) {
-        self.partition(network, key).record(addr, past);
+        self.partition(network, key).record(addr, past, None);
     }
 
     /// The part of the history one connect reads and feeds, as of now.
-    pub(crate) fn partition(&self, network: NetworkId, key: Option<&str>) -> Partition {
+    pub(crate) fn partition(&self, network: NetworkId, key: Option<&str>) -> Partition<'_> {
         Partition {
-            history: self.clone(),
+            history: self,
             network,
             partition: key.map_or(0, partition_digest),
             now_ms: now_ms(),
@@ -307,14 +307,14 @@ fn now_ms() -> u64 {
 /// One connect's window on the history: one network, one partition, one
 /// moment.
 #[derive(Clone)]
-pub(crate) struct Partition {
-    history: History,
+pub(crate) struct Partition<'h> {
+    history: &'h History,
     pub(crate) network: NetworkId,
     partition: u64,
     now_ms: u64,
 }
 
-impl Partition {
+impl Partition<'_> {
     fn key(&self, subject: Subject) -> Key {
         Key {
             network: self.network,
@@ -359,24 +359,39 @@ impl Partition {
     }
 
     /// Remembers an outcome of an attempt to `addr`, and of its family.
-    pub(crate) fn record(&self, addr: IpAddr, past: Past) {
+    /// `seen` is what this connect read when it began, if it read history:
+    /// it tells whether the write would add nothing without reading the
+    /// store again.
+    pub(crate) fn record(&self, addr: IpAddr, past: Past, seen: Option<&Advice>) {
         let store = &self.history.shared.store;
         let record = Record::new(past, self.now_ms);
+        let family = Family::of(addr);
+        // A connection right after another adds nothing worth a write.
+        let recent = |note: Option<&Note>, within: Duration| {
+            note.is_some_and(|n| matches!(n.last, Past::Connected { .. }) && n.age < within)
+        };
         let quiet = |subject: Subject, within: Duration| {
-            // A connection right after another adds nothing worth a write.
-            matches!(past, Past::Connected { .. })
-                && store.get(&self.key(subject)).is_some_and(|r| {
+            if !matches!(past, Past::Connected { .. }) {
+                return false;
+            }
+            match (seen, subject) {
+                (Some(advice), Subject::Address(addr)) => recent(advice.note(addr), within),
+                (Some(advice), Subject::Family(family)) => {
+                    recent(advice.family_note(family), within)
+                }
+                (None, _) => store.get(&self.key(subject)).is_some_and(|r| {
                     r.iter().last().is_some_and(|(at, last)| {
                         matches!(last, Past::Connected { .. })
                             && u128::from(self.now_ms.saturating_sub(at)) < within.as_millis()
                     })
-                })
+                }),
+            }
         };
         let subject = Subject::Address(addr);
         if !quiet(subject, QUIET) {
             store.record(self.key(subject), record);
         }
-        let family = Subject::Family(Family::of(addr));
+        let family = Subject::Family(family);
         if !quiet(family, FAMILY_QUIET) {
             store.record(self.key(family), record);
         }

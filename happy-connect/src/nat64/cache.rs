@@ -196,6 +196,18 @@ impl Nat64State {
         host
     }
 
+    /// Whether NAT64 matters on this host ([`HostNat64::engaged`]),
+    /// without taking a reference to the host's state when it is current:
+    /// the read path of every connect to an IP address.
+    pub(crate) fn engaged(&self, snapshot: &Arc<Snapshot>) -> bool {
+        if let Some(host) = &*self.host.load() {
+            if Arc::ptr_eq(&host.snapshot, snapshot) {
+                return host.engaged();
+            }
+        }
+        self.host(snapshot).engaged()
+    }
+
     fn discoveries(&self) -> std::sync::MutexGuard<'_, DiscoveryCache> {
         self.discoveries
             .lock()

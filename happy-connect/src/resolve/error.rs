@@ -123,6 +123,76 @@ impl fmt::Display for ResolveError {
 
 impl error::Error for ResolveError {}
 
+impl Clone for ResolveError {
+    /// A copy; an [`Io`](Self::Io) error is copied as its kind and message
+    /// (an `io::Error` cannot be cloned).
+    fn clone(&self) -> Self {
+        match self {
+            Self::NoRecords { name, rtype } => Self::NoRecords {
+                name: name.clone(),
+                rtype: *rtype,
+            },
+            Self::NxDomain { name } => Self::NxDomain { name: name.clone() },
+            Self::Timeout { name, rtype } => Self::Timeout {
+                name: name.clone(),
+                rtype: *rtype,
+            },
+            Self::Server {
+                name,
+                rtype,
+                detail,
+            } => Self::Server {
+                name: name.clone(),
+                rtype: *rtype,
+                detail: detail.clone(),
+            },
+            Self::InvalidName { name, detail } => Self::InvalidName {
+                name: name.clone(),
+                detail: detail.clone(),
+            },
+            Self::Config { path, detail } => Self::Config {
+                path: path.clone(),
+                detail: detail.clone(),
+            },
+            Self::Io(err) => Self::Io(io::Error::new(err.kind(), err.to_string())),
+        }
+    }
+}
+
+impl PartialEq for ResolveError {
+    /// The same variant with the same fields; two [`Io`](Self::Io) errors
+    /// are equal when their kinds and messages are.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Io(a), Self::Io(b)) => a.kind() == b.kind() && a.to_string() == b.to_string(),
+            (Self::NoRecords { name, rtype }, Self::NoRecords { name: n, rtype: r })
+            | (Self::Timeout { name, rtype }, Self::Timeout { name: n, rtype: r }) => {
+                name == n && rtype == r
+            }
+            (Self::NxDomain { name }, Self::NxDomain { name: n }) => name == n,
+            (
+                Self::Server {
+                    name,
+                    rtype,
+                    detail,
+                },
+                Self::Server {
+                    name: n,
+                    rtype: r,
+                    detail: d,
+                },
+            ) => name == n && rtype == r && detail == d,
+            (Self::InvalidName { name, detail }, Self::InvalidName { name: n, detail: d })
+            | (Self::Config { path: name, detail }, Self::Config { path: n, detail: d }) => {
+                name == n && detail == d
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Eq for ResolveError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

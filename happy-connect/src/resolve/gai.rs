@@ -46,10 +46,10 @@ impl GaiResolver {
 impl Resolve for GaiResolver {
     fn lookup(&self, name: &str, rtype: RecordType) -> LookupFuture {
         if let Some(answer) = literal(name, rtype) {
-            return Box::pin(std::future::ready(answer));
+            return LookupFuture::ready(answer);
         }
         let name = name.to_owned();
-        Box::pin(async move {
+        LookupFuture::new(async move {
             let task_name = name.clone();
             match tokio::task::spawn_blocking(move || getaddrinfo(&task_name, rtype)).await {
                 Ok(answer) => answer,

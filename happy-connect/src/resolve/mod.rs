@@ -102,14 +102,85 @@ impl fmt::Display for RecordType {
     }
 }
 
+/// What a lookup gives: the addresses of one family, in the order the
+/// source gave them, or why there are none.
+pub type LookupResult = Result<Vec<IpAddr>, ResolveError>;
+
 /// The future of one lookup: the addresses of one family, in the order the
 /// source gave them (sorting is the caller's job, RFC 6724).
 ///
-/// It is boxed and `'static` so that the caller can spawn it or keep the A
-/// and AAAA lookups in one collection, and `Send` so that it can move to any
-/// worker thread.
-pub type LookupFuture =
-    Pin<Box<dyn Future<Output = Result<Vec<IpAddr>, ResolveError>> + Send + 'static>>;
+/// An answer known at once (an IP literal, a table, a hosts file) is
+/// [`LookupFuture::ready`] and costs no allocation; a lookup that waits is
+/// [`LookupFuture::new`], boxed. Either way it is `'static`, so that the
+/// caller can spawn it or keep the A and AAAA lookups in one collection,
+/// and `Send`, so that it can move to any worker thread.
+///
+/// ```
+/// use std::net::{IpAddr, Ipv4Addr};
+/// use happy_connect::resolve::{LookupFuture, RecordType, Resolve};
+///
+/// /// Every name is 192.0.2.1, after a moment's thought.
+/// struct Slow;
+///
+/// impl Resolve for Slow {
+///     fn lookup(&self, _name: &str, _rtype: RecordType) -> LookupFuture {
+///         LookupFuture::new(async {
+///             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+///             Ok(vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))])
+///         })
+///     }
+/// }
+/// ```
+#[must_use = "a lookup does nothing unless polled"]
+pub struct LookupFuture(Lookup);
+
+enum Lookup {
+    /// The answer, until it is taken.
+    Ready(Option<LookupResult>),
+    Pending(Pin<Box<dyn Future<Output = LookupResult> + Send + 'static>>),
+}
+
+impl LookupFuture {
+    /// A lookup whose answer is known already: no allocation, and the
+    /// first poll gives it.
+    pub fn ready(answer: LookupResult) -> Self {
+        Self(Lookup::Ready(Some(answer)))
+    }
+
+    /// A lookup that runs `future`.
+    pub fn new(future: impl Future<Output = LookupResult> + Send + 'static) -> Self {
+        Self(Lookup::Pending(Box::pin(future)))
+    }
+}
+
+impl Future for LookupFuture {
+    type Output = LookupResult;
+
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<LookupResult> {
+        match &mut self.get_mut().0 {
+            Lookup::Ready(answer) => match answer.take() {
+                Some(answer) => std::task::Poll::Ready(answer),
+                // Polled again after it gave its answer: there is no
+                // other, so it stays pending (as a fused future would).
+                None => std::task::Poll::Pending,
+            },
+            Lookup::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl fmt::Debug for LookupFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            Lookup::Ready(Some(_)) => "LookupFuture(ready)",
+            Lookup::Ready(None) => "LookupFuture(done)",
+            Lookup::Pending(_) => "LookupFuture(pending)",
+        })
+    }
+}
 
 /// Resolves a host name to the addresses of one family.
 ///
@@ -138,7 +209,10 @@ impl<R: Resolve + ?Sized> Resolve for Arc<R> {
 /// A literal of the asked family is its own answer; a literal of the other
 /// family has no records of this type, which is what a DNS server would say
 /// too.
-fn literal(name: &str, rtype: RecordType) -> Option<Result<Vec<IpAddr>, ResolveError>> {
+fn literal(name: &str, rtype: RecordType) -> Option<LookupResult> {
+    if !maybe_ip(name) {
+        return None;
+    }
     let addr: IpAddr = name.parse().ok()?;
     Some(if rtype.matches(&addr) {
         Ok(vec![addr])
@@ -148,6 +222,15 @@ fn literal(name: &str, rtype: RecordType) -> Option<Result<Vec<IpAddr>, ResolveE
             rtype,
         })
     })
+}
+
+/// Whether `s` may be an IP address: only an address's characters (hex
+/// digits, `.` and `:`). Most names fail at their first letters past `f`,
+/// before any parsing.
+pub(crate) fn maybe_ip(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':')
 }
 
 /// Removes repeated addresses, keeping the first of each: several sources

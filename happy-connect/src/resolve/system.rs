@@ -235,11 +235,11 @@ impl fmt::Debug for SystemResolver {
 impl Resolve for SystemResolver {
     fn lookup(&self, name: &str, rtype: RecordType) -> LookupFuture {
         if let Some(answer) = literal(name, rtype) {
-            return Box::pin(std::future::ready(answer));
+            return LookupFuture::ready(answer);
         }
         let resolver = Arc::clone(&self.inner);
         let name = name.to_owned();
-        Box::pin(async move {
+        LookupFuture::new(async move {
             // Parsed here, not by hickory, so that a bad name is reported as
             // such and not as a failed query.
             let query = Name::from_utf8(&name).map_err(|e| ResolveError::InvalidName {

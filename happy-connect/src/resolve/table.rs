@@ -112,11 +112,11 @@ impl Resolve for StaticResolver {
     fn lookup(&self, name: &str, rtype: RecordType) -> LookupFuture {
         let answer = self.answer(name, rtype);
         match self.delays.get(&rtype).copied() {
-            Some(delay) => Box::pin(async move {
+            Some(delay) => LookupFuture::new(async move {
                 tokio::time::sleep(delay).await;
                 answer
             }),
-            None => Box::pin(std::future::ready(answer)),
+            None => LookupFuture::ready(answer),
         }
     }
 }

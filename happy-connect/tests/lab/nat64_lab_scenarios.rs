@@ -81,7 +81,7 @@ impl Resolve for AaaaOnly {
                     name: name.to_owned(),
                     rtype,
                 };
-                Box::pin(std::future::ready(Err(err)))
+                LookupFuture::ready(Err(err))
             }
         }
     }
