@@ -270,7 +270,7 @@ fn connect_pairs(options: &Options, out: &mut Vec<Paired>) {
         close(s);
         close(plain.connect("127.0.0.1", port).await.expect("connect").0);
     });
-    let (rounds, n) = if options.quick { (11, 200) } else { (31, 500) };
+    let (rounds, n) = if options.quick { (11, 200) } else { (101, 200) };
     if options.wants("connect/loopback") {
         out.push(alternate(
             "connect/loopback",
@@ -324,7 +324,7 @@ fn load_pairs(options: &Options, out: &mut Vec<Paired>) {
         close(connector.connect("127.0.0.1", port).await.expect("warm").0);
         close(hosts.connect("localhost", port).await.expect("warm").0);
     });
-    let rounds = if options.quick { 3 } else { 9 };
+    let rounds = if options.quick { 3 } else { 21 };
     if options.wants("load/literal") {
         out.push(alternate(
             "load/literal",

@@ -164,6 +164,13 @@ impl Attempts {
     }
 }
 
+/// Whether an answer has addresses (of any family: a resolver that ignores
+/// the type still brings none of this family, which the recording sorts
+/// out).
+fn brings_addresses(result: &Result<Vec<IpAddr>, ResolveError>) -> bool {
+    result.as_ref().is_ok_and(|addrs| !addrs.is_empty())
+}
+
 /// The time of one poll of a connect, read when first needed: every event
 /// handled in that poll is stamped with it (a poll lasts microseconds; a
 /// clock read costs tens of nanoseconds).
@@ -545,6 +552,7 @@ async fn prepare<'a>(
                 host: host_state,
                 race,
                 queries,
+                held: None,
                 attempts: Attempts::default(),
                 waiting: None,
                 connected: None,
@@ -935,6 +943,8 @@ struct Run<'a> {
     host: HostState,
     race: Race,
     queries: Queries,
+    /// An answer that came with another, handed to the race after it.
+    held: Option<QueryResult>,
     attempts: Attempts,
     /// An answer waiting for the view's lookup thread (a cache miss).
     waiting: Option<Waiting>,
@@ -981,7 +991,7 @@ impl Run<'_> {
                         }
                         continue;
                     }
-                } else if let Poll::Ready((rtype, result)) = self.queries.poll_next(cx) {
+                } else if let Some((rtype, result)) = self.next_answer(cx) {
                     self.on_answer(rtype, result, clock.now());
                     continue;
                 }
@@ -1018,6 +1028,29 @@ impl Run<'_> {
             }
         })
         .await
+    }
+
+    /// The next answer to hand to the race. Two answers in hand in one
+    /// poll came at the same moment: one without addresses goes first (the
+    /// other is held for the next turn), so that the race does not weigh
+    /// waiting for a query that has answered already.
+    fn next_answer(&mut self, cx: &mut std::task::Context<'_>) -> Option<QueryResult> {
+        if let Some(held) = self.held.take() {
+            return Some(held);
+        }
+        let Poll::Ready(first) = self.queries.poll_next(cx) else {
+            return None;
+        };
+        let Poll::Ready(second) = self.queries.poll_next(cx) else {
+            return Some(first);
+        };
+        if brings_addresses(&first.1) && !brings_addresses(&second.1) {
+            self.held = Some(first);
+            Some(second)
+        } else {
+            self.held = Some(second);
+            Some(first)
+        }
     }
 
     fn on_answer(

@@ -30,7 +30,8 @@ use super::{LookupFuture, RecordType, Resolve, ResolveError, literal};
 #[derive(Clone, Debug, Default)]
 pub struct StaticResolver {
     hosts: HashMap<String, Vec<IpAddr>>,
-    delays: HashMap<RecordType, Duration>,
+    /// By record type: A, then AAAA.
+    delays: [Option<Duration>; 2],
     failing: Vec<RecordType>,
 }
 
@@ -54,7 +55,7 @@ impl StaticResolver {
     /// Delays every answer (and failure) for `rtype` by `delay`.
     #[must_use]
     pub fn with_delay(mut self, rtype: RecordType, delay: Duration) -> Self {
-        self.delays.insert(rtype, delay);
+        self.delays[delay_slot(rtype)] = Some(delay);
         self
     }
 
@@ -111,13 +112,20 @@ impl StaticResolver {
 impl Resolve for StaticResolver {
     fn lookup(&self, name: &str, rtype: RecordType) -> LookupFuture {
         let answer = self.answer(name, rtype);
-        match self.delays.get(&rtype).copied() {
+        match self.delays[delay_slot(rtype)] {
             Some(delay) => LookupFuture::new(async move {
                 tokio::time::sleep(delay).await;
                 answer
             }),
             None => LookupFuture::ready(answer),
         }
+    }
+}
+
+fn delay_slot(rtype: RecordType) -> usize {
+    match rtype {
+        RecordType::A => 0,
+        RecordType::Aaaa => 1,
     }
 }
 
