@@ -491,75 +491,64 @@ fn literal_destination(log: &mut Log, ip: IpAddr) -> IpAddr {
     dest
 }
 
-/// What a connect does after it has read the host and parsed the target.
-// The race is large, but this lives only in the general path's future,
-// which is on the heap already: boxing it would cost an allocation more.
-#[allow(clippy::large_enum_variant)]
-enum Prepared<'a> {
-    /// An IP address: one candidate, no race.
-    One {
-        host: HostState,
-        candidate: Candidate,
-    },
-    /// A name: the race (the general path's future is on the heap
-    /// already, so it is not boxed again).
-    Race(Run<'a>),
-}
-
-/// Reads the host, parses the target, and for a name starts the queries
-/// and the race.
-async fn prepare<'a>(
+/// The race of a connect to a name, once the host is read and the queries
+/// are sent. Not async: built after the last await before the race, the
+/// race is the one copy the connect's future holds.
+fn start_race<'a>(
     connector: &'a Connector,
     view: &'a HostView,
-    host: &str,
     port: u16,
     start: Instant,
+    host_state: HostState,
+    queries: Queries,
     log: &mut Log,
-) -> Result<Prepared<'a>, (ConnectErrorKind, String)> {
-    let Opening {
+) -> Run<'a> {
+    let config = race_config(connector, log.nat64.as_deref());
+    let (families, n) = queries.families();
+    let (prospects, network) = connector.prospects(host_state.snapshot.as_ref());
+    let mut race = Race::with_prospects(config, start, &families[..n], prospects);
+    let memory = Memory::open(connector, &host_state, network, log).map(|(memory, advice)| {
+        if let Some(advice) = advice {
+            race.advise(advice);
+        }
+        memory
+    });
+    Run {
+        memory,
+        connector,
+        view,
+        port,
+        start,
+        log: std::mem::replace(log, Log::empty()),
         host: host_state,
-        target,
+        race,
         queries,
-    } = open(connector, view, host, log).await?;
-    match target {
-        Target::Literal { ip, scope_id } => {
-            let ip = literal_destination(log, ip);
-            let candidate = match cached_candidates(view, &host_state, &[ip], scope_id, port) {
-                Some(c) => c[0],
-                None => Box::pin(candidates(view, &host_state, &[ip], scope_id, port)).await[0],
-            };
-            Ok(Prepared::One {
-                host: host_state,
-                candidate,
-            })
-        }
-        Target::Name => {
-            let config = race_config(connector, log.nat64.as_deref());
-            let (families, n) = queries.families();
-            let (prospects, network) = connector.prospects(host_state.snapshot.as_ref());
-            let mut race = Race::with_prospects(config, start, &families[..n], prospects);
-            let mut memory = Memory::open(connector, &host_state, network, log);
-            if let Some(advice) = memory.as_mut().and_then(Memory::advice) {
-                race.advise(advice);
-            }
-            Ok(Prepared::Race(Run {
-                memory,
-                connector,
-                view,
-                port,
-                start,
-                log: std::mem::replace(log, Log::empty()),
-                host: host_state,
-                race,
-                queries,
-                held: None,
-                attempts: Attempts::default(),
-                waiting: None,
-                connected: None,
-                actions: Vec::with_capacity(4),
-            }))
-        }
+        held: None,
+        attempts: Attempts::default(),
+        waiting: None,
+        connected: None,
+        actions: Vec::with_capacity(4),
     }
+}
+
+/// A connect to an IP address that missed the fast path (the host view
+/// starting, a source not cached yet, a Teredo source to wait for, NAT64):
+/// its candidate, then its one attempt.
+async fn literal(
+    connector: &Connector,
+    view: &HostView,
+    port: u16,
+    start: Instant,
+    mut log: Log,
+    host_state: HostState,
+    (ip, scope_id): (IpAddr, u32),
+) -> Result<(TcpStream, ConnectReport), ConnectError> {
+    let ip = literal_destination(&mut log, ip);
+    let candidate = match cached_candidates(view, &host_state, &[ip], scope_id, port) {
+        Some(c) => c[0],
+        None => candidates(view, &host_state, &[ip], scope_id, port).await[0],
+    };
+    connect_one(connector, view, start, log, host_state, candidate).await
 }
 
 /// A connect's use of the connection history: the partition it reads
@@ -568,20 +557,19 @@ async fn prepare<'a>(
 struct Memory<'a> {
     partition: Partition<'a>,
     ignored: bool,
-    /// The families' advice, read once when the connect begins.
-    advice: Option<Advice>,
 }
 
 impl<'a> Memory<'a> {
     /// The history of a connect to a name, when history is on and the
-    /// host view knows which network this is; records the decision in
-    /// `log`.
+    /// host view knows which network this is, with the families' advice
+    /// (read once, when the connect begins) unless this connect ignores
+    /// history; records the decision in `log`.
     fn open(
         connector: &'a Connector,
         host: &HostState,
         network: iface_probe::NetworkId,
         log: &mut Log,
-    ) -> Option<Self> {
+    ) -> Option<(Self, Option<Advice>)> {
         let history = connector.history()?;
         host.snapshot.as_ref()?;
         let partition = history.partition(network, connector.history_key());
@@ -593,17 +581,7 @@ impl<'a> Memory<'a> {
             ignored,
             demoted_family: advice.as_ref().and_then(Advice::demoted_family),
         });
-        Some(Self {
-            partition,
-            ignored,
-            advice,
-        })
-    }
-
-    /// The advice for the race, unless this connect ignores history
-    /// (taken once).
-    fn advice(&mut self) -> Option<Advice> {
-        self.advice.take()
+        Some((Self { partition, ignored }, advice))
     }
 
     /// The notes of these candidates' addresses, unless ignored.
@@ -682,17 +660,39 @@ async fn general(
 ) -> Result<(TcpStream, ConnectReport), ConnectError> {
     let view = connector.host_view();
     let mut log = Log::new(host, port, connector.race().strategy);
-    match prepare(connector, view, host, port, start, &mut log).await {
-        Ok(Prepared::One { host, candidate }) => {
-            connect_one(connector, view, start, log, host, candidate).await
+    let Opening {
+        host: host_state,
+        target,
+        queries,
+    } = match open(connector, view, host, &mut log).await {
+        Ok(opening) => opening,
+        Err((kind, detail)) => {
+            return Err(ConnectError::new(
+                kind,
+                Some(detail),
+                log.report(None, start.elapsed()),
+            ));
         }
-        Ok(Prepared::Race(mut run)) => run.drive().await,
-        Err((kind, detail)) => Err(ConnectError::new(
-            kind,
-            Some(detail),
-            log.report(None, start.elapsed()),
-        )),
+    };
+    if let Target::Literal { ip, scope_id } = target {
+        // Boxed: rare, and its attempt would take room in every connect's
+        // future.
+        return Box::pin(literal(
+            connector,
+            view,
+            port,
+            start,
+            log,
+            host_state,
+            (ip, scope_id),
+        ))
+        .await;
     }
+    // Built after the last await before the race, which the future then
+    // holds once.
+    let mut run = start_race(connector, view, port, start, host_state, queries, &mut log);
+    drop(log);
+    run.drive().await
 }
 
 /// The one attempt of a connect to an IP address: the race's first
@@ -867,8 +867,11 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
         }
         Target::Name => {
             let (_, network) = connector.prospects(host_state.snapshot.as_ref());
-            let mut memory = Memory::open(connector, &host_state, network, &mut log);
-            advice = memory.as_mut().and_then(Memory::advice);
+            let memory =
+                Memory::open(connector, &host_state, network, &mut log).map(|(memory, read)| {
+                    advice = read;
+                    memory
+                });
             let deadline = tokio::time::sleep(config.total_timeout);
             tokio::pin!(deadline);
             while !queries.is_empty() {
