@@ -484,8 +484,9 @@ impl From<ConnectReport> for Plan {
 }
 
 /// What a connect did, recorded as it happened: the driver appends
-/// events, and the report (or a resolution's plan) is built from them and
-/// from the race in one place, [`Log::report`] / [`Log::plan`].
+/// events, which go straight into the report's queries and attempts; the
+/// report (or a resolution's plan) is completed from them and from the
+/// race in one place, [`Log::report`] / [`Log::plan`].
 #[derive(Debug)]
 pub(crate) struct Log {
     pub(crate) host: String,
@@ -493,7 +494,11 @@ pub(crate) struct Log {
     pub(crate) strategy: Strategy,
     pub(crate) capabilities: Option<HostCapabilities>,
     pub(crate) host_unavailable: Option<String>,
-    pub(crate) events: Vec<Event>,
+    /// One entry per query decision, with its answer once it came.
+    pub(crate) queries: Vec<QueryReport>,
+    /// The attempts, in start order.
+    pub(crate) attempts: Vec<AttemptReport>,
+    pub(crate) winner: Option<Winner>,
     /// Addresses of oversized answers never handed to the race.
     pub(crate) dropped_early: usize,
     /// How the connection history was used.
@@ -554,8 +559,10 @@ impl Log {
             capabilities: None,
             host_unavailable: None,
             // Filled as the connect goes (a connect to an address records
-            // its three events at the end, in one go).
-            events: Vec::new(),
+            // its attempt at the end, in one go).
+            queries: Vec::new(),
+            attempts: Vec::new(),
+            winner: None,
             dropped_early: 0,
             history: None,
             nat64: None,
@@ -571,7 +578,9 @@ impl Log {
             strategy: Strategy::Race,
             capabilities: None,
             host_unavailable: None,
-            events: Vec::new(),
+            queries: Vec::new(),
+            attempts: Vec::new(),
+            winner: None,
             dropped_early: 0,
             history: None,
             nat64: None,
@@ -580,85 +589,85 @@ impl Log {
     }
 
     pub(crate) fn push(&mut self, event: Event) {
-        self.events.push(event);
-    }
-
-    /// The attempts that ended, with their start and end.
-    pub(crate) fn ended_attempts(&self) -> impl Iterator<Item = Ended<'_>> {
-        let start = |index: usize| {
-            self.events
-                .iter()
-                .filter_map(|e| match e {
-                    Event::Start { at, .. } => Some(*at),
-                    _ => None,
-                })
-                .nth(index)
-        };
-        self.events.iter().filter_map(move |e| match e {
+        match event {
+            Event::Query {
+                rtype,
+                sent,
+                reason,
+            } => self.queries.push(QueryReport {
+                rtype,
+                sent,
+                reason,
+                answers: Vec::new(),
+                elapsed: None,
+                error: None,
+            }),
+            Event::Answer { rtype, at, result } => {
+                if let Some(q) = self.queries.iter_mut().find(|q| q.rtype == rtype) {
+                    q.elapsed = Some(at);
+                    // Kept as it came (an error is put in words only when
+                    // the report is shown).
+                    match result {
+                        Ok(addrs) => q.answers = addrs,
+                        Err(e) => q.error = Some(e),
+                    }
+                }
+            }
+            Event::Start {
+                address,
+                source,
+                at,
+            } => self.attempts.push(AttemptReport {
+                address,
+                source,
+                start: at,
+                end: None,
+                stable_wait: None,
+                outcome: AttemptOutcome::Running,
+                history_delay: None,
+            }),
             Event::End {
                 index,
                 at,
                 outcome,
                 stable_wait,
-            } => Some(Ended {
-                index: *index,
-                start: start(*index)?,
-                end: *at,
-                stable_wait: *stable_wait,
-                outcome,
-            }),
-            _ => None,
+            } => {
+                if let Some(a) = self.attempts.get_mut(index) {
+                    a.end = Some(at);
+                    a.outcome = outcome;
+                    a.stable_wait = a.stable_wait.or(stable_wait);
+                }
+            }
+            Event::Won { index, local } => {
+                if let Some(a) = self.attempts.get(index) {
+                    self.winner = Some(Winner {
+                        address: a.address,
+                        source: local,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The attempts that ended, with their start and end.
+    pub(crate) fn ended_attempts(&self) -> impl Iterator<Item = Ended<'_>> {
+        self.attempts.iter().enumerate().filter_map(|(index, a)| {
+            Some(Ended {
+                index,
+                start: a.start,
+                end: a.end?,
+                stable_wait: a.stable_wait,
+                outcome: &a.outcome,
+            })
         })
     }
 
-    /// The addresses of the answer recorded at `index`.
-    pub(crate) fn answer(&self, index: usize) -> &[IpAddr] {
-        match self.events.get(index) {
-            Some(Event::Answer {
-                result: Ok(addrs), ..
-            }) => addrs,
-            _ => &[],
-        }
-    }
-
-    /// The queries: one entry per decision, with its answer when it came.
-    /// Takes the answers out of the events.
-    fn queries(&mut self) -> Vec<QueryReport> {
-        let decisions = self
-            .events
+    /// The addresses the `rtype` query's answer brought.
+    pub(crate) fn answer(&self, rtype: RecordType) -> &[IpAddr] {
+        self.queries
             .iter()
-            .filter(|e| matches!(e, Event::Query { .. }))
-            .count();
-        let mut out: Vec<QueryReport> = Vec::with_capacity(decisions);
-        for event in &mut self.events {
-            match event {
-                Event::Query {
-                    rtype,
-                    sent,
-                    reason,
-                } => out.push(QueryReport {
-                    rtype: *rtype,
-                    sent: *sent,
-                    reason: std::mem::take(reason),
-                    answers: Vec::new(),
-                    elapsed: None,
-                    error: None,
-                }),
-                Event::Answer { rtype, at, result } => {
-                    if let Some(q) = out.iter_mut().find(|q| q.rtype == *rtype) {
-                        q.elapsed = Some(*at);
-                        // Taken, not copied (nor an error formatted: the
-                        // report puts it in words only when it is shown).
-                        match std::mem::replace(result, Ok(Vec::new())) {
-                            Ok(addrs) => q.answers = addrs,
-                            Err(e) => q.error = Some(e),
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        out
+            .find(|q| q.rtype == rtype)
+            .map_or(&[], |q| &q.answers)
     }
 
     /// The candidates in order, each with what placed it before the next
@@ -692,59 +701,8 @@ impl Log {
         }
     }
 
-    /// The attempts, and the winner.
-    fn attempts_and_winner(&mut self) -> (Vec<AttemptReport>, Option<Winner>) {
-        let started = self
-            .events
-            .iter()
-            .filter(|e| matches!(e, Event::Start { .. }))
-            .count();
-        let mut attempts: Vec<AttemptReport> = Vec::with_capacity(started);
-        let mut winner = None;
-        for event in &mut self.events {
-            match event {
-                Event::Start {
-                    address,
-                    source,
-                    at,
-                } => attempts.push(AttemptReport {
-                    address: *address,
-                    source: *source,
-                    start: *at,
-                    end: None,
-                    stable_wait: None,
-                    outcome: AttemptOutcome::Running,
-                    history_delay: None,
-                }),
-                Event::End {
-                    index,
-                    at,
-                    outcome,
-                    stable_wait,
-                } => {
-                    if let Some(a) = attempts.get_mut(*index) {
-                        a.end = Some(*at);
-                        a.outcome = std::mem::replace(outcome, AttemptOutcome::Running);
-                        a.stable_wait = a.stable_wait.or(*stable_wait);
-                    }
-                }
-                Event::Won { index, local } => {
-                    if let Some(a) = attempts.get(*index) {
-                        winner = Some(Winner {
-                            address: a.address,
-                            source: *local,
-                        });
-                    }
-                }
-                _ => {}
-            }
-        }
-        (attempts, winner)
-    }
-
     /// The report of a connect, from these events and the race.
-    pub(crate) fn report(mut self, race: Option<&Race>, total: Duration) -> ConnectReport {
-        let queries = self.queries();
+    pub(crate) fn report(self, race: Option<&Race>, total: Duration) -> ConnectReport {
         let (mut candidates, dropped) = race.map_or_else(Default::default, |race| {
             (
                 Self::candidates(race.order(), &race.placements(), race.advice()),
@@ -752,7 +710,7 @@ impl Log {
             )
         });
         self.annotate(&mut candidates);
-        let mut report = self.finish(queries, candidates, dropped, total);
+        let mut report = self.finish(candidates, dropped, total);
         if let Some(race) = race.filter(|r| r.advice().is_some()) {
             // The delay after an attempt mattered only if another followed.
             let followed = report.attempts.len().saturating_sub(1);
@@ -767,21 +725,18 @@ impl Log {
     }
 
     /// The report of a connect that had one candidate and no race.
-    pub(crate) fn report_one(mut self, candidate: &Candidate, total: Duration) -> ConnectReport {
-        let queries = self.queries();
+    pub(crate) fn report_one(self, candidate: &Candidate, total: Duration) -> ConnectReport {
         let mut candidates = Self::candidates(std::slice::from_ref(candidate), &[], None);
         self.annotate(&mut candidates);
-        self.finish(queries, candidates, 0, total)
+        self.finish(candidates, 0, total)
     }
 
     fn finish(
-        mut self,
-        queries: Vec<QueryReport>,
+        self,
         candidates: Vec<CandidateReport>,
         dropped: usize,
         total: Duration,
     ) -> ConnectReport {
-        let (attempts, winner) = self.attempts_and_winner();
         ConnectReport {
             host: self.host,
             port: self.port,
@@ -789,25 +744,19 @@ impl Log {
             capabilities: self.capabilities,
             host_unavailable: self.host_unavailable,
             nat64: self.nat64.map(|n| n.report.clone()),
-            queries,
+            queries: self.queries,
             candidates,
             dropped_candidates: dropped + self.dropped_early,
             history: self.history,
-            attempts,
-            winner,
+            attempts: self.attempts,
+            winner: self.winner,
             total,
         }
     }
 
     /// The plan of a resolution, from these events and the planner that
     /// ordered its answers.
-    pub(crate) fn plan(
-        mut self,
-        planner: &Planner,
-        policy: &Policy,
-        advice: Option<&Advice>,
-    ) -> Plan {
-        let queries = self.queries();
+    pub(crate) fn plan(self, planner: &Planner, policy: &Policy, advice: Option<&Advice>) -> Plan {
         let mut candidates = Self::candidates(
             &planner.order,
             &planner.placements(policy, 0, advice),
@@ -820,7 +769,7 @@ impl Log {
             capabilities: self.capabilities,
             host_unavailable: self.host_unavailable,
             nat64: self.nat64.map(|n| n.report.clone()),
-            queries,
+            queries: self.queries,
             candidates,
             dropped_candidates: dropped + self.dropped_early,
             history: self.history,

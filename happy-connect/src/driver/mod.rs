@@ -288,12 +288,12 @@ fn cap_answer(addrs: &[IpAddr], limit: usize) -> (Vec<IpAddr>, usize) {
     (kept, dropped)
 }
 
-/// An answer as recorded: the index of its event in the log, and the
-/// addresses to use when they are not the answer's (an oversized answer
+/// An answer as recorded: its record type (the log keeps one answer per
+/// query), and the addresses to use when they are not the answer's (an oversized answer
 /// capped, an A answer synthesized into NAT64 destinations); the log keeps
 /// the answer whole, so that the report shows what came.
 struct Recorded {
-    index: usize,
+    rtype: RecordType,
     capped: Option<Vec<IpAddr>>,
 }
 
@@ -302,7 +302,7 @@ impl Recorded {
     fn addrs<'l>(&'l self, log: &'l Log) -> &'l [IpAddr] {
         match &self.capped {
             Some(capped) => capped,
-            None => log.answer(self.index),
+            None => log.answer(self.rtype),
         }
     }
 }
@@ -340,10 +340,7 @@ fn record_answer(
                 at,
                 result: Ok(addrs),
             });
-            Some(Recorded {
-                index: log.events.len() - 1,
-                capped,
-            })
+            Some(Recorded { rtype, capped })
         }
         Err(err) => {
             debug!(%rtype, error = %err, "query failed");
@@ -414,9 +411,9 @@ async fn open(
             format!("cannot set up DNS: {err}"),
         )
     })?;
-    // Two query decisions, two answers, an attempt's start, end and win:
-    // the usual connect to a name fits without growing.
-    log.events.reserve_exact(8);
+    // Two query decisions: the usual connect to a name records them
+    // without growing.
+    log.queries.reserve_exact(2);
     let decision = connector.aaaa().decide(log.capabilities.as_ref());
     log.push(Event::Query {
         rtype: RecordType::A,
@@ -729,7 +726,7 @@ async fn connect_one(
     let timed_out = outcome == AttemptOutcome::Abandoned;
     // Recorded once it is over, so that the events take no room while the
     // attempt runs.
-    log.events.reserve_exact(3);
+    log.attempts.reserve_exact(1);
     log.push(Event::Start {
         address: candidate.addr(),
         source: candidate.dest.source.map(|s| s.addr),

@@ -136,7 +136,7 @@ where
         };
         let mut log = Log::new(this.host, *this.port, *this.strategy);
         log.capabilities = Some(*this.capabilities);
-        log.events.reserve_exact(3);
+        log.attempts.reserve_exact(1);
         let candidate = *this.candidate;
         let at = this.start.elapsed();
         log.push(Event::Start {
