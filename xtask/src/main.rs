@@ -3,7 +3,9 @@
 //! - `cargo xtask bench [--quick] [--filter TEXT]` runs every benchmark of
 //!   the workspace (criterion's, and the paired one that alternates ours
 //!   and plain tokio), then prints a table of medians and ratios against
-//!   their baselines and writes it to `target/bench-summary.json`.
+//!   their baselines and writes it to `target/bench-summary.json`;
+//!   `--instructions` counts instead the instructions one connect costs,
+//!   with Callgrind, against plain tokio's.
 //! - `cargo xtask test [--no-lab]` runs the whole test suite (the README's
 //!   test command): every crate's tests, then the lab's, Teredo and NAT64
 //!   (root).
@@ -42,6 +44,8 @@ commands:
   bench [--quick] [--filter TEXT]   run the benchmarks (criterion's and the paired one),
                                     print medians and ratios to baselines, write
                                     target/bench-summary.json
+  bench --instructions              count the instructions one connect costs with
+                                    Callgrind, each way against plain tokio's
   test [--no-lab]                   run every test of the workspace, then the lab's
                                     end-to-end tests (root; --no-lab leaves them out)
   package-check [--skip-features] [--install-msrv]

@@ -2,9 +2,11 @@
 //! --workspace --bench '*'`) and summarise them: [`criterion`]'s results,
 //! each with its baseline, and the [`paired`] benchmark's, whose baseline
 //! ran alternately with it; [`summary`] prints the table and writes
-//! `target/bench-summary.json`.
+//! `target/bench-summary.json`. With `--instructions`, it counts instead
+//! the instructions one connect costs ([`instructions`]).
 
 mod criterion;
+mod instructions;
 mod paired;
 mod summary;
 
@@ -22,6 +24,7 @@ use crate::cargo::Cargo;
 pub(crate) struct Options {
     quick: bool,
     filter: Option<String>,
+    instructions: bool,
 }
 
 impl Options {
@@ -31,6 +34,7 @@ impl Options {
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--quick" => options.quick = true,
+                "--instructions" => options.instructions = true,
                 "--filter" => {
                     let Some(text) = args.next() else {
                         bail!("--filter needs a value (a substring or regex of benchmark ids)");
@@ -38,7 +42,8 @@ impl Options {
                     options.filter = Some(text.clone());
                 }
                 other => bail!(
-                    "unknown argument {other:?} to `bench` (expected --quick or --filter TEXT)"
+                    "unknown argument {other:?} to `bench` (expected --quick, --filter TEXT or \
+                     --instructions)"
                 ),
             }
         }
@@ -53,6 +58,9 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map_or_else(|| root.join("target"), |dir| root.join(dir));
+    if options.instructions {
+        return instructions::run(&target);
+    }
     let started = SystemTime::now();
 
     let mut args = vec!["bench", "--workspace", "--bench", "*", "--"];
@@ -109,5 +117,11 @@ mod tests {
         .unwrap();
         assert!(o.quick);
         assert_eq!(o.filter.as_deref(), Some("sort"));
+        assert!(!o.instructions);
+        assert!(
+            Options::parse(&["--instructions".to_owned()])
+                .unwrap()
+                .instructions
+        );
     }
 }
