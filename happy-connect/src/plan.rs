@@ -290,6 +290,44 @@ mod tests {
         s
     }
 
+    /// The glance that sends a name past the literal fast path agrees
+    /// with the parse: every literal `target` takes may be one, and names
+    /// are not.
+    #[test]
+    fn may_be_literal_agrees_with_target() {
+        let snap = snapshot();
+        for host in [
+            "192.0.2.1",
+            "2001:db8::1",
+            "[2001:db8::1]",
+            "::ffff:192.0.2.1",
+            "fe80::1%eth0",
+            "fe80::1%3",
+            "[fe80::1%eth0]",
+        ] {
+            assert!(may_be_literal(host), "{host}");
+            assert!(
+                matches!(target(host, Some(&snap)), Ok(Target::Literal { .. })),
+                "{host}"
+            );
+        }
+        for host in [
+            "example.com",
+            "bench.test",
+            "localhost",
+            "",
+            "[",
+            "[]",
+            "%eth0",
+            "caf\u{e9}.example",
+        ] {
+            assert!(!may_be_literal(host), "{host}");
+        }
+        // Hex-only names may be literals at a glance; the parse says no.
+        assert!(may_be_literal("cafe.bad"));
+        assert_eq!(target("cafe.bad", Some(&snap)), Ok(Target::Name));
+    }
+
     #[test]
     fn literals_names_and_zones() {
         let s = snapshot();

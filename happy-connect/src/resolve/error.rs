@@ -197,6 +197,37 @@ impl Eq for ResolveError {}
 mod tests {
     use super::*;
 
+    /// Copies are equal to what they copy; an I/O error keeps its kind and
+    /// message.
+    #[test]
+    fn clones_are_equal() {
+        let errors = [
+            ResolveError::NoRecords {
+                name: "a.test".into(),
+                rtype: RecordType::Aaaa,
+            },
+            ResolveError::NxDomain {
+                name: "a.test".into(),
+            },
+            ResolveError::Server {
+                name: "a.test".into(),
+                rtype: RecordType::A,
+                detail: "servfail".into(),
+            },
+            ResolveError::Io(io::Error::new(io::ErrorKind::OutOfMemory, "no room")),
+        ];
+        for e in &errors {
+            assert_eq!(e.clone(), *e, "{e}");
+            assert_eq!(e.clone().to_string(), e.to_string());
+        }
+        assert_ne!(errors[0], errors[1]);
+        let io = ResolveError::Io(io::Error::other("x"));
+        assert_ne!(io, ResolveError::Io(io::Error::other("y")));
+        assert!(
+            matches!(errors[3].clone(), ResolveError::Io(e) if e.kind() == io::ErrorKind::OutOfMemory)
+        );
+    }
+
     #[test]
     fn display_names_host_and_type() {
         let e = ResolveError::Timeout {

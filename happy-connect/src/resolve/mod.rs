@@ -262,6 +262,39 @@ mod tests {
         assert!(literal("example.test", RecordType::A).is_none());
     }
 
+    /// A ready lookup answers on its first poll, once; a pending one runs
+    /// its future.
+    #[test]
+    fn lookup_futures_answer_once() {
+        use std::task::{Context, Poll, Waker};
+        let mut cx = Context::from_waker(Waker::noop());
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let mut ready = LookupFuture::ready(Ok(vec![v4]));
+        assert_eq!(format!("{ready:?}"), "LookupFuture(ready)");
+        match Pin::new(&mut ready).poll(&mut cx) {
+            Poll::Ready(Ok(addrs)) => assert_eq!(addrs, [v4]),
+            other => panic!("{other:?}"),
+        }
+        assert!(Pin::new(&mut ready).poll(&mut cx).is_pending());
+        assert_eq!(format!("{ready:?}"), "LookupFuture(done)");
+        let mut boxed = LookupFuture::new(async move {
+            Err(ResolveError::NxDomain {
+                name: "nope.test".into(),
+            })
+        });
+        assert_eq!(format!("{boxed:?}"), "LookupFuture(pending)");
+        assert!(matches!(
+            Pin::new(&mut boxed).poll(&mut cx),
+            Poll::Ready(Err(ResolveError::NxDomain { .. }))
+        ));
+    }
+
+    #[test]
+    fn maybe_ip_is_a_glance() {
+        assert!(maybe_ip("192.0.2.1") && maybe_ip("::1") && maybe_ip("beef::"));
+        assert!(!maybe_ip("") && !maybe_ip("example.com") && !maybe_ip("[::1]"));
+    }
+
     #[test]
     fn dedup_keeps_first_order() {
         let a: IpAddr = "192.0.2.1".parse().unwrap();
