@@ -110,6 +110,21 @@ impl Netns {
         ip_in(&self.name, args);
     }
 
+    /// Adds `cidr` (`192.0.2.2/24`, `2001:db8::2/64`) to `dev`; an IPv6
+    /// address without duplicate address detection, so that it is usable
+    /// at once rather than tentative for a second or two.
+    ///
+    /// # Panics
+    ///
+    /// When `ip` fails.
+    pub fn addr(&self, dev: &str, cidr: &str) {
+        if cidr.contains(':') {
+            self.ip(&["-6", "addr", "add", cidr, "dev", dev, "nodad"]);
+        } else {
+            self.ip(&["addr", "add", cidr, "dev", dev]);
+        }
+    }
+
     /// Runs `program args...` inside the namespace (`ip netns exec`).
     ///
     /// # Panics
@@ -281,15 +296,7 @@ impl Netns {
     /// When `ip` fails.
     pub fn teredo_tun(&self, name: &str, addr: &str) -> HeldTun {
         let tun = self.tun(name);
-        self.ip(&[
-            "-6",
-            "addr",
-            "add",
-            &format!("{addr}/32"),
-            "dev",
-            name,
-            "nodad",
-        ]);
+        self.addr(name, &format!("{addr}/32"));
         self.ip(&[
             "-6", "route", "add", "default", "dev", name, "metric", "1029",
         ]);

@@ -282,17 +282,7 @@ impl Planner {
             } else {
                 self.order.extend_from_slice(&candidates);
             }
-            let split = attempted.min(self.order.len());
-            let (tried, plan) = self.order.split_at_mut(split);
-            replan(
-                &config.policy,
-                config.strategy,
-                first_family_count,
-                tried,
-                plan,
-                advice,
-                &mut self.scratch,
-            );
+            self.replan(config, first_family_count, attempted, advice);
         }
         added
     }

@@ -15,8 +15,9 @@
 //! `getaddrinfo` blocks, so each call runs on tokio's blocking pool.
 
 use std::io;
+use std::net::IpAddr;
 
-use super::{LookupFuture, RecordType, Resolve, ResolveError, literal};
+use super::{LookupFuture, RecordType, Resolve, ResolveError, dedup, literal};
 
 #[cfg(unix)]
 mod unix;
@@ -26,6 +27,25 @@ use unix::getaddrinfo;
 mod windows;
 #[cfg(windows)]
 use windows::getaddrinfo;
+
+/// The answer made of the addresses one `getaddrinfo` call listed, in its
+/// order: each once, of the asked family only (the hint should already
+/// ensure it), and none at all a [`ResolveError::NoRecords`].
+fn answer(
+    name: &str,
+    rtype: RecordType,
+    mut addrs: Vec<IpAddr>,
+) -> Result<Vec<IpAddr>, ResolveError> {
+    dedup(&mut addrs);
+    addrs.retain(|addr| rtype.matches(addr));
+    if addrs.is_empty() {
+        return Err(ResolveError::NoRecords {
+            name: name.to_owned(),
+            rtype,
+        });
+    }
+    Ok(addrs)
+}
 
 /// Lookups through the system's `getaddrinfo`, following
 /// `/etc/nsswitch.conf` on Unix and Windows' own name resolution there.

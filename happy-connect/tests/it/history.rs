@@ -300,16 +300,8 @@ mod root {
             (&client, "va", CLIENT_V4, CLIENT_V6, SERVER_V4, SERVER_V6),
             (&server, "vb", SERVER_V4, SERVER_V6, CLIENT_V4, CLIENT_V6),
         ] {
-            ns.ip(&["addr", "add", &format!("{v4}/24"), "dev", dev]);
-            ns.ip(&[
-                "-6",
-                "addr",
-                "add",
-                &format!("{v6}/64"),
-                "dev",
-                dev,
-                "nodad",
-            ]);
+            ns.addr(dev, &format!("{v4}/24"));
+            ns.addr(dev, &format!("{v6}/64"));
             ns.ip(&["link", "set", dev, "up"]);
             ns.ip(&["route", "add", "default", "via", gw4, "dev", dev]);
             ns.ip(&["-6", "route", "add", "default", "via", gw6, "dev", dev]);

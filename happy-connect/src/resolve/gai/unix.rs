@@ -6,7 +6,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ptr;
 
 use super::super::system::lowercase_first;
-use super::super::{RecordType, ResolveError, dedup};
+use super::super::{RecordType, ResolveError};
+use super::answer;
 
 /// Frees the `addrinfo` list when dropped, so that it is freed on every
 /// path out of [`getaddrinfo`], a panic included.
@@ -70,17 +71,7 @@ pub(super) fn getaddrinfo(name: &str, rtype: RecordType) -> Result<Vec<IpAddr>, 
         cursor = info.ai_next;
     }
     drop(list);
-
-    dedup(&mut addrs);
-    // Only the asked family: the hint should already ensure it.
-    addrs.retain(|addr| rtype.matches(addr));
-    if addrs.is_empty() {
-        return Err(ResolveError::NoRecords {
-            name: name.to_owned(),
-            rtype,
-        });
-    }
-    Ok(addrs)
+    answer(name, rtype, addrs)
 }
 
 /// The IP address of one `addrinfo` node, if it is IPv4 or IPv6.

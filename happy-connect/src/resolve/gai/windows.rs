@@ -18,7 +18,8 @@ use windows_sys::Win32::Networking::WinSock::{
 };
 
 use super::super::system::lowercase_first;
-use super::super::{RecordType, ResolveError, dedup};
+use super::super::{RecordType, ResolveError};
+use super::answer;
 
 /// Winsock 2.2, what every Windows since 98 provides.
 const WINSOCK_VERSION: u16 = 0x0202;
@@ -106,17 +107,7 @@ pub(super) fn getaddrinfo(name: &str, rtype: RecordType) -> Result<Vec<IpAddr>, 
         cursor = info.ai_next.cast_const();
     }
     drop(list);
-
-    dedup(&mut addrs);
-    // Only the asked family: the hint should already ensure it.
-    addrs.retain(|addr| rtype.matches(addr));
-    if addrs.is_empty() {
-        return Err(ResolveError::NoRecords {
-            name: name.to_owned(),
-            rtype,
-        });
-    }
-    Ok(addrs)
+    answer(name, rtype, addrs)
 }
 
 /// The IP address of one `ADDRINFOW` node, if it is IPv4 or IPv6.
