@@ -946,8 +946,9 @@ struct Run<'a> {
     /// An answer that came with another, handed to the race after it.
     held: Option<QueryResult>,
     attempts: Attempts,
-    /// An answer waiting for the view's lookup thread (a cache miss).
-    waiting: Option<Waiting>,
+    /// An answer waiting for the view's lookup thread (a cache miss):
+    /// boxed, being rare.
+    waiting: Option<Box<Waiting>>,
     connected: Option<(AttemptId, TcpStream)>,
     actions: Vec<Action>,
 }
@@ -1071,11 +1072,11 @@ impl Run<'_> {
             Some(candidates) => self.answer(family, candidates, now),
             None => {
                 let sources = lookup(self.view, addrs, 0);
-                self.waiting = Some(Waiting {
+                self.waiting = Some(Box::new(Waiting {
                     family,
                     answer,
                     sources,
-                });
+                }));
             }
         }
     }
