@@ -80,21 +80,13 @@ mod root {
         }
         peer.sysctl("net/ipv6/conf/all/forwarding", "1");
         client.veth("va", &peer, "vb");
-        client.ip(&[
-            "-6",
-            "addr",
-            "add",
-            "2001:db8:6::2/64",
-            "dev",
-            "va",
-            "nodad",
-        ]);
+        client.addr("va", "2001:db8:6::2/64");
         for a in [
             "2001:db8:6::1/64",
             &format!("{SERVER_NAT64}/128"),
             &format!("{SERVER_NATIVE}/128"),
         ] {
-            peer.ip(&["-6", "addr", "add", a, "dev", "vb", "nodad"]);
+            peer.addr("vb", a);
         }
         client.ip(&["link", "set", "va", "up"]);
         peer.ip(&["link", "set", "vb", "up"]);
@@ -115,10 +107,10 @@ mod root {
 
     /// Gives the client IPv4 too: an address, and a default route.
     fn add_ipv4(client: &Netns, peer: &Netns) {
-        client.ip(&["addr", "add", "192.0.2.2/24", "dev", "va"]);
+        client.addr("va", "192.0.2.2/24");
         client.ip(&["route", "add", "default", "via", "192.0.2.1"]);
-        peer.ip(&["addr", "add", "192.0.2.1/24", "dev", "vb"]);
-        peer.ip(&["addr", "add", &format!("{SERVER_V4}/32"), "dev", "vb"]);
+        peer.addr("vb", "192.0.2.1/24");
+        peer.addr("vb", &format!("{SERVER_V4}/32"));
     }
 
     /// Runs `f` with a runtime on a thread in `ns`, once the namespace's
@@ -353,9 +345,9 @@ mod root {
     fn a_clat_is_ipv4_enough() {
         let (client, peer, _listener, _port) = ipv6_only();
         // 464XLAT: the CLAT's address in 192.0.0.0/29 and IPv4 through it.
-        client.ip(&["addr", "add", "192.0.0.2/29", "dev", "va"]);
+        client.addr("va", "192.0.0.2/29");
         client.ip(&["route", "add", "default", "via", "192.0.0.1"]);
-        peer.ip(&["addr", "add", "192.0.0.1/29", "dev", "vb"]);
+        peer.addr("vb", "192.0.0.1/29");
         let dns = resolver(true);
         let queries = Arc::clone(&dns.ipv4only);
         let plan = inside(

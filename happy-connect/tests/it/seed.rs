@@ -209,8 +209,8 @@ fn index_of(name: &str) -> u32 {
 fn a_zoned_link_local_address_connects() {
     let (client, server) = (Netns::new("hcz"), Netns::new("hcz"));
     client.veth("va", &server, "vb");
-    client.ip(&["-6", "addr", "add", "fe80::a/64", "dev", "va", "nodad"]);
-    server.ip(&["-6", "addr", "add", "fe80::b/64", "dev", "vb", "nodad"]);
+    client.addr("va", "fe80::a/64");
+    server.addr("vb", "fe80::b/64");
     client.ip(&["link", "set", "va", "up"]);
     server.ip(&["link", "set", "vb", "up"]);
     let (listener, port) = server.run(|| {

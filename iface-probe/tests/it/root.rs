@@ -28,12 +28,12 @@ fn veth_lab(configure: impl FnOnce(&Netns, &str)) -> (Netns, Netns) {
 }
 
 fn ipv4(ns: &Netns, dev: &str) {
-    ns.ip(&["addr", "add", "192.0.2.2/24", "dev", dev]);
+    ns.addr(dev, "192.0.2.2/24");
     ns.ip(&["route", "add", "default", "via", "192.0.2.1", "dev", dev]);
 }
 
 fn native_ipv6(ns: &Netns, dev: &str) {
-    ns.ip(&["-6", "addr", "add", "2001:db8::2/64", "dev", dev, "nodad"]);
+    ns.addr(dev, "2001:db8::2/64");
     ns.ip(&[
         "-6",
         "route",
@@ -83,7 +83,7 @@ fn tentative_while_dad_runs() {
 #[test]
 fn dadfailed_when_peer_holds_the_address() {
     let (ns, peer) = veth_lab(|_, _| {});
-    peer.ip(&["-6", "addr", "add", "2001:db8::7/64", "dev", "vb", "nodad"]);
+    peer.addr("vb", "2001:db8::7/64");
     ns.ip(&["-6", "addr", "add", "2001:db8::7/64", "dev", "va"]);
     let snap = ns.run(|| {
         wait_for(Duration::from_secs(10), |s| {
@@ -149,7 +149,7 @@ fn the_network_identity_follows_the_attachment_not_the_addresses() {
     let home = ns.run(|| Snapshot::capture().unwrap().network());
     // Another address in the same prefix (a privacy address): the same
     // network.
-    ns.ip(&["-6", "addr", "add", "2001:db8::77/64", "dev", "va", "nodad"]);
+    ns.addr("va", "2001:db8::77/64");
     let again = ns.run(|| Snapshot::capture().unwrap().network());
     assert_eq!(home, again);
     // Another gateway: another network; back to the first: the first
@@ -247,15 +247,7 @@ fn a_tun_without_carrier_gives_no_teredo() {
     let _peer = ipv4_with_peer(&ns);
     ns.ip(&["tuntap", "add", "dev", "teredo", "mode", "tun"]);
     ns.ip(&["link", "set", "teredo", "up"]);
-    ns.ip(&[
-        "-6",
-        "addr",
-        "add",
-        &format!("{TEREDO}/32"),
-        "dev",
-        "teredo",
-        "nodad",
-    ]);
+    ns.addr("teredo", &format!("{TEREDO}/32"));
     ns.ip(&[
         "-6", "route", "add", "default", "dev", "teredo", "metric", "1029",
     ]);
@@ -302,7 +294,7 @@ fn ipv4_with_peer(ns: &Netns) -> Netns {
 fn a_policy_rule_to_native_ipv6_is_not_teredo_only() {
     let (ns, _peer) = veth_lab(|_, _| {});
     ipv4(&ns, "va");
-    ns.ip(&["-6", "addr", "add", "2001:db8::2/64", "dev", "va", "nodad"]);
+    ns.addr("va", "2001:db8::2/64");
     ns.ip(&[
         "-6",
         "route",
@@ -349,7 +341,7 @@ fn the_portable_backend_agrees_with_netlink() {
     let (ns, _peer) = veth_lab(|_, _| {});
     ipv4(&ns, "va");
     native_ipv6(&ns, "va");
-    ns.ip(&["-6", "addr", "add", "2001:db8::9/64", "dev", "va", "nodad"]);
+    ns.addr("va", "2001:db8::9/64");
     ns.ip(&["route", "add", "unreachable", "203.0.113.0/24"]);
     let _tun = teredo(&ns, "teredo");
     let (native, portable, native_sources, portable_sources, dests) = ns.run(|| {
@@ -427,8 +419,8 @@ fn the_portable_backend_agrees_with_netlink() {
 fn batched_sources_match_udp_connect() {
     let (ns, _peer) = veth_lab(|_, _| {});
     // IPv4: only the connected subnet, so other IPv4 is unreachable.
-    ns.ip(&["addr", "add", "192.0.2.2/24", "dev", "va"]);
-    ns.ip(&["-6", "addr", "add", "2001:db8::2/64", "dev", "va", "nodad"]);
+    ns.addr("va", "192.0.2.2/24");
+    ns.addr("va", "2001:db8::2/64");
     ns.ip(&[
         "-6",
         "addr",
@@ -538,8 +530,8 @@ fn batched_sources_match_udp_connect() {
 #[test]
 fn cache_sees_address_route_and_rule_changes() {
     let (ns, _peer) = veth_lab(|_, _| {});
-    ns.ip(&["addr", "add", "192.0.2.2/24", "dev", "va"]);
-    ns.ip(&["-6", "addr", "add", "2001:db8::2/64", "dev", "va", "nodad"]);
+    ns.addr("va", "192.0.2.2/24");
+    ns.addr("va", "2001:db8::2/64");
     ns.ip(&[
         "-6",
         "route",
@@ -594,7 +586,7 @@ fn cache_sees_address_route_and_rule_changes() {
 
     // The source in use goes away and a new address takes its place;
     // the new address's attributes come from a fresh snapshot.
-    ns.ip(&["-6", "addr", "add", "2001:db8::4/64", "dev", "va", "nodad"]);
+    ns.addr("va", "2001:db8::4/64");
     ns.ip(&["-6", "addr", "del", "2001:db8::2/64", "dev", "va"]);
     let got = cache.sources(&dests).unwrap();
     check(&got);
@@ -663,7 +655,7 @@ fn next_matching(
 fn the_view_follows_the_host() {
     use iface_probe::{Change, HostView};
     let (ns, _peer) = veth_lab(slow_dad);
-    ns.ip(&["addr", "add", "192.0.2.2/24", "dev", "va"]);
+    ns.addr("va", "192.0.2.2/24");
     let view = ns.run(HostView::new);
     let mut sub = ns.run(|| view.subscribe(Duration::from_secs(10)).unwrap());
     assert!(matches!(sub.try_recv(), Some(Ok(Change::Resync(_)))));
@@ -693,7 +685,7 @@ fn the_view_follows_the_host() {
 
     // Routes: the destinations become reachable; the cache is emptied.
     ns.ip(&["route", "add", "default", "via", "192.0.2.1"]);
-    ns.ip(&["-6", "addr", "add", "2001:db8::9/64", "dev", "va", "nodad"]);
+    ns.addr("va", "2001:db8::9/64");
     ns.ip(&[
         "-6",
         "route",
@@ -754,7 +746,7 @@ fn a_portable_view_polls() {
     let (ns, _peer) = veth_lab(|_, _| {});
     let view = ns.run(|| HostView::with_options(ViewOptions::with_backend(Backend::Portable)));
     let mut sub = ns.run(|| view.subscribe(Duration::from_secs(10)).unwrap());
-    ns.ip(&["-6", "addr", "add", "2001:db8::5/64", "dev", "va", "nodad"]);
+    ns.addr("va", "2001:db8::5/64");
     let p = |s: &str| s.parse::<IpAddr>().unwrap();
     next_matching(
         &mut sub,

@@ -305,15 +305,7 @@ mod root {
             ns2.name(),
         ]);
         let a = "2001:db8:3::1";
-        ns2.ip(&[
-            "-6",
-            "addr",
-            "add",
-            &format!("{a}/64"),
-            "dev",
-            "vb",
-            "nodad",
-        ]);
+        ns2.addr("vb", &format!("{a}/64"));
         ns2.ip(&["link", "set", "vb", "up"]);
         ns1.ip(&["link", "set", "va", "up"]);
         let (elapsed, result) = ns1.run(|| {
@@ -426,15 +418,7 @@ mod root {
     #[test]
     fn teredo_address_already_there_is_stable() {
         let ns = teredo_tun();
-        ns.ip(&[
-            "-6",
-            "addr",
-            "add",
-            &format!("{TEREDO}/32"),
-            "dev",
-            "teredo",
-            "nodad",
-        ]);
+        ns.addr("teredo", &format!("{TEREDO}/32"));
         let (elapsed, table) = ns.run(|| {
             let start = Instant::now();
             let t = stable_addr::wait_stable_on(
@@ -589,15 +573,7 @@ mod root {
             err.to_string(),
             "timed out waiting for stable addresses; pending: no teredo address"
         );
-        ns.ip(&[
-            "-6",
-            "addr",
-            "add",
-            &format!("{TEREDO}/32"),
-            "dev",
-            "teredo",
-            "nodad",
-        ]);
+        ns.addr("teredo", &format!("{TEREDO}/32"));
         let table = ns
             .run(|| stable_addr::wait_stable_on(&HostView::new(), Filter::Teredo, Duration::ZERO))
             .unwrap();
