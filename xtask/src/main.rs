@@ -55,7 +55,8 @@ commands:
                                     declared rust-version's toolchain if rustup has it
                                     (--install-msrv: fetch it first)
   lab up [--install]                start the Teredo and NAT64 lab in network namespaces (root)
-  lab down                          stop it and remove every lab namespace, even leftovers
+  lab down [--all]                  stop it and remove its namespaces and those a crashed
+                                    lab left (--all: also those of another lab that is up)
   lab status                        print the lab state and whether its processes run
   lab test [--install] [-- ARGS]    lab up, the lab tests (happy-connect/tests/lab; ARGS go
                                     to the test binary), lab down even on failure

@@ -1,40 +1,74 @@
-//! `lab down`: stops the lab's processes and removes its namespaces, also
-//! what a crashed or interrupted run left behind.
+//! `lab down`: stops the lab's processes and removes its namespaces, and
+//! what a crashed or interrupted run left behind; another lab that is up
+//! (from another checkout, say) is left alone unless `--all` says
+//! otherwise.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use super::netns::{exists, leftovers};
+use super::netns::{exists, lab_of, leftovers, orphans};
 use super::process::stop_pids;
 use super::{parts, read_state};
 use crate::host;
 
-/// Stops every process the state names or that runs in a lab namespace,
-/// deletes every lab namespace (the state's and leftovers), lets each part
-/// undo what outlives the namespaces, and removes the state file.
-pub(super) fn down(state_path: &Path) -> Result<()> {
+/// The processes running in the namespace `ns`.
+fn pids_in(ns: &str) -> Vec<u32> {
+    host::output(&["ip", "netns", "pids", ns])
+        .map(|out| {
+            out.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Stops the processes the state names and every process in the
+/// namespaces it removes: the state's, any other of the same lab, and
+/// those of labs nothing runs in any more (all lab namespaces with `all`).
+/// Then deletes those namespaces, lets each part undo what outlives them,
+/// and removes the state file.
+pub(super) fn down(state_path: &Path, all: bool) -> Result<()> {
     let state = read_state(state_path).unwrap_or_else(|err| {
-        eprintln!("lab: ignoring the state file: {err:#}");
+        eprintln!("lab down: ignoring the state file: {err:#}");
         None
     });
-    let mut namespaces = leftovers();
+    let mut namespaces: Vec<String> = Vec::new();
     let mut pids = Vec::new();
     if let Some(s) = &state {
         pids.extend(s.processes.values().map(|p| p.pid));
-        for ns in s.namespaces.values() {
-            if !namespaces.contains(ns) && exists(ns) {
-                namespaces.push(ns.clone());
-            }
-        }
+        namespaces.extend(s.namespaces.values().filter(|ns| exists(ns)).cloned());
     }
-    // Whatever runs in a lab namespace is the lab's (a Miredo restarted by
-    // a test has a pid the state may not know).
+    // A namespace of this lab that the state does not list (a run stopped
+    // between making it and recording it) is this lab's all the same.
+    let ours: BTreeSet<String> = namespaces
+        .iter()
+        .filter_map(|ns| lab_of(ns))
+        .chain(state.as_ref().map(|s| s.prefix.trim_end_matches('-')))
+        .map(str::to_owned)
+        .collect();
+    let (same_lab, others): (Vec<String>, Vec<String>) = leftovers()
+        .into_iter()
+        .filter(|ns| !namespaces.contains(ns))
+        .partition(|ns| lab_of(ns).is_some_and(|lab| ours.contains(lab)));
+    namespaces.extend(same_lab);
+    let removed_others = if all {
+        others.clone()
+    } else {
+        orphans(&others, |ns| !pids_in(ns).is_empty())
+    };
+    let kept: BTreeSet<&str> = others
+        .iter()
+        .filter(|ns| !removed_others.contains(ns))
+        .filter_map(|ns| lab_of(ns))
+        .collect();
+    namespaces.extend(removed_others);
+    // Whatever runs in a namespace being removed goes with it (a Miredo
+    // restarted by a test has a pid the state may not know).
     for ns in &namespaces {
-        if let Ok(out) = host::output(&["ip", "netns", "pids", ns]) {
-            pids.extend(out.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
-        }
+        pids.extend(pids_in(ns));
     }
     pids.sort_unstable();
     pids.dedup();
@@ -46,7 +80,7 @@ pub(super) fn down(state_path: &Path) -> Result<()> {
         }
     }
     for part in parts::PARTS.iter().rev() {
-        errors.extend((part.down)(state.as_ref()));
+        errors.extend((part.down)(&namespaces));
     }
     if state.is_some() {
         fs::remove_file(state_path)
@@ -57,6 +91,14 @@ pub(super) fn down(state_path: &Path) -> Result<()> {
         pids.len(),
         namespaces.len()
     );
+    if !kept.is_empty() {
+        let kept: Vec<&str> = kept.into_iter().collect();
+        println!(
+            "lab down: left the namespaces of {} (up: processes run in them); \
+             `cargo xtask lab down --all` removes them too",
+            kept.join(", ")
+        );
+    }
     if !errors.is_empty() {
         bail!("lab down: {}", errors.join("; "));
     }

@@ -84,8 +84,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             Ok(())
         }
         "down" => {
-            no_args(rest)?;
-            down::down(&state_path)
+            let all = match rest {
+                [] => false,
+                [flag] if flag == "--all" => true,
+                [other, ..] => bail!("unexpected argument {other:?} (`lab down` takes --all)"),
+            };
+            down::down(&state_path, all)
         }
         "status" => {
             no_args(rest)?;
@@ -137,6 +141,7 @@ mod tests {
             "up takes no test arguments"
         );
         assert!(run(&args(&["down", "extra"])).is_err());
+        assert!(run(&args(&["down", "--all", "extra"])).is_err());
         assert!(run(&args(&["sideways"])).is_err());
         assert!(run(&[]).is_err());
     }

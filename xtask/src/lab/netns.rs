@@ -26,6 +26,30 @@ pub(super) fn is_lab_name(name: &str) -> bool {
         .is_some_and(|(digits, _)| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// The lab a lab namespace belongs to: its name's `hcl<pid>` prefix.
+pub(super) fn lab_of(name: &str) -> Option<&str> {
+    is_lab_name(name)
+        .then(|| name.split_once('-'))
+        .flatten()
+        .map(|(lab, _)| lab)
+}
+
+/// Of the lab namespaces `names`, those of labs that nothing runs in any
+/// more, which a crashed or interrupted run left behind: a lab with a
+/// process in any of its namespaces (`busy`) is another lab, still up.
+pub(super) fn orphans(names: &[String], busy: impl Fn(&str) -> bool) -> Vec<String> {
+    let live: Vec<&str> = names
+        .iter()
+        .filter(|name| busy(name))
+        .filter_map(|name| lab_of(name))
+        .collect();
+    names
+        .iter()
+        .filter(|name| lab_of(name).is_some_and(|lab| !live.contains(&lab)))
+        .cloned()
+        .collect()
+}
+
 /// Every namespace whose name looks like a lab's.
 pub(super) fn leftovers() -> Vec<String> {
     let out = host::output(&["ip", "netns", "list"]).unwrap_or_default();
@@ -60,5 +84,26 @@ mod tests {
         assert!(!is_lab_name("hcl-t1"));
         assert!(!is_lab_name("hclx1-t1"));
         assert!(!is_lab_name("other"));
+        assert_eq!(lab_of("hcl123-t1"), Some("hcl123"));
+        assert_eq!(lab_of("hcl123-nat64-router"), Some("hcl123"));
+        assert_eq!(lab_of("other-t1"), None);
+    }
+
+    #[test]
+    fn orphans_are_the_labs_nothing_runs_in() {
+        let names: Vec<String> = [
+            "hcl1-t1",
+            "hcl1-relay",
+            "hcl2-t1",
+            "hcl2-relay",
+            "hcl3-relay",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        // Lab 2 runs a process in one namespace: all of it stays.
+        let orphans = orphans(&names, |ns| ns == "hcl2-t1");
+        assert_eq!(orphans, ["hcl1-t1", "hcl1-relay", "hcl3-relay"]);
+        assert!(super::orphans(&names, |_| true).is_empty());
+        assert_eq!(super::orphans(&names, |_| false), names);
     }
 }

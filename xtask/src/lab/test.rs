@@ -20,7 +20,7 @@ pub(super) fn test(opts: &Options, state_path: &Path) -> Result<()> {
     // A lab left by a crashed run would make `up` refuse.
     if read_state(state_path)?.is_some() || !leftovers().is_empty() {
         println!("lab: removing a previous lab first");
-        down::down(state_path)?;
+        down::down(state_path, false)?;
     }
     let state = up::up(opts, state_path)?;
     up::print_summary(&state, state_path);
@@ -41,7 +41,7 @@ pub(super) fn test(opts: &Options, state_path: &Path) -> Result<()> {
     ];
     args.extend(opts.test_args.iter().map(String::as_str));
     let status = Cargo::new(args).env(STATE_ENV, state_path).status();
-    let down_result = down::down(state_path);
+    let down_result = down::down(state_path, false);
     if let Some(pid) = watchdog {
         signal(pid, "-KILL");
     }

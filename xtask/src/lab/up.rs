@@ -63,7 +63,7 @@ pub(super) fn up(opts: &Options, state_path: &Path) -> Result<LabState> {
         Err(err) => {
             eprintln!("lab: up failed, taking the lab down again");
             print_logs(&state);
-            if let Err(down_err) = down::down(state_path) {
+            if let Err(down_err) = down::down(state_path, false) {
                 eprintln!("lab: down after the failed up failed too: {down_err:#}");
             }
             Err(err)

@@ -14,7 +14,7 @@ use netns_harness::lab::LabState;
 
 use super::network::{DNS_ADDR, PLAN, addr};
 use super::{Build, Part, no_status, path_str};
-use crate::lab::netns::is_lab_name;
+use crate::lab::netns::{self, is_lab_name};
 use crate::lab::process::alive;
 
 pub(in crate::lab) const PART: Part = Part {
@@ -123,14 +123,14 @@ fn wait_dnsmasq(state: &LabState) -> Result<()> {
     }
 }
 
-/// Removes the `/etc/netns/<lab namespace>/` directories, the state's and
-/// those of any earlier lab.
-fn down(_: Option<&LabState>) -> Vec<String> {
+/// Removes the `/etc/netns/<lab namespace>/` directories of the removed
+/// namespaces, and those a crashed lab left without their namespace.
+fn down(removed: &[String]) -> Vec<String> {
     let mut errors = Vec::new();
     if let Ok(dir) = fs::read_dir("/etc/netns") {
         for entry in dir.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if is_lab_name(&name) {
+            if is_lab_name(&name) && (removed.contains(&name) || !netns::exists(&name)) {
                 if let Err(err) = fs::remove_dir_all(entry.path()) {
                     errors.push(format!("removing {}: {err}", entry.path().display()));
                 }

@@ -35,8 +35,8 @@ pub(super) struct Part {
     /// Lines `lab status` prints after the state (live checks).
     pub(super) status: fn(&LabState) -> Vec<String>,
     /// Undoes what outlives the namespaces; runs after they are deleted,
-    /// with the state when there is one. Returns what it could not undo.
-    pub(super) down: fn(Option<&LabState>) -> Vec<String>,
+    /// with their names. Returns what it could not undo.
+    pub(super) down: fn(&[String]) -> Vec<String>,
 }
 
 /// The parts, in build order (`down` runs them in reverse).
@@ -111,7 +111,7 @@ fn no_status(_: &LabState) -> Vec<String> {
 }
 
 /// The `down` of a part with nothing outside its namespaces.
-fn nothing_to_undo(_: Option<&LabState>) -> Vec<String> {
+fn nothing_to_undo(_: &[String]) -> Vec<String> {
     Vec::new()
 }
 
