@@ -1,0 +1,89 @@
+//! A connect's use of the connection history: what it reads when it
+//! begins, and what it records of its attempts when it ends.
+
+use std::net::IpAddr;
+
+use crate::connector::Connector;
+use crate::history::{Advice, Partition, Past};
+use crate::host::HostState;
+use crate::race::{AttemptId, Candidate, Race};
+use crate::report::{AttemptOutcome, HistoryReport, Log};
+
+/// A connect's use of the connection history: the partition it reads
+/// and feeds (this network, the connector's key), and whether this
+/// connect ignores what it says.
+pub(super) struct Memory<'a> {
+    partition: Partition<'a>,
+    ignored: bool,
+}
+
+impl<'a> Memory<'a> {
+    /// The history of a connect to a name, when history is on and the
+    /// host view knows which network this is, with the families' advice
+    /// (read once, when the connect begins) unless this connect ignores
+    /// history; records the decision in `log`.
+    pub(super) fn open(
+        connector: &'a Connector,
+        host: &HostState,
+        network: iface_probe::NetworkId,
+        log: &mut Log,
+    ) -> Option<(Self, Option<Advice>)> {
+        let history = connector.history()?;
+        host.snapshot.as_ref()?;
+        let partition = history.partition(network, connector.history_key());
+        let ignored = partition.ignored();
+        let advice = (!ignored).then(|| partition.advice());
+        log.history = Some(HistoryReport {
+            network,
+            partitioned: connector.history_key().is_some(),
+            ignored,
+            demoted_family: advice.as_ref().and_then(Advice::demoted_family),
+        });
+        Some((Self { partition, ignored }, advice))
+    }
+
+    /// The notes of these candidates' addresses, unless ignored.
+    pub(super) fn notes<'c>(
+        &'c self,
+        candidates: &'c [Candidate],
+    ) -> impl Iterator<Item = (IpAddr, crate::history::Note)> + 'c {
+        candidates
+            .iter()
+            .filter(|_| !self.ignored)
+            .filter_map(|c| Some((c.dest.addr, self.partition.note(c.dest.addr)?)))
+    }
+
+    /// Remembers what the attempts of a finished race say of their paths.
+    pub(super) fn remember(&self, race: &Race, log: &Log, winner: Option<AttemptId>) {
+        let winner_family = winner
+            .and_then(|id| race.order().get(id.0 as usize))
+            .map(Candidate::family);
+        for attempt in log.ended_attempts() {
+            let Some(candidate) = race.order().get(attempt.index) else {
+                continue;
+            };
+            let ran = attempt
+                .end
+                .saturating_sub(attempt.start)
+                .saturating_sub(attempt.stable_wait.unwrap_or_default());
+            let waited_out = ran >= race.attempt_delay_after(attempt.index).0;
+            let past = match attempt.outcome {
+                AttemptOutcome::Connected => Past::Connected { handshake: ran },
+                AttemptOutcome::Refused => Past::Refused,
+                AttemptOutcome::Unreachable(_) => Past::Unreachable,
+                AttemptOutcome::TimedOut => Past::TimedOut,
+                AttemptOutcome::Abandoned if waited_out => Past::TimedOut,
+                AttemptOutcome::Cancelled if waited_out => match winner_family {
+                    Some(to) => Past::Lost { to },
+                    None => continue,
+                },
+                // Cancelled early, a source that was not stable, or an
+                // error that says nothing of the path (no descriptor
+                // left, ...): nothing learned.
+                _ => continue,
+            };
+            self.partition
+                .record(candidate.dest.addr, past, race.advice());
+        }
+    }
+}
