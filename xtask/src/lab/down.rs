@@ -9,8 +9,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use super::netns::{exists, lab_of, leftovers, orphans};
-use super::process::stop_pids;
+use super::netns::{exists, lab_of, lab_pid, leftovers, orphans};
+use super::process::{alive, stop_pids};
 use super::{parts, read_state};
 use crate::host;
 
@@ -27,7 +27,8 @@ fn pids_in(ns: &str) -> Vec<u32> {
 
 /// Stops the processes the state names and every process in the
 /// namespaces it removes: the state's, any other of the same lab, and
-/// those of labs nothing runs in any more (all lab namespaces with `all`).
+/// those of labs nothing runs in any more and whose maker is gone (all
+/// lab namespaces with `all`).
 /// Then deletes those namespaces, lets each part undo what outlives them,
 /// and removes the state file.
 pub(super) fn down(state_path: &Path, all: bool) -> Result<()> {
@@ -57,7 +58,8 @@ pub(super) fn down(state_path: &Path, all: bool) -> Result<()> {
     let removed_others = if all {
         others.clone()
     } else {
-        orphans(&others, |ns| !pids_in(ns).is_empty())
+        let maker_alive = |ns: &str| lab_pid(ns).is_some_and(alive);
+        orphans(&others, |ns| maker_alive(ns) || !pids_in(ns).is_empty())
     };
     let kept: BTreeSet<&str> = others
         .iter()
@@ -94,7 +96,7 @@ pub(super) fn down(state_path: &Path, all: bool) -> Result<()> {
     if !kept.is_empty() {
         let kept: Vec<&str> = kept.into_iter().collect();
         println!(
-            "lab down: left the namespaces of {} (up: processes run in them); \
+            "lab down: left the namespaces of the labs up or coming up ({}); \
              `cargo xtask lab down --all` removes them too",
             kept.join(", ")
         );

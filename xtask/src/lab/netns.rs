@@ -34,9 +34,16 @@ pub(super) fn lab_of(name: &str) -> Option<&str> {
         .map(|(lab, _)| lab)
 }
 
+/// The pid of the `up` (or `test`) that made a lab namespace, from its
+/// name.
+pub(super) fn lab_pid(name: &str) -> Option<u32> {
+    lab_of(name)?.strip_prefix(PREFIX_STEM)?.parse().ok()
+}
+
 /// Of the lab namespaces `names`, those of labs that nothing runs in any
-/// more, which a crashed or interrupted run left behind: a lab with a
-/// process in any of its namespaces (`busy`) is another lab, still up.
+/// more, which a crashed or interrupted run left behind: a lab with one
+/// of its namespaces `busy` (a process in it, or the process that makes
+/// the lab still alive) is another lab, up or coming up.
 pub(super) fn orphans(names: &[String], busy: impl Fn(&str) -> bool) -> Vec<String> {
     let live: Vec<&str> = names
         .iter()
@@ -87,6 +94,8 @@ mod tests {
         assert_eq!(lab_of("hcl123-t1"), Some("hcl123"));
         assert_eq!(lab_of("hcl123-nat64-router"), Some("hcl123"));
         assert_eq!(lab_of("other-t1"), None);
+        assert_eq!(lab_pid("hcl123-nat64-router"), Some(123));
+        assert_eq!(lab_pid("other-t1"), None);
     }
 
     #[test]
