@@ -210,10 +210,7 @@ impl<R: Resolve + ?Sized> Resolve for Arc<R> {
 /// family has no records of this type, which is what a DNS server would say
 /// too.
 fn literal(name: &str, rtype: RecordType) -> Option<LookupResult> {
-    if !maybe_ip(name) {
-        return None;
-    }
-    let addr: IpAddr = name.parse().ok()?;
+    let addr = crate::plan::parse_ip(name)?;
     Some(if rtype.matches(&addr) {
         Ok(vec![addr])
     } else {
