@@ -27,10 +27,9 @@ fn pids_in(ns: &str) -> Vec<u32> {
 
 /// Stops the processes the state names and every process in the
 /// namespaces it removes: the state's, any other of the same lab, and
-/// those of labs nothing runs in any more and whose maker is gone (all
-/// lab namespaces with `all`).
-/// Then deletes those namespaces, lets each part undo what outlives them,
-/// and removes the state file.
+/// those of labs nothing runs in any more and whose maker is gone (every
+/// lab namespace with `all`). Then deletes those namespaces, lets each
+/// part undo what outlives them, and removes the state file.
 pub(super) fn down(state_path: &Path, all: bool) -> Result<()> {
     let state = read_state(state_path).unwrap_or_else(|err| {
         eprintln!("lab down: ignoring the state file: {err:#}");
