@@ -133,6 +133,7 @@ pub mod blocking;
 mod connector;
 mod driver;
 mod error;
+mod fnv;
 pub mod history;
 mod host;
 pub mod integrations;

@@ -289,12 +289,7 @@ impl History {
 /// stands for no key). Stable across processes, so that a saved history
 /// keeps its partitions without holding the keys themselves.
 fn partition_digest(key: &str) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.as_bytes() {
-        hash ^= u64::from(*b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash.max(1)
+    crate::fnv::digest(key.as_bytes()).max(1)
 }
 
 /// Milliseconds since the Unix epoch (0 if the clock is before it).
