@@ -93,12 +93,13 @@ pub(crate) fn target(host: &str, snapshot: Option<&Snapshot>) -> Result<Target, 
 /// instructions, a noticeable part of a connect to an address); names are
 /// told apart at a glance.
 pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
-    if let Some(v4) = parse_dotted_quad(s) {
-        return Some(IpAddr::V4(v4));
+    if !crate::resolve::maybe_ip(s) {
+        return None;
     }
-    crate::resolve::maybe_ip(s)
-        .then(|| s.parse::<IpAddr>().ok())
-        .flatten()
+    match parse_dotted_quad(s) {
+        Some(v4) => Some(IpAddr::V4(v4)),
+        None => s.parse().ok(),
+    }
 }
 
 /// Four decimal numbers up to 255, joined by dots, without leading zeros
