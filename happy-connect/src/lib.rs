@@ -110,8 +110,10 @@
 //! [`history`] of this network), races the candidates ([`race::Race`], a
 //! pure RFC 8305 state machine) and returns the stream with a
 //! [`ConnectReport`] of every decision. [`Connector::resolve`] returns the
-//! same plan without connecting. A connect to an IP address makes its one
-//! attempt without the race.
+//! same plan without connecting. A connect with one candidate known at
+//! once (an IP address, or a name whose answers are ready at once and
+//! bring one address) makes its one attempt without the race; its report
+//! is the one the race would give.
 //!
 //! [`history`] remembers, per network and partition key, which paths
 //! failed, so that a broken path costs its delay once; it is on by default

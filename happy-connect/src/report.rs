@@ -724,9 +724,18 @@ impl Log {
         report
     }
 
-    /// The report of a connect that had one candidate and no race.
-    pub(crate) fn report_one(self, candidate: &Candidate, total: Duration) -> ConnectReport {
+    /// The report of a connect that had one candidate and no race, with
+    /// what history says of it (a name's).
+    pub(crate) fn report_one(
+        self,
+        candidate: &Candidate,
+        note: Option<Note>,
+        total: Duration,
+    ) -> ConnectReport {
         let mut candidates = Self::candidates(std::slice::from_ref(candidate), &[], None);
+        if let Some(c) = candidates.first_mut() {
+            c.history = note;
+        }
         self.annotate(&mut candidates);
         self.finish(candidates, 0, total)
     }

@@ -92,7 +92,7 @@ pub(super) async fn connect_one(
             let known = socket::known_local(&candidate, connector.socket());
             let local = socket::local_address(&stream, known);
             log.push(Event::Won { index: 0, local });
-            Ok((stream, log.report_one(&candidate, start.elapsed())))
+            Ok((stream, log.report_one(&candidate, None, start.elapsed())))
         }
         None => {
             let kind = if timed_out {
@@ -103,7 +103,7 @@ pub(super) async fn connect_one(
             Err(ConnectError::new(
                 kind,
                 None,
-                log.report_one(&candidate, start.elapsed()),
+                log.report_one(&candidate, None, start.elapsed()),
             ))
         }
     }

@@ -2,12 +2,13 @@
 //! begins, and what it records of its attempts when it ends.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use crate::connector::Connector;
 use crate::history::{Advice, Partition, Past};
 use crate::host::HostState;
-use crate::race::{AttemptId, Candidate, Race};
-use crate::report::{AttemptOutcome, HistoryReport, Log};
+use crate::race::{AttemptId, Candidate, Family, Race};
+use crate::report::{AttemptOutcome, Ended, HistoryReport, Log};
 
 /// A connect's use of the connection history: the partition it reads
 /// and feeds (this network, the connector's key), and whether this
@@ -62,28 +63,53 @@ impl<'a> Memory<'a> {
             let Some(candidate) = race.order().get(attempt.index) else {
                 continue;
             };
-            let ran = attempt
-                .end
-                .saturating_sub(attempt.start)
-                .saturating_sub(attempt.stable_wait.unwrap_or_default());
-            let waited_out = ran >= race.attempt_delay_after(attempt.index).0;
-            let past = match attempt.outcome {
-                AttemptOutcome::Connected => Past::Connected { handshake: ran },
-                AttemptOutcome::Refused => Past::Refused,
-                AttemptOutcome::Unreachable(_) => Past::Unreachable,
-                AttemptOutcome::TimedOut => Past::TimedOut,
-                AttemptOutcome::Abandoned if waited_out => Past::TimedOut,
-                AttemptOutcome::Cancelled if waited_out => match winner_family {
-                    Some(to) => Past::Lost { to },
-                    None => continue,
-                },
-                // Cancelled early, a source that was not stable, or an
-                // error that says nothing of the path (no descriptor
-                // left, ...): nothing learned.
-                _ => continue,
-            };
-            self.partition
-                .record(candidate.dest.addr, past, race.advice());
+            let delay = race.attempt_delay_after(attempt.index).0;
+            if let Some(past) = past(&attempt, delay, winner_family) {
+                self.partition
+                    .record(candidate.dest.addr, past, race.advice());
+            }
         }
     }
+
+    /// Remembers what the one attempt of a connect without a race says of
+    /// its path: as [`Memory::remember`] would of a race with one
+    /// candidate, whose advice was `advice`.
+    pub(super) fn remember_one(
+        &self,
+        addr: IpAddr,
+        log: &Log,
+        advice: Option<&Advice>,
+        configured: Duration,
+    ) {
+        let delay = advice.map_or(configured, |a| a.attempt_delay(addr, configured).0);
+        let winner_family = log.winner.is_some().then(|| Family::of(addr));
+        for attempt in log.ended_attempts() {
+            if let Some(past) = past(&attempt, delay, winner_family) {
+                self.partition.record(addr, past, advice);
+            }
+        }
+    }
+}
+
+/// What an ended attempt says of its path, if anything: `delay` is the
+/// Connection Attempt Delay after it, `winner_family` the family of the
+/// attempt that won, if one did.
+fn past(attempt: &Ended<'_>, delay: Duration, winner_family: Option<Family>) -> Option<Past> {
+    let ran = attempt
+        .end
+        .saturating_sub(attempt.start)
+        .saturating_sub(attempt.stable_wait.unwrap_or_default());
+    let waited_out = ran >= delay;
+    Some(match attempt.outcome {
+        AttemptOutcome::Connected => Past::Connected { handshake: ran },
+        AttemptOutcome::Refused => Past::Refused,
+        AttemptOutcome::Unreachable(_) => Past::Unreachable,
+        AttemptOutcome::TimedOut => Past::TimedOut,
+        AttemptOutcome::Abandoned if waited_out => Past::TimedOut,
+        AttemptOutcome::Cancelled if waited_out => Past::Lost { to: winner_family? },
+        // Cancelled early, a source that was not stable, or an error that
+        // says nothing of the path (no descriptor left, ...): nothing
+        // learned.
+        _ => return None,
+    })
 }

@@ -8,17 +8,20 @@
 //! (no task is spawned), so dropping it (a caller's timeout, a `select!`)
 //! drops them all and closes every socket at once.
 //!
-//! A connect to an IP address has one candidate and no query: it skips the
-//! race and makes its one attempt directly, under the same timeouts. That
-//! keeps the common case as light as a plain connect (a small future, few
-//! allocations) without changing what it does.
+//! A connect with one candidate known at once skips the race and makes its
+//! one attempt directly, under the same timeouts: a connect to an IP
+//! address, or to a name whose answers are all in as soon as its queries
+//! are sent (a table, a hosts file, a resolver's cache) and bring one
+//! address. That keeps the common cases as light as a plain connect (a
+//! small future, few allocations) without changing what they do: the
+//! report and history say what the race would have.
 //!
 //! This module opens a connect or a resolution (the host read, the target
 //! parsed, the queries sent); [`run`] drives the race of a connect to a
 //! name; [`slots`] holds its queries and attempts in flight; [`answers`]
 //! turns answers into candidates; [`attempt`] makes one attempt; [`memory`]
 //! reads and feeds the connection history; [`one`] is the fast path of a
-//! connect to an IP address.
+//! connect with one candidate.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -207,49 +210,58 @@ fn literal_destination(log: &mut Log, ip: IpAddr) -> IpAddr {
 }
 
 /// Connects to `host` on `port`: the whole of [`Connector::connect`]. A
-/// connect to an IP address whose source the host view has cached takes
-/// the fast path ([`one`]); anything else the general one, boxed.
+/// connect with one candidate known at once (an IP address, or a name
+/// answered at once with one address, its source cached) takes the fast
+/// path ([`one`]); anything else the general one, boxed.
 pub(crate) fn connect<'a>(
     connector: &'a Connector,
     host: &'a str,
     port: u16,
 ) -> impl Future<Output = Result<(TcpStream, ConnectReport), ConnectError>> + Send + 'a {
     let start = Instant::now();
-    match one::prepare(connector, host, port, start) {
-        Some(one) => Either::Left(one),
-        None => {
-            let span = tracing::debug_span!("connect", host, port);
-            Either::Right(Box::pin(tracing::Instrument::instrument(
-                general(connector, host, port, start),
-                span,
-            )))
-        }
-    }
+    let opened = match one::prepare(connector, host, port, start) {
+        one::Prepared::One(one) => return Either::Left(one),
+        one::Prepared::Opened(log, opening) => Some((log, opening)),
+        one::Prepared::General => None,
+    };
+    let span = tracing::debug_span!("connect", host, port);
+    Either::Right(Box::pin(tracing::Instrument::instrument(
+        general(connector, host, port, start, opened),
+        span,
+    )))
 }
 
-/// The general path of a connect.
+/// The general path of a connect; `opened`, a name's queries when the
+/// fast path sent them.
 async fn general(
     connector: &Connector,
     host: &str,
     port: u16,
     start: Instant,
+    opened: Option<(Log, Opening)>,
 ) -> Result<(TcpStream, ConnectReport), ConnectError> {
     let view = connector.host_view();
-    let mut log = Log::new(host, port, connector.race().strategy);
+    let (mut log, opening) = match opened {
+        Some(opened) => opened,
+        None => {
+            let mut log = Log::new(host, port, connector.race().strategy);
+            match open(connector, view, host, &mut log).await {
+                Ok(opening) => (log, opening),
+                Err((kind, detail)) => {
+                    return Err(ConnectError::new(
+                        kind,
+                        Some(detail),
+                        log.report(None, start.elapsed()),
+                    ));
+                }
+            }
+        }
+    };
     let Opening {
         host: host_state,
         target,
         queries,
-    } = match open(connector, view, host, &mut log).await {
-        Ok(opening) => opening,
-        Err((kind, detail)) => {
-            return Err(ConnectError::new(
-                kind,
-                Some(detail),
-                log.report(None, start.elapsed()),
-            ));
-        }
-    };
+    } = opening;
     if let Target::Literal { ip, scope_id } = target {
         // Boxed: rare, and its attempt would take room in every connect's
         // future.

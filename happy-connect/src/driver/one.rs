@@ -1,12 +1,15 @@
-//! A connect to an IP address, on the fast path: when the host view is up
-//! and knows the source, the connect is one socket, one timer and the
-//! report, in a future written by hand so that it holds little more than
-//! a plain tokio connect does. Thousands of connects at once then cost
-//! little more memory than plain tokio's.
+//! A connect with one candidate known at once, on the fast path: an IP
+//! address whose source the host view has cached, or a name whose
+//! answers are in at once (a table, a hosts file, a cache) and bring one
+//! address. The connect is then one socket, one timer and the report, in
+//! a future written by hand so that it holds little more than a plain
+//! tokio connect does: with one candidate there is nothing to race, and
+//! the report and history say what the race would have.
 //!
-//! Everything else (a name, a host view still starting, a source not
-//! cached yet, a Teredo source that must be stable first, a host where
-//! NAT64 matters) takes the general path.
+//! Everything else (a name that waits for its answers or brings several
+//! addresses, a host view still starting, a source not cached yet, a
+//! Teredo source that must be stable first, a host where NAT64 matters)
+//! takes the general path; a name's queries, once sent, go with it.
 
 use std::future::{Future, Ready};
 use std::io;
@@ -20,16 +23,24 @@ use iface_probe::{Dest, Snapshot};
 use pin_project_lite::pin_project;
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
+use tracing::debug;
 
+use super::Opening;
+use super::answers::{answer_limit, record_answer};
+use super::memory::Memory;
+use super::slots::Queries;
 use crate::connector::Connector;
 use crate::error::{ConnectError, ConnectErrorKind};
+use crate::history::{Advice, Note};
+use crate::host::HostState;
 use crate::plan::{self, Target};
-use crate::race::{Candidate, Strategy, is_teredo_ip};
+use crate::race::{Candidate, RaceConfig, Strategy, is_teredo_ip};
 use crate::report::{AttemptOutcome, ConnectReport, Event, HostCapabilities, Log};
+use crate::resolve::{LookupFuture, LookupResult, RecordType};
 use crate::socket;
 
 pin_project! {
-    /// The one attempt of a connect to an IP address.
+    /// The one attempt of a connect with one candidate.
     pub(crate) struct ConnectOne<'a, F> {
         host: &'a str,
         port: u16,
@@ -43,29 +54,194 @@ pin_project! {
         begun: Duration,
         // Whether the timer is the total timeout (not the attempt's).
         total_bound: bool,
+        // A name's queries and history; `None` for an IP address.
+        named: Option<Box<Named<'a>>>,
         #[pin]
         connect: F,
         #[pin]
-        timer: Sleep,
+        timer: Timer,
+    }
+}
+
+/// What a connect to a name adds to its one attempt: the log of its
+/// queries and answers, and the history it read and feeds.
+pub(crate) struct Named<'a> {
+    log: Log,
+    memory: Option<Memory<'a>>,
+    /// What history said when the connect began, with the candidate's
+    /// note: what the race would have been advised.
+    advice: Option<Advice>,
+    note: Option<Note>,
+    /// The configured Connection Attempt Delay (history's weighs the
+    /// attempt's length against it).
+    attempt_delay: Duration,
+}
+
+pin_project! {
+    /// The attempt's timeout: a sleep made at the first poll, so that the
+    /// connect's future may be made outside the runtime that polls it.
+    #[project = TimerProj]
+    pub(crate) enum Timer {
+        Unarmed { deadline: Instant },
+        Armed { #[pin] sleep: Sleep },
+    }
+}
+
+impl Future for Timer {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if let TimerProj::Unarmed { deadline } = self.as_mut().project() {
+            let sleep = tokio::time::sleep_until((*deadline).into());
+            self.set(Self::Armed { sleep });
+        }
+        match self.project() {
+            TimerProj::Armed { sleep } => sleep.poll(cx),
+            TimerProj::Unarmed { .. } => Poll::Pending,
+        }
     }
 }
 
 /// The socket's connect, or the error that prevented it.
 pub(crate) type SocketConnect<C> = Either<C, Ready<io::Result<TcpStream>>>;
 
-/// The fast path for `host`, when it applies.
-pub(crate) fn prepare<'a>(
-    connector: &Connector,
+/// How a connect begins.
+pub(super) enum Prepared<'a, F> {
+    /// On the fast path.
+    One(ConnectOne<'a, F>),
+    /// On the general path, with a name's queries sent (and any answer
+    /// already in, put back) and recorded in the log.
+    Opened(Log, Opening),
+    /// On the general path, from the start.
+    General,
+}
+
+/// How a connect to `host` begins: on the fast path when it applies.
+pub(super) fn prepare<'a>(
+    connector: &'a Connector,
     host: &'a str,
     port: u16,
     start: Instant,
-) -> Option<ConnectOne<'a, SocketConnect<impl Future<Output = io::Result<TcpStream>> + Send + use<>>>>
-{
-    if !plan::may_be_literal(host) {
-        return None;
+) -> Prepared<'a, SocketConnect<impl Future<Output = io::Result<TcpStream>> + Send + use<>>> {
+    if plan::may_be_literal(host) {
+        return match literal(connector, host) {
+            Some((candidate, capabilities)) => Prepared::One(one(
+                connector,
+                (host, port, start, start.elapsed()),
+                candidate,
+                capabilities,
+                None,
+            )),
+            None => Prepared::General,
+        };
     }
     let view = connector.host_view();
-    let (candidate, capabilities) = view.with_snapshot(|snapshot| {
+    let Some(snapshot) = view.snapshot() else {
+        return Prepared::General;
+    };
+    if connector.nat64_state().engaged(&snapshot)
+        || !matches!(plan::target(host, Some(&snapshot)), Ok(Target::Name))
+        || connector.zoned_hosts(host, Some(&snapshot)).is_some()
+    {
+        return Prepared::General;
+    }
+    let Ok(resolver) = connector.resolver() else {
+        return Prepared::General;
+    };
+    // The queries, as the general path's opening sends them.
+    let mut log = Log::new(host, port, connector.race().strategy);
+    log.capabilities = connector.with_facts(Some(&snapshot), |f| f.capabilities);
+    log.queries.reserve_exact(2);
+    let decision = connector.aaaa().decide(log.capabilities.as_ref());
+    log.push(Event::Query {
+        rtype: RecordType::A,
+        sent: true,
+        reason: std::borrow::Cow::Borrowed("always asked"),
+    });
+    let mut a = resolver.lookup(host, RecordType::A);
+    log.push(Event::Query {
+        rtype: RecordType::Aaaa,
+        sent: decision.send,
+        reason: std::borrow::Cow::Borrowed(decision.reason.as_str()),
+    });
+    let mut aaaa = decision
+        .send
+        .then(|| resolver.lookup(host, RecordType::Aaaa));
+    debug!(aaaa = decision.send, "queries sent");
+    let host_state = HostState {
+        snapshot: Some(snapshot),
+        unavailable: None,
+    };
+    let answers = match (a.take_ready(), aaaa.as_mut().map(LookupFuture::take_ready)) {
+        (Some(a), None) if aaaa.is_none() => Some((a, None)),
+        (Some(a), Some(Some(aaaa))) => Some((a, Some(aaaa))),
+        (Some(answer), _) => {
+            // The AAAA answer is still to come: the A answer goes back.
+            a = LookupFuture::ready(answer);
+            None
+        }
+        (None, Some(Some(answer))) => {
+            aaaa = Some(LookupFuture::ready(answer));
+            None
+        }
+        (None, _) => None,
+    };
+    if let Some((a_answer, aaaa_answer)) = answers {
+        let config = connector.race();
+        let snapshot = host_state.snapshot.as_deref();
+        let capabilities = log.capabilities;
+        match single(
+            connector,
+            snapshot,
+            config,
+            &a_answer,
+            aaaa_answer.as_ref(),
+            port,
+        )
+        .zip(capabilities)
+        {
+            Some((candidate, capabilities)) => {
+                // The answers' time is the attempt's.
+                let at = start.elapsed();
+                record_answer(&mut log, at, RecordType::A, a_answer, config);
+                if let Some(answer) = aaaa_answer {
+                    record_answer(&mut log, at, RecordType::Aaaa, answer, config);
+                }
+                let named = named(connector, &host_state, &candidate, log);
+                return Prepared::One(one(
+                    connector,
+                    (host, port, start, at),
+                    candidate,
+                    capabilities,
+                    Some(named),
+                ));
+            }
+            None => {
+                a = LookupFuture::ready(a_answer);
+                aaaa = aaaa_answer.map(LookupFuture::ready);
+            }
+        }
+    }
+    let mut queries = Queries::default();
+    queries.push(RecordType::A, a);
+    if let Some(aaaa) = aaaa {
+        queries.push(RecordType::Aaaa, aaaa);
+    }
+    Prepared::Opened(
+        log,
+        Opening {
+            host: host_state,
+            target: Target::Name,
+            queries,
+        },
+    )
+}
+
+/// An IP literal's candidate, when the fast path applies to it.
+#[inline(always)]
+fn literal(connector: &Connector, host: &str) -> Option<(Candidate, HostCapabilities)> {
+    let view = connector.host_view();
+    view.with_snapshot(|snapshot| {
         let snapshot = snapshot?;
         let Ok(Target::Literal { ip, scope_id }) = plan::target(host, Some(snapshot)) else {
             return None;
@@ -76,15 +252,99 @@ pub(crate) fn prepare<'a>(
             return None;
         }
         let source = view.cached_source(&Dest::new(ip, Some(scope_id)))?;
-        let candidate = plan::candidate(ip, source.as_ref(), port).with_scope_id(scope_id);
+        let candidate = plan::candidate(ip, source.as_ref(), 0).with_scope_id(scope_id);
         if needs_stable_wait(&candidate, snapshot) {
             return None;
         }
         let capabilities = connector.with_facts(Some(snapshot), |f| f.capabilities)?;
         Some((candidate, capabilities))
-    })?;
+    })
+}
+
+/// A name's one candidate, when its answers (all in) bring one address
+/// whose source the host view has cached and that needs no wait: what
+/// the race would be handed, deduplicated, with nothing to choose.
+fn single(
+    connector: &Connector,
+    snapshot: Option<&Snapshot>,
+    config: &RaceConfig,
+    a: &LookupResult,
+    aaaa: Option<&LookupResult>,
+    port: u16,
+) -> Option<Candidate> {
+    let snapshot = snapshot?;
+    if config.max_candidates == 0 {
+        return None;
+    }
+    let limit = answer_limit(config);
+    let mut only = None;
+    for (rtype, answer) in [(RecordType::A, Some(a)), (RecordType::Aaaa, aaaa)] {
+        let Some(Ok(addrs)) = answer else {
+            continue;
+        };
+        if addrs.len() > limit {
+            return None;
+        }
+        for &addr in addrs.iter().filter(|a| rtype.matches(a)) {
+            match only {
+                None => only = Some(addr),
+                Some(seen) if seen == addr => {}
+                Some(_) => return None,
+            }
+        }
+    }
+    let ip = only?;
+    let source = connector
+        .host_view()
+        .cached_source(&Dest::new(ip, Some(0)))?;
+    let candidate = plan::candidate(ip, source.as_ref(), port).with_scope_id(0);
+    (!needs_stable_wait(&candidate, snapshot)).then_some(candidate)
+}
+
+/// A name's log and history for its one attempt: history read as the
+/// race would read it.
+fn named<'a>(
+    connector: &'a Connector,
+    host: &HostState,
+    candidate: &Candidate,
+    mut log: Log,
+) -> Box<Named<'a>> {
+    let network = connector.with_facts(host.snapshot.as_ref(), |f| f.network);
+    let (memory, mut advice) = match Memory::open(connector, host, network, &mut log) {
+        Some((memory, advice)) => (Some(memory), advice),
+        None => (None, None),
+    };
+    let note = memory.as_ref().and_then(|m| {
+        m.notes(std::slice::from_ref(candidate))
+            .next()
+            .map(|(_, note)| note)
+    });
+    if let Some(note) = note {
+        advice
+            .get_or_insert_default()
+            .add(candidate.dest.addr, note);
+    }
+    Box::new(Named {
+        log,
+        memory,
+        advice,
+        note,
+        attempt_delay: connector.race().attempt_delay(),
+    })
+}
+
+/// The one attempt's future, its socket open and its timer set; it
+/// begins `begun` after `start`.
+#[inline(always)]
+fn one<'a>(
+    connector: &Connector,
+    (host, port, start, begun): (&'a str, u16, Instant, Duration),
+    candidate: Candidate,
+    capabilities: HostCapabilities,
+    named: Option<Box<Named<'a>>>,
+) -> ConnectOne<'a, SocketConnect<impl Future<Output = io::Result<TcpStream>> + Send + use<>>> {
+    let candidate = Candidate { port, ..candidate };
     let config = connector.race();
-    let begun = start.elapsed();
     let total_left = config.total_timeout.saturating_sub(begun);
     let total_bound = total_left < config.attempt_timeout;
     let limit = config.attempt_timeout.min(total_left);
@@ -93,7 +353,7 @@ pub(crate) fn prepare<'a>(
         Ok(socket) => Either::Left(socket.connect(address)),
         Err(err) => Either::Right(std::future::ready(Err(err))),
     };
-    Some(ConnectOne {
+    ConnectOne {
         host,
         port,
         strategy: config.strategy,
@@ -103,9 +363,12 @@ pub(crate) fn prepare<'a>(
         start,
         begun,
         total_bound,
+        named,
         connect,
-        timer: tokio::time::sleep(limit),
-    })
+        timer: Timer::Unarmed {
+            deadline: start + begun + limit,
+        },
+    }
 }
 
 /// Whether an attempt to `candidate` must first wait for a Teredo address
@@ -134,56 +397,155 @@ where
                 Poll::Pending => return Poll::Pending,
             },
         };
-        let mut log = Log::new(this.host, *this.port, *this.strategy);
-        log.capabilities = Some(*this.capabilities);
-        log.attempts.reserve_exact(1);
         let candidate = *this.candidate;
         let at = this.start.elapsed();
-        log.push(Event::Start {
-            address: candidate.addr(),
-            source: candidate.dest.source.map(|s| s.addr),
-            at: *this.begun,
-        });
-        Poll::Ready(match result {
-            Ok(stream) => {
-                log.push(Event::End {
-                    index: 0,
-                    at,
-                    outcome: AttemptOutcome::Connected,
-                    stable_wait: None,
-                });
-                let local = socket::local_address(&stream, *this.known_local);
-                log.push(Event::Won { index: 0, local });
-                Ok((stream, log.report_one(&candidate, this.start.elapsed())))
+        let (begun, known_local) = (*this.begun, *this.known_local);
+        Poll::Ready(match this.named.take() {
+            None => {
+                let mut log = Log::new(this.host, *this.port, *this.strategy);
+                log.capabilities = Some(*this.capabilities);
+                let result = record(&mut log, &candidate, (begun, at), result, known_local);
+                conclude(log, &candidate, None, result, at)
             }
-            Err(outcome) => {
-                let kind = if outcome == AttemptOutcome::Abandoned {
-                    ConnectErrorKind::TimedOut
-                } else {
-                    ConnectErrorKind::AllAttemptsFailed
-                };
-                log.push(Event::End {
-                    index: 0,
-                    at,
-                    outcome,
-                    stable_wait: None,
-                });
-                Err(ConnectError::new(
-                    kind,
-                    None,
-                    log.report_one(&candidate, this.start.elapsed()),
-                ))
+            Some(named) => {
+                let Named {
+                    mut log,
+                    memory,
+                    advice,
+                    note,
+                    attempt_delay,
+                } = *named;
+                let result = record(&mut log, &candidate, (begun, at), result, known_local);
+                if let Some(memory) = &memory {
+                    memory.remember_one(candidate.dest.addr, &log, advice.as_ref(), attempt_delay);
+                }
+                conclude(log, &candidate, note, result, at)
             }
         })
+    }
+}
+
+/// Records the one attempt, from `begun` to `at`, and how it ended;
+/// gives the stream, or the error's kind.
+#[inline(always)]
+fn record(
+    log: &mut Log,
+    candidate: &Candidate,
+    (begun, at): (Duration, Duration),
+    result: Result<TcpStream, AttemptOutcome>,
+    known_local: Option<IpAddr>,
+) -> Result<TcpStream, ConnectErrorKind> {
+    log.attempts.reserve_exact(1);
+    log.push(Event::Start {
+        address: candidate.addr(),
+        source: candidate.dest.source.map(|s| s.addr),
+        at: begun,
+    });
+    match result {
+        Ok(stream) => {
+            log.push(Event::End {
+                index: 0,
+                at,
+                outcome: AttemptOutcome::Connected,
+                stable_wait: None,
+            });
+            let local = socket::local_address(&stream, known_local);
+            log.push(Event::Won { index: 0, local });
+            Ok(stream)
+        }
+        Err(outcome) => {
+            let kind = if outcome == AttemptOutcome::Abandoned {
+                ConnectErrorKind::TimedOut
+            } else {
+                ConnectErrorKind::AllAttemptsFailed
+            };
+            log.push(Event::End {
+                index: 0,
+                at,
+                outcome,
+                stable_wait: None,
+            });
+            Err(kind)
+        }
+    }
+}
+
+/// The connect's result, with its report; it took `total`.
+#[inline(always)]
+fn conclude(
+    log: Log,
+    candidate: &Candidate,
+    note: Option<Note>,
+    result: Result<TcpStream, ConnectErrorKind>,
+    total: Duration,
+) -> Result<(TcpStream, ConnectReport), ConnectError> {
+    let report = log.report_one(candidate, note, total);
+    match result {
+        Ok(stream) => Ok((stream, report)),
+        Err(kind) => Err(ConnectError::new(kind, None, report)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::mem::size_of_val;
-    use std::net::Ipv4Addr;
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::time::{Duration, Instant};
 
+    use super::{Prepared, prepare};
     use crate::connector::Connector;
+    use crate::resolve::{RecordType, StaticResolver};
+
+    const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    /// Which way `prepare` takes.
+    fn way(connector: &Connector, host: &str, port: u16) -> &'static str {
+        match prepare(connector, host, port, Instant::now()) {
+            Prepared::One(_) => "fast",
+            Prepared::Opened(..) => "general, queries sent",
+            Prepared::General => "general",
+        }
+    }
+
+    /// A name answered at once with one address (its source cached) takes
+    /// the fast path; one with two addresses, or whose answers wait, goes
+    /// to the race with its queries sent; what the fast path does not
+    /// handle goes to the general path from the start.
+    #[tokio::test]
+    async fn the_fast_path_takes_one_address_answered_at_once() {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("listen");
+        let port = listener.local_addr().expect("bound").port();
+        let table = StaticResolver::new()
+            .with("one.test", &[LOOPBACK])
+            .with("twice.test", &[LOOPBACK, LOOPBACK])
+            .with(
+                "two.test",
+                &[LOOPBACK, IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))],
+            );
+        let mut connector = Connector::new();
+        connector.set_resolver(table.clone());
+        // Warm: the host view and the source of 127.0.0.1.
+        let (_stream, report) = connector.connect("one.test", port).await.expect("connect");
+        assert!(report.winner.is_some(), "{report}");
+
+        assert_eq!(way(&connector, "one.test", port), "fast");
+        assert_eq!(way(&connector, "ONE.test.", port), "fast");
+        assert_eq!(way(&connector, "twice.test", port), "fast");
+        assert_eq!(way(&connector, "127.0.0.1", port), "fast");
+        assert_eq!(way(&connector, "two.test", port), "general, queries sent");
+        assert_eq!(way(&connector, "none.test", port), "general, queries sent");
+        assert_eq!(way(&connector, "bad host", port), "general");
+        for rtype in [RecordType::A, RecordType::Aaaa] {
+            let mut waiting = connector.clone();
+            waiting.set_resolver(table.clone().with_delay(rtype, Duration::ZERO));
+            assert_eq!(way(&waiting, "one.test", port), "general, queries sent");
+        }
+        let mut capped = connector.clone();
+        capped.race_mut().max_candidates = 0;
+        assert_eq!(way(&capped, "one.test", port), "general, queries sent");
+    }
 
     /// Thousands of connects at once each hold a clone of the connector
     /// and the connect's future: both stay close to what a plain tokio

@@ -109,9 +109,11 @@ pub type LookupResult = Result<Vec<IpAddr>, ResolveError>;
 /// The future of one lookup: the addresses of one family, in the order the
 /// source gave them (sorting is the caller's job, RFC 6724).
 ///
-/// An answer known at once (an IP literal, a table, a hosts file) is
-/// [`LookupFuture::ready`] and costs no allocation; a lookup that waits is
-/// [`LookupFuture::new`], boxed. Either way it is `'static`, so that the
+/// An answer known at once (an IP literal, a table, a hosts file, a
+/// cache) is [`LookupFuture::ready`] and costs no allocation; a lookup that
+/// waits is [`LookupFuture::new`], boxed. When every answer of a connect is
+/// ready and they bring one address, the connector makes its one attempt
+/// without running the race (the report is the same). Either way it is `'static`, so that the
 /// caller can spawn it or keep the A and AAAA lookups in one collection,
 /// and `Send`, so that it can move to any worker thread.
 ///
@@ -150,6 +152,15 @@ impl LookupFuture {
     /// A lookup that runs `future`.
     pub fn new(future: impl Future<Output = LookupResult> + Send + 'static) -> Self {
         Self(Lookup::Pending(Box::pin(future)))
+    }
+
+    /// The answer of a [`LookupFuture::ready`] lookup, taken without
+    /// polling; `None` for a lookup that waits (or whose answer is taken).
+    pub(crate) fn take_ready(&mut self) -> Option<LookupResult> {
+        match &mut self.0 {
+            Lookup::Ready(answer) => answer.take(),
+            Lookup::Pending(_) => None,
+        }
     }
 }
 

@@ -437,6 +437,30 @@ fn blocking_connect_reads_what_the_server_sent() {
     blocking_round_trip();
 }
 
+/// A connect's future may be made before entering the runtime that runs
+/// it: nothing in it needs the runtime until it is polled, on the fast
+/// path (an address, a name answered at once) as on the general one.
+#[test]
+fn a_connect_made_outside_the_runtime_runs_inside_it() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let ports = Ports::new(Mode::Listen, Mode::Refuse);
+    let c = connector("one.test", &[V4_IP]);
+    // Warm: the host view and the source of 127.0.0.1.
+    rt.block_on(c.connect("one.test", ports.port))
+        .expect("connect");
+    for host in ["127.0.0.1", "one.test", "[::1]"] {
+        let connect = c.connect(host, ports.port);
+        match rt.block_on(connect) {
+            Ok((_, report)) => assert_eq!(winner_ip(&report), V4_IP, "{report}"),
+            // ::1 is refused here; what matters is that it ran.
+            Err(err) => assert_eq!(err.kind(), ConnectErrorKind::AllAttemptsFailed, "{err}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn blocking_connect_works_inside_a_runtime_too() {
     blocking_round_trip();

@@ -2,6 +2,7 @@
 
 #![cfg(target_os = "linux")]
 
+mod answered_at_once;
 mod cli;
 mod connect;
 mod dns_server;
