@@ -56,12 +56,7 @@ pub(crate) fn target(host: &str, snapshot: Option<&Snapshot>) -> Result<Target, 
     };
     let parsed = parse_ip(addr);
     let Some(ip) = parsed else {
-        // The ASCII characters `char::is_whitespace` takes, and `%`.
-        let blank = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r' | b' ' | b'%');
-        if host.is_empty()
-            || host.bytes().any(blank)
-            || (!host.is_ascii() && host.contains(char::is_whitespace))
-        {
+        if !is_name(host) {
             return Err(InvalidHost(format!(
                 "{host:?} is not a host name or an IP address"
             )));
@@ -86,6 +81,17 @@ pub(crate) fn target(host: &str, snapshot: Option<&Snapshot>) -> Result<Target, 
         }
     }
     Ok(Target::Literal { ip, scope_id })
+}
+
+/// Whether `host`, which is not an IP address, is taken as a name: it is
+/// not empty and has no blank (nor `%`). What [`target`] says of a host
+/// that [`may_be_literal`] rules out, without its other work.
+pub(crate) fn is_name(host: &str) -> bool {
+    // The ASCII characters `char::is_whitespace` takes, and `%`.
+    let blank = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r' | b' ' | b'%');
+    !host.is_empty()
+        && !host.bytes().any(blank)
+        && (host.is_ascii() || !host.contains(char::is_whitespace))
 }
 
 /// `s` as an IP address, as `IpAddr::from_str` reads it. The usual IPv4

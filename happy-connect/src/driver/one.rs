@@ -139,8 +139,10 @@ pub(super) fn prepare<'a>(
     let Some(snapshot) = view.snapshot() else {
         return Prepared::General;
     };
-    if connector.nat64_state().engaged(&snapshot)
-        || !matches!(plan::target(host, Some(&snapshot)), Ok(Target::Name))
+    // Not an IP literal, so a name unless it is invalid (which the general
+    // path reports).
+    if !plan::is_name(host)
+        || connector.nat64_state().engaged(&snapshot)
         || connector.zoned_hosts(host, Some(&snapshot)).is_some()
     {
         return Prepared::General;
@@ -150,7 +152,9 @@ pub(super) fn prepare<'a>(
     };
     // The queries, as the general path's opening sends them.
     let mut log = Log::new(host, port, connector.race().strategy);
-    log.capabilities = connector.with_facts(Some(&snapshot), |f| f.capabilities);
+    let (capabilities, network) =
+        connector.with_facts(Some(&snapshot), |f| (f.capabilities, f.network));
+    log.capabilities = capabilities;
     log.queries.reserve_exact(2);
     let decision = connector.aaaa().decide(log.capabilities.as_ref());
     log.push(Event::Query {
@@ -207,7 +211,7 @@ pub(super) fn prepare<'a>(
                 if let Some(answer) = aaaa_answer {
                     record_answer(&mut log, at, RecordType::Aaaa, answer, config);
                 }
-                let named = named(connector, &host_state, &candidate, log);
+                let named = named(connector, &host_state, network, &candidate, log);
                 return Prepared::One(one(
                     connector,
                     (host, port, start, at),
@@ -306,10 +310,10 @@ fn single(
 fn named<'a>(
     connector: &'a Connector,
     host: &HostState,
+    network: iface_probe::NetworkId,
     candidate: &Candidate,
     mut log: Log,
 ) -> Box<Named<'a>> {
-    let network = connector.with_facts(host.snapshot.as_ref(), |f| f.network);
     let (memory, mut advice) = match Memory::open(connector, host, network, &mut log) {
         Some((memory, advice)) => (Some(memory), advice),
         None => (None, None),
