@@ -31,7 +31,11 @@ use crate::race::Family;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Advice {
     families: [Option<Note>; 2],
-    notes: Vec<(IpAddr, Note)>,
+    /// The notes of candidates' addresses: the first in place (a connect
+    /// to a name with one address allocates nothing for it), the others
+    /// in `more`.
+    first: Option<(IpAddr, Note)>,
+    more: Vec<(IpAddr, Note)>,
     delay_min: Duration,
     delay_max: Duration,
 }
@@ -97,7 +101,8 @@ impl Advice {
     pub fn new(families: [Option<Note>; 2], delay_min: Duration, delay_max: Duration) -> Self {
         Self {
             families,
-            notes: Vec::new(),
+            first: None,
+            more: Vec::new(),
             delay_min,
             delay_max: delay_max.max(delay_min),
         }
@@ -105,15 +110,23 @@ impl Advice {
 
     /// Adds (or replaces) the note of a candidate's address.
     pub fn add(&mut self, addr: IpAddr, note: Note) {
-        match self.notes.iter_mut().find(|(a, _)| *a == addr) {
-            Some(slot) => slot.1 = note,
-            None => self.notes.push((addr, note)),
+        let known = self.first.iter_mut().chain(&mut self.more);
+        if let Some(slot) = known.into_iter().find(|(a, _)| *a == addr) {
+            slot.1 = note;
+        } else if self.first.is_none() {
+            self.first = Some((addr, note));
+        } else {
+            self.more.push((addr, note));
         }
     }
 
     /// The note of an address, if history has one.
     pub fn note(&self, addr: IpAddr) -> Option<&Note> {
-        self.notes.iter().find(|(a, _)| *a == addr).map(|(_, n)| n)
+        self.first
+            .iter()
+            .chain(&self.more)
+            .find(|(a, _)| *a == addr)
+            .map(|(_, n)| n)
     }
 
     /// The note of a family, if history has one.
@@ -123,7 +136,7 @@ impl Advice {
 
     /// Whether history has nothing to say.
     pub fn is_empty(&self) -> bool {
-        self.notes.is_empty() && self.families.iter().all(Option::is_none)
+        self.first.is_none() && self.families.iter().all(Option::is_none)
     }
 
     /// Whether the address goes after those that did not fail (its
@@ -219,6 +232,26 @@ mod tests {
                 "{families:?}"
             );
         }
+    }
+
+    #[test]
+    fn notes_are_added_replaced_and_found_however_many() {
+        let mut advice = Advice::new([None, None], MIN, MAX);
+        assert!(advice.is_empty());
+        let addrs: Vec<IpAddr> = (1..=4).map(|i| IpAddr::from([192, 0, 2, i])).collect();
+        for &addr in &addrs {
+            advice.add(addr, note(Past::Refused));
+        }
+        assert!(!advice.is_empty());
+        // Replacing the first (kept in place) and a later one.
+        advice.add(addrs[0], note(Past::TimedOut));
+        advice.add(addrs[2], note(Past::TimedOut));
+        let last = |a: IpAddr| advice.note(a).map(|n| n.last);
+        assert_eq!(last(addrs[0]), Some(Past::TimedOut));
+        assert_eq!(last(addrs[1]), Some(Past::Refused));
+        assert_eq!(last(addrs[2]), Some(Past::TimedOut));
+        assert_eq!(last(addrs[3]), Some(Past::Refused));
+        assert_eq!(last(IpAddr::from([192, 0, 2, 9])), None);
     }
 
     #[test]
