@@ -11,10 +11,10 @@
 //! A connect with one candidate known at once skips the race and makes its
 //! one attempt directly, under the same timeouts: a connect to an IP
 //! address, or to a name whose answers are all in as soon as its queries
-//! are sent (a table, a hosts file, a resolver's cache) and bring one
-//! address. That keeps the common cases as light as a plain connect (a
-//! small future, few allocations) without changing what they do: the
-//! report and history say what the race would have.
+//! are sent (lookups that are `LookupFuture::ready`: a table, a resolver's
+//! own cache) and bring one address. That keeps the common cases as light
+//! as a plain connect (a small future, few allocations) without changing
+//! what they do: the report and history say what the race would have.
 //!
 //! This module opens a connect or a resolution (the host read, the target
 //! parsed, the queries sent); [`run`] drives the race of a connect to a

@@ -1,10 +1,10 @@
 //! A connect with one candidate known at once, on the fast path: an IP
-//! address whose source the host view has cached, or a name whose
-//! answers are in at once (a table, a hosts file, a cache) and bring one
-//! address. The connect is then one socket, one timer and the report, in
-//! a future written by hand so that it holds little more than a plain
-//! tokio connect does: with one candidate there is nothing to race, and
-//! the report and history say what the race would have.
+//! address whose source the host view has cached, or a name whose answers
+//! are in at once (`LookupFuture::ready`: a table, a resolver's own cache)
+//! and bring one address. The connect is then one socket, one timer and
+//! the report, in a future written by hand so that it holds little more
+//! than a plain tokio connect does: with one candidate there is nothing to
+//! race, and the report and history say what the race would have.
 //!
 //! Everything else (a name that waits for its answers or brings several
 //! addresses, a host view still starting, a source not cached yet, a

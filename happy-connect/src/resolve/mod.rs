@@ -110,12 +110,15 @@ pub type LookupResult = Result<Vec<IpAddr>, ResolveError>;
 /// source gave them (sorting is the caller's job, RFC 6724).
 ///
 /// An answer known at once (an IP literal, a table, a hosts file, a
-/// cache) is [`LookupFuture::ready`] and costs no allocation; a lookup that
-/// waits is [`LookupFuture::new`], boxed. When every answer of a connect is
-/// ready and they bring one address, the connector makes its one attempt
-/// without running the race (the report is the same). Either way it is `'static`, so that the
-/// caller can spawn it or keep the A and AAAA lookups in one collection,
-/// and `Send`, so that it can move to any worker thread.
+/// cache) is [`LookupFuture::ready`] and costs no allocation; a lookup
+/// that waits is [`LookupFuture::new`], boxed. Either way it is `'static`,
+/// so that the caller can spawn it or keep the A and AAAA lookups in one
+/// collection, and `Send`, so that it can move to any worker thread.
+///
+/// When every answer of a connect is ready and they bring one address,
+/// the connector makes its one attempt without running the race (the
+/// report is the same): a resolver with a cache of its own gains by
+/// answering a hit with [`LookupFuture::ready`].
 ///
 /// ```
 /// use std::net::{IpAddr, Ipv4Addr};
