@@ -84,13 +84,20 @@ struct Opening {
 }
 
 /// Reads the host, parses the target and starts the queries, recording
-/// each decision in `log`.
+/// each decision in `log`; or takes what the fast path opened (a name's
+/// queries sent), log and all.
 async fn open(
     connector: &Connector,
     view: &HostView,
     host_name: &str,
     log: &mut Log,
+    opened: Option<Box<(Log, Opening)>>,
 ) -> Result<Opening, (ConnectErrorKind, String)> {
+    if let Some(opened) = opened {
+        let (opened_log, opening) = *opened;
+        *log = opened_log;
+        return Ok(opening);
+    }
     let host = host_state(view).await;
     log.capabilities = connector.with_facts(host.snapshot.as_ref(), |f| f.capabilities);
     log.host_unavailable.clone_from(&host.unavailable);
@@ -221,7 +228,8 @@ pub(crate) fn connect<'a>(
     let start = Instant::now();
     let opened = match one::prepare(connector, host, port, start) {
         one::Prepared::One(one) => return Either::Left(one),
-        one::Prepared::Opened(log, opening) => Some((log, opening)),
+        // Boxed: an async fn keeps its arguments for its whole life.
+        one::Prepared::Opened(log, opening) => Some(Box::new((log, opening))),
         one::Prepared::General => None,
     };
     let span = tracing::debug_span!("connect", host, port);
@@ -238,30 +246,27 @@ async fn general(
     host: &str,
     port: u16,
     start: Instant,
-    opened: Option<(Log, Opening)>,
+    opened: Option<Box<(Log, Opening)>>,
 ) -> Result<(TcpStream, ConnectReport), ConnectError> {
     let view = connector.host_view();
-    let (mut log, opening) = match opened {
-        Some(opened) => opened,
-        None => {
-            let mut log = Log::new(host, port, connector.race().strategy);
-            match open(connector, view, host, &mut log).await {
-                Ok(opening) => (log, opening),
-                Err((kind, detail)) => {
-                    return Err(ConnectError::new(
-                        kind,
-                        Some(detail),
-                        log.report(None, start.elapsed()),
-                    ));
-                }
-            }
-        }
+    let mut log = match opened {
+        Some(_) => Log::empty(),
+        None => Log::new(host, port, connector.race().strategy),
     };
     let Opening {
         host: host_state,
         target,
         queries,
-    } = opening;
+    } = match open(connector, view, host, &mut log, opened).await {
+        Ok(opening) => opening,
+        Err((kind, detail)) => {
+            return Err(ConnectError::new(
+                kind,
+                Some(detail),
+                log.report(None, start.elapsed()),
+            ));
+        }
+    };
     if let Target::Literal { ip, scope_id } = target {
         // Boxed: rare, and its attempt would take room in every connect's
         // future.
@@ -290,7 +295,7 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
     let start = Instant::now();
     let view = connector.host_view();
     let mut log = Log::new(host, 0, Strategy::Sequential);
-    let opening = match open(connector, view, host, &mut log).await {
+    let opening = match open(connector, view, host, &mut log, None).await {
         Ok(opening) => opening,
         Err((kind, detail)) => {
             return Err(ConnectError::for_resolution(
@@ -385,4 +390,24 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
         ));
     }
     Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::connector::Connector;
+
+    /// The general path's future holds the race once, with the timer and
+    /// little else: what comes before the race (the opening, its log, an
+    /// argument kept for the future's whole life) must not take room of
+    /// its own beside it.
+    #[test]
+    fn the_general_future_holds_the_race_and_little_else() {
+        let connector = Connector::new();
+        let general = super::general(&connector, "name.test", 80, std::time::Instant::now(), None);
+        let (future, run) = (size_of_val(&general), size_of::<super::run::Run<'_>>());
+        assert!(
+            future <= run + 512,
+            "the general future is {future} bytes, the race's run {run}"
+        );
+    }
 }
