@@ -368,12 +368,24 @@ impl Connector {
         if let Some(r) = &self.inner.resolver {
             return Ok(Arc::clone(r));
         }
+        Ok(Arc::clone(self.system_resolver()?))
+    }
+
+    /// The resolver, borrowed (no reference count written).
+    pub(crate) fn resolver_ref(&self) -> Result<&dyn Resolve, ResolveError> {
+        match &self.inner.resolver {
+            Some(r) => Ok(&**r),
+            None => Ok(&**self.system_resolver()?),
+        }
+    }
+
+    fn system_resolver(&self) -> Result<&Arc<dyn Resolve>, ResolveError> {
         if let Some(r) = self.inner.system_resolver.get() {
-            return Ok(Arc::clone(r));
+            return Ok(r);
         }
         // Two first connects may both build one; the first kept wins.
         let built: Arc<dyn Resolve> = Arc::new(SystemResolver::new()?);
-        Ok(Arc::clone(self.inner.system_resolver.get_or_init(|| built)))
+        Ok(self.inner.system_resolver.get_or_init(|| built))
     }
 
     /// Asks for AAAA records whatever the host's capabilities: the

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use crate::connector::Connector;
 use crate::history::{Advice, Partition, Past};
-use crate::host::HostState;
 use crate::race::{AttemptId, Candidate, Family, Race};
 use crate::report::{AttemptOutcome, Ended, HistoryReport, Log};
 
@@ -25,12 +24,12 @@ impl<'a> Memory<'a> {
     /// history; records the decision in `log`.
     pub(super) fn open(
         connector: &'a Connector,
-        host: &HostState,
+        snapshot: Option<&iface_probe::Snapshot>,
         network: iface_probe::NetworkId,
         log: &mut Log,
     ) -> Option<(Self, Option<Advice>)> {
         let history = connector.history()?;
-        host.snapshot.as_ref()?;
+        snapshot?;
         let partition = history.partition(network, connector.history_key());
         let ignored = partition.ignored();
         let advice = (!ignored).then(|| partition.advice());

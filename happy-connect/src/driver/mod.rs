@@ -228,8 +228,7 @@ pub(crate) fn connect<'a>(
     let start = Instant::now();
     let opened = match one::prepare(connector, host, port, start) {
         one::Prepared::One(one) => return Either::Left(one),
-        // Boxed: an async fn keeps its arguments for its whole life.
-        one::Prepared::Opened(log, opening) => Some(Box::new((log, opening))),
+        one::Prepared::Opened(opened) => Some(opened),
         one::Prepared::General => None,
     };
     let span = tracing::debug_span!("connect", host, port);
@@ -331,8 +330,8 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
         }
         Target::Name => {
             let (_, network) = connector.prospects(host_state.snapshot.as_ref());
-            let memory =
-                Memory::open(connector, &host_state, network, &mut log).map(|(memory, read)| {
+            let memory = Memory::open(connector, host_state.snapshot.as_deref(), network, &mut log)
+                .map(|(memory, read)| {
                     advice = read;
                     memory
                 });

@@ -15,6 +15,7 @@ use std::future::{Future, Ready};
 use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -106,12 +107,16 @@ impl Future for Timer {
 pub(crate) type SocketConnect<C> = Either<C, Ready<io::Result<TcpStream>>>;
 
 /// How a connect begins.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the fast path's future, moved once into the connect's: boxing it would cost an allocation per connect"
+)]
 pub(super) enum Prepared<'a, F> {
     /// On the fast path.
     One(ConnectOne<'a, F>),
     /// On the general path, with a name's queries sent (and any answer
     /// already in, put back) and recorded in the log.
-    Opened(Log, Opening),
+    Opened(Box<(Log, Opening)>),
     /// On the general path, from the start.
     General,
 }
@@ -135,25 +140,72 @@ pub(super) fn prepare<'a>(
             None => Prepared::General,
         };
     }
-    let view = connector.host_view();
-    let Some(snapshot) = view.snapshot() else {
-        return Prepared::General;
-    };
+    // The snapshot borrowed (a reference of its own is taken only for the
+    // general path).
+    let begins = connector
+        .host_view()
+        .with_snapshot(|snapshot| match snapshot {
+            Some(snapshot) => name(connector, host, port, start, snapshot),
+            None => NameStart::General,
+        });
+    match begins {
+        NameStart::One {
+            candidate,
+            capabilities,
+            named,
+            at,
+        } => Prepared::One(one(
+            connector,
+            (host, port, start, at),
+            candidate,
+            capabilities,
+            Some(named),
+        )),
+        NameStart::Opened(opened) => Prepared::Opened(opened),
+        NameStart::General => Prepared::General,
+    }
+}
+
+/// How a connect to a name begins.
+enum NameStart<'a> {
+    /// With one candidate, answered when `at` had passed.
+    One {
+        candidate: Candidate,
+        capabilities: HostCapabilities,
+        named: Box<Named<'a>>,
+        at: Duration,
+    },
+    /// Boxed: it goes on into the general future, whose arguments stay
+    /// for its whole life.
+    Opened(Box<(Log, Opening)>),
+    General,
+}
+
+/// How a connect to `host`, not an IP literal, begins on a host the view
+/// knows.
+#[inline(always)]
+fn name<'a>(
+    connector: &'a Connector,
+    host: &str,
+    port: u16,
+    start: Instant,
+    snapshot: &Arc<Snapshot>,
+) -> NameStart<'a> {
     // Not an IP literal, so a name unless it is invalid (which the general
     // path reports).
     if !plan::is_name(host)
-        || connector.nat64_state().engaged(&snapshot)
-        || connector.zoned_hosts(host, Some(&snapshot)).is_some()
+        || connector.nat64_state().engaged(snapshot)
+        || connector.zoned_hosts(host, Some(snapshot)).is_some()
     {
-        return Prepared::General;
+        return NameStart::General;
     }
-    let Ok(resolver) = connector.resolver() else {
-        return Prepared::General;
+    let Ok(resolver) = connector.resolver_ref() else {
+        return NameStart::General;
     };
     // The queries, as the general path's opening sends them.
     let mut log = Log::new(host, port, connector.race().strategy);
     let (capabilities, network) =
-        connector.with_facts(Some(&snapshot), |f| (f.capabilities, f.network));
+        connector.with_facts(Some(snapshot), |f| (f.capabilities, f.network));
     log.capabilities = capabilities;
     log.queries.reserve_exact(2);
     let decision = connector.aaaa().decide(log.capabilities.as_ref());
@@ -172,10 +224,6 @@ pub(super) fn prepare<'a>(
         .send
         .then(|| resolver.lookup(host, RecordType::Aaaa));
     debug!(aaaa = decision.send, "queries sent");
-    let host_state = HostState {
-        snapshot: Some(snapshot),
-        unavailable: None,
-    };
     let answers = match (a.take_ready(), aaaa.as_mut().map(LookupFuture::take_ready)) {
         (Some(a), None) if aaaa.is_none() => Some((a, None)),
         (Some(a), Some(Some(aaaa))) => Some((a, Some(aaaa))),
@@ -192,7 +240,6 @@ pub(super) fn prepare<'a>(
     };
     if let Some((a_answer, aaaa_answer)) = answers {
         let config = connector.race();
-        let snapshot = host_state.snapshot.as_deref();
         let capabilities = log.capabilities;
         match single(
             connector,
@@ -211,14 +258,12 @@ pub(super) fn prepare<'a>(
                 if let Some(answer) = aaaa_answer {
                     record_answer(&mut log, at, RecordType::Aaaa, answer, config);
                 }
-                let named = named(connector, &host_state, network, &candidate, log);
-                return Prepared::One(one(
-                    connector,
-                    (host, port, start, at),
+                return NameStart::One {
+                    named: named(connector, snapshot, network, &candidate, log),
                     candidate,
                     capabilities,
-                    Some(named),
-                ));
+                    at,
+                };
             }
             None => {
                 a = LookupFuture::ready(a_answer);
@@ -231,14 +276,17 @@ pub(super) fn prepare<'a>(
     if let Some(aaaa) = aaaa {
         queries.push(RecordType::Aaaa, aaaa);
     }
-    Prepared::Opened(
+    NameStart::Opened(Box::new((
         log,
         Opening {
-            host: host_state,
+            host: HostState {
+                snapshot: Some(Arc::clone(snapshot)),
+                unavailable: None,
+            },
             target: Target::Name,
             queries,
         },
-    )
+    )))
 }
 
 /// An IP literal's candidate, when the fast path applies to it.
@@ -270,13 +318,12 @@ fn literal(connector: &Connector, host: &str) -> Option<(Candidate, HostCapabili
 /// the race would be handed, deduplicated, with nothing to choose.
 fn single(
     connector: &Connector,
-    snapshot: Option<&Snapshot>,
+    snapshot: &Snapshot,
     config: &RaceConfig,
     a: &LookupResult,
     aaaa: Option<&LookupResult>,
     port: u16,
 ) -> Option<Candidate> {
-    let snapshot = snapshot?;
     if config.max_candidates == 0 {
         return None;
     }
@@ -309,12 +356,12 @@ fn single(
 /// race would read it.
 fn named<'a>(
     connector: &'a Connector,
-    host: &HostState,
+    snapshot: &Snapshot,
     network: iface_probe::NetworkId,
     candidate: &Candidate,
     mut log: Log,
 ) -> Box<Named<'a>> {
-    let (memory, mut advice) = match Memory::open(connector, host, network, &mut log) {
+    let (memory, mut advice) = match Memory::open(connector, Some(snapshot), network, &mut log) {
         Some((memory, advice)) => (Some(memory), advice),
         None => (None, None),
     };
