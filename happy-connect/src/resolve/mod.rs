@@ -202,6 +202,12 @@ impl fmt::Debug for LookupFuture {
 /// AAAA future once it has connected over IPv4. Implementations should
 /// stop their work then (a blocking `getaddrinfo` call cannot be stopped
 /// and runs to its end on its own thread).
+///
+/// [`Connector::connect`](crate::Connector::connect) calls `lookup` when
+/// the connect is made, so that an answer known at once can spare it the
+/// race; the connect's future may be made before entering the runtime
+/// that polls it. Start any work that needs the runtime in the returned
+/// future (as [`LookupFuture::new`] does), not in `lookup` itself.
 pub trait Resolve: Send + Sync + 'static {
     /// Looks up the addresses of `name` for one record type.
     ///
