@@ -43,7 +43,7 @@ use crate::plan::{self, Target};
 use crate::race::order::Planner;
 use crate::race::{Family, RaceConfig, Strategy};
 use crate::report::{ConnectReport, Event, Log};
-use crate::resolve::RecordType;
+use crate::resolve::{LookupFuture, RecordType, Resolve};
 
 use answers::{candidates, record_answer};
 use attempt::literal;
@@ -133,12 +133,33 @@ async fn open(
             queries,
         });
     }
-    let resolver = connector.resolver().map_err(|err| {
+    let resolver = connector.resolver_ref().map_err(|err| {
         (
             ConnectErrorKind::NoAddresses,
             format!("cannot set up DNS: {err}"),
         )
     })?;
+    let (a, aaaa) = send_queries(connector, resolver, host_name, log);
+    queries.push(RecordType::A, a);
+    if let Some(aaaa) = aaaa {
+        queries.push(RecordType::Aaaa, aaaa);
+    }
+    Ok(Opening {
+        host,
+        target,
+        queries,
+    })
+}
+
+/// Sends a name's queries (A always, AAAA as the policy decides for this
+/// host's capabilities, already in `log`) and records both decisions in
+/// `log`: the A lookup and, if sent, the AAAA one.
+fn send_queries(
+    connector: &Connector,
+    resolver: &dyn Resolve,
+    host_name: &str,
+    log: &mut Log,
+) -> (LookupFuture, Option<LookupFuture>) {
     // Two query decisions: the usual connect to a name records them
     // without growing.
     log.queries.reserve_exact(2);
@@ -148,24 +169,17 @@ async fn open(
         sent: true,
         reason: Cow::Borrowed("always asked"),
     });
-    queries.push(RecordType::A, resolver.lookup(host_name, RecordType::A));
+    let a = resolver.lookup(host_name, RecordType::A);
     log.push(Event::Query {
         rtype: RecordType::Aaaa,
         sent: decision.send,
         reason: Cow::Borrowed(decision.reason.as_str()),
     });
-    if decision.send {
-        queries.push(
-            RecordType::Aaaa,
-            resolver.lookup(host_name, RecordType::Aaaa),
-        );
-    }
+    let aaaa = decision
+        .send
+        .then(|| resolver.lookup(host_name, RecordType::Aaaa));
     debug!(aaaa = decision.send, "queries sent");
-    Ok(Opening {
-        host,
-        target,
-        queries,
-    })
+    (a, aaaa)
 }
 
 /// What NAT64 means for this connect: nothing on a host with IPv4 that

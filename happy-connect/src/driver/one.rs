@@ -24,12 +24,11 @@ use iface_probe::{Dest, Snapshot};
 use pin_project_lite::pin_project;
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
-use tracing::debug;
 
-use super::Opening;
 use super::answers::{answer_limit, record_answer};
 use super::memory::Memory;
 use super::slots::Queries;
+use super::{Opening, send_queries};
 use crate::connector::Connector;
 use crate::error::{ConnectError, ConnectErrorKind};
 use crate::history::{Advice, Note};
@@ -207,23 +206,7 @@ fn name<'a>(
     let (capabilities, network) =
         connector.with_facts(Some(snapshot), |f| (f.capabilities, f.network));
     log.capabilities = capabilities;
-    log.queries.reserve_exact(2);
-    let decision = connector.aaaa().decide(log.capabilities.as_ref());
-    log.push(Event::Query {
-        rtype: RecordType::A,
-        sent: true,
-        reason: std::borrow::Cow::Borrowed("always asked"),
-    });
-    let mut a = resolver.lookup(host, RecordType::A);
-    log.push(Event::Query {
-        rtype: RecordType::Aaaa,
-        sent: decision.send,
-        reason: std::borrow::Cow::Borrowed(decision.reason.as_str()),
-    });
-    let mut aaaa = decision
-        .send
-        .then(|| resolver.lookup(host, RecordType::Aaaa));
-    debug!(aaaa = decision.send, "queries sent");
+    let (mut a, mut aaaa) = send_queries(connector, resolver, host, &mut log);
     let answers = match (a.take_ready(), aaaa.as_mut().map(LookupFuture::take_ready)) {
         (Some(a), None) if aaaa.is_none() => Some((a, None)),
         (Some(a), Some(Some(aaaa))) => Some((a, Some(aaaa))),
