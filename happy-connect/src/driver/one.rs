@@ -71,7 +71,6 @@ pub(crate) struct Named<'a> {
     /// What history said when the connect began, with the candidate's
     /// note: what the race would have been advised.
     advice: Option<Advice>,
-    note: Option<Note>,
     /// The configured Connection Attempt Delay (history's weighs the
     /// attempt's length against it).
     attempt_delay: Duration,
@@ -362,7 +361,6 @@ fn named<'a>(
         log,
         memory,
         advice,
-        note,
         attempt_delay: connector.race().attempt_delay(),
     })
 }
@@ -446,14 +444,16 @@ where
                     mut log,
                     memory,
                     advice,
-                    note,
                     attempt_delay,
                 } = *named;
                 let result = record(&mut log, &candidate, (begun, at), result, known_local);
                 if let Some(memory) = &memory {
                     memory.remember_one(candidate.dest.addr, &log, advice.as_ref(), attempt_delay);
                 }
-                conclude(log, &candidate, note, result, at)
+                // The candidate's note, as the race's report takes it from
+                // its advice.
+                let note = advice.as_ref().and_then(|a| a.note(candidate.dest.addr));
+                conclude(log, &candidate, note.copied(), result, at)
             }
         })
     }
