@@ -1,7 +1,8 @@
 //! A connect with one candidate known at once, on the fast path: an IP
 //! address whose source the host view has cached, or a name whose answers
 //! are in at once (`LookupFuture::ready`: a table, a resolver's own cache)
-//! and bring one address. The connect is then one socket, one timer and
+//! and bring one address. The connect is then one socket, a timer armed
+//! only if the connect is not done after the runtime's next I/O turn, and
 //! the report, in a future written by hand so that it holds little more
 //! than a plain tokio connect does: with one candidate there is nothing to
 //! race, and the report and history say what the race would have.
@@ -14,7 +15,7 @@
 use std::future::{Future, Ready};
 use std::io;
 use std::net::IpAddr;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -77,11 +78,23 @@ pub(crate) struct Named<'a> {
 }
 
 pin_project! {
-    /// The attempt's timeout: a sleep made at the first poll, so that the
-    /// connect's future may be made outside the runtime that polls it.
+    /// The attempt's timeout, armed lazily. A tokio timer costs about as
+    /// much as the rest of a connect's bookkeeping (registered in the
+    /// runtime's wheel, cleared when dropped), and most connects never need
+    /// it: a connect that is not done at its first poll has the task polled
+    /// once more, after the runtime's next look at its I/O (the wake
+    /// `tokio::task::yield_now` defers), and only a connect still pending
+    /// then arms the timer, at the same deadline. That costs a connect over
+    /// a real network one more poll; a loopback connect, whose handshake is
+    /// over before that look, none of the timer. Made at the first poll,
+    /// not before, so that the connect's future may be made outside the
+    /// runtime that polls it.
     #[project = TimerProj]
     pub(crate) enum Timer {
+        /// Not polled yet.
         Unarmed { deadline: Instant },
+        /// Polled once, the task's next poll asked for.
+        Deferred { deadline: Instant },
         Armed { #[pin] sleep: Sleep },
     }
 }
@@ -90,13 +103,25 @@ impl Future for Timer {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if let TimerProj::Unarmed { deadline } = self.as_mut().project() {
-            let sleep = tokio::time::sleep_until((*deadline).into());
-            self.set(Self::Armed { sleep });
+        match self.as_mut().project() {
+            TimerProj::Unarmed { deadline } => {
+                let deadline = *deadline;
+                // Polled once, `yield_now` hands the task's waker to the
+                // runtime to wake after its next I/O turn (or wakes it at
+                // once outside a runtime); dropping it then is fine.
+                let _ = pin!(tokio::task::yield_now()).poll(cx);
+                self.set(Self::Deferred { deadline });
+                return Poll::Pending;
+            }
+            TimerProj::Deferred { deadline } => {
+                let sleep = tokio::time::sleep_until((*deadline).into());
+                self.set(Self::Armed { sleep });
+            }
+            TimerProj::Armed { .. } => {}
         }
         match self.project() {
             TimerProj::Armed { sleep } => sleep.poll(cx),
-            TimerProj::Unarmed { .. } => Poll::Pending,
+            _ => Poll::Pending,
         }
     }
 }
