@@ -551,7 +551,12 @@ mod tests {
     use std::net::{IpAddr, Ipv4Addr};
     use std::time::{Duration, Instant};
 
-    use super::{Prepared, prepare};
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Wake, Waker};
+
+    use super::{Prepared, Timer, prepare};
     use crate::connector::Connector;
     use crate::resolve::{RecordType, StaticResolver};
 
@@ -604,6 +609,46 @@ mod tests {
         let mut capped = connector.clone();
         capped.race_mut().max_candidates = 0;
         assert_eq!(way(&capped, "one.test", port), "general, queries sent");
+    }
+
+    /// The timeout's timer asks for one more poll before it arms (a
+    /// connect done by then never registers a timer); armed at that poll,
+    /// it fires at its deadline, counted from when the connect began.
+    #[tokio::test(start_paused = true)]
+    async fn the_timer_arms_at_its_second_poll_and_fires_at_its_deadline() {
+        struct Count(AtomicUsize);
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let start = tokio::time::Instant::now();
+        let mut timer = pin!(Timer::Unarmed {
+            deadline: (start + Duration::from_secs(5)).into_std(),
+        });
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&count));
+        let mut cx = Context::from_waker(&waker);
+
+        assert!(timer.as_mut().poll(&mut cx).is_pending());
+        assert!(matches!(*timer, Timer::Deferred { .. }));
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            0,
+            "the wake waits for the runtime's turn"
+        );
+        tokio::task::yield_now().await;
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            1,
+            "woken after the runtime's turn"
+        );
+
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(timer.as_mut().poll(&mut cx).is_pending());
+        assert!(matches!(*timer, Timer::Armed { .. }));
+        timer.await;
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
     }
 
     /// Thousands of connects at once each hold a clone of the connector
