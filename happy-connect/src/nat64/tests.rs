@@ -570,48 +570,56 @@ fn prospects() -> Vec<Candidate> {
     crate::plan::prospects(Some(&ipv6_only()))
 }
 
+/// A race on the IPv6-only host, begun at `t0`, asking `families`; with
+/// the policy that knows `nat64`, if given.
+fn race_on_ipv6_only(t0: Instant, families: &[race::Family], nat64: Option<&str>) -> Race {
+    let mut config = RaceConfig::default();
+    if let Some(nsp) = nat64 {
+        config.policy = Policy::rfc6724().with_nat64(&[prefix(nsp)]);
+    }
+    Race::with_prospects(config, t0, families, prospects())
+}
+
+/// Hands the race an answer of `family` with these destinations, at `at`:
+/// the actions it takes.
+fn answer(race: &mut Race, family: race::Family, dests: &[&str], at: Instant) -> Vec<Action> {
+    let candidates = dests.iter().map(|d| cand(d)).collect();
+    let mut actions = Vec::new();
+    race.handle(Input::Answer { family, candidates }, at, &mut actions);
+    actions
+}
+
+/// The race's order, as addresses.
+fn order(race: &Race) -> Vec<String> {
+    race.order()
+        .iter()
+        .map(|c| c.dest.addr.to_string())
+        .collect()
+}
+
+const NSP: &str = "2001:db8:64::/96";
+/// 198.51.100.50 under `NSP`.
+const SYNTHESIZED: &str = "2001:db8:64::c633:6432";
+const BOTH: [race::Family; 2] = [race::Family::V4, race::Family::V6];
+
 #[test]
 fn native_aaaa_goes_before_nat64_and_a_synthesized_duplicate_collapses() {
     let t0 = Instant::now();
-    let nsp = prefix("2001:db8:64::/96");
-    let config = RaceConfig {
-        policy: Policy::rfc6724().with_nat64(&[nsp]),
-        ..RaceConfig::default()
-    };
-    let mut race = Race::with_prospects(
-        config,
-        t0,
-        &[race::Family::V4, race::Family::V6],
-        prospects(),
-    );
-    let mut actions = Vec::new();
+    let mut race = race_on_ipv6_only(t0, &BOTH, Some(NSP));
     // The A answer comes first, synthesized: the race waits for AAAA,
     // which could bring native IPv6.
-    race.handle(
-        Input::Answer {
-            family: race::Family::V4,
-            candidates: vec![cand("2001:db8:64::c633:6432")],
-        },
-        t0,
-        &mut actions,
-    );
+    let actions = answer(&mut race, race::Family::V4, &[SYNTHESIZED], t0);
     assert!(actions.is_empty(), "{actions:?}");
     assert!(race.pending_could_go_first());
     // AAAA: native, and DNS64's copy of the synthesized address.
-    race.handle(
-        Input::Answer {
-            family: race::Family::V6,
-            candidates: vec![cand("2001:db8:64::c633:6432"), cand("2a00:1::10")],
-        },
-        t0 + Duration::from_millis(5),
-        &mut actions,
+    let later = t0 + Duration::from_millis(5);
+    let actions = answer(
+        &mut race,
+        race::Family::V6,
+        &[SYNTHESIZED, "2a00:1::10"],
+        later,
     );
-    let order: Vec<String> = race
-        .order()
-        .iter()
-        .map(|c| c.dest.addr.to_string())
-        .collect();
-    assert_eq!(order, ["2a00:1::10", "2001:db8:64::c633:6432"]);
+    assert_eq!(order(&race), ["2a00:1::10", SYNTHESIZED]);
     assert!(matches!(&actions[0], Action::Start { candidate, .. }
         if candidate.dest.addr == ip("2a00:1::10")));
     // What put native first: RFC 6724's label and precedence rules.
@@ -627,23 +635,14 @@ fn without_the_prefix_the_same_answers_sort_as_two_native_ones() {
     // just another IPv6 prefix, and the NAT64 address goes first here
     // (RFC 6724 rule 9: it shares a longer prefix with the source).
     let t0 = Instant::now();
-    let mut race =
-        Race::with_prospects(RaceConfig::default(), t0, &[race::Family::V6], prospects());
-    let mut actions = Vec::new();
-    race.handle(
-        Input::Answer {
-            family: race::Family::V6,
-            candidates: vec![cand("2001:db8:64::c633:6432"), cand("2a00:1::10")],
-        },
+    let mut race = race_on_ipv6_only(t0, &[race::Family::V6], None);
+    answer(
+        &mut race,
+        race::Family::V6,
+        &[SYNTHESIZED, "2a00:1::10"],
         t0,
-        &mut actions,
     );
-    let order: Vec<String> = race
-        .order()
-        .iter()
-        .map(|c| c.dest.addr.to_string())
-        .collect();
-    assert_eq!(order, ["2001:db8:64::c633:6432", "2a00:1::10"]);
+    assert_eq!(order(&race), [SYNTHESIZED, "2a00:1::10"]);
 }
 
 #[test]
@@ -654,37 +653,13 @@ fn an_aaaa_answer_of_nat64_addresses_and_the_a_answer_make_one_candidate() {
     // Delay; the A answer, synthesized, is the same address: one
     // candidate, one attempt.
     let t0 = Instant::now();
-    let nsp = prefix("2001:db8:64::/96");
-    let config = RaceConfig {
-        policy: Policy::rfc6724().with_nat64(&[nsp]),
-        ..RaceConfig::default()
-    };
-    let delay = config.resolution_delay;
-    let mut race = Race::with_prospects(
-        config,
-        t0,
-        &[race::Family::V4, race::Family::V6],
-        prospects(),
-    );
-    let mut actions = Vec::new();
-    race.handle(
-        Input::Answer {
-            family: race::Family::V6,
-            candidates: vec![cand("2001:db8:64::c633:6432")],
-        },
-        t0,
-        &mut actions,
-    );
+    let mut race = race_on_ipv6_only(t0, &BOTH, Some(NSP));
+    let delay = RaceConfig::default().resolution_delay;
+    let actions = answer(&mut race, race::Family::V6, &[SYNTHESIZED], t0);
     assert!(actions.is_empty(), "{actions:?}");
     assert_eq!(race.poll_timeout(), Some(t0 + delay));
-    race.handle(
-        Input::Answer {
-            family: race::Family::V4,
-            candidates: vec![cand("2001:db8:64::c633:6432")],
-        },
-        t0 + Duration::from_millis(2),
-        &mut actions,
-    );
+    let later = t0 + Duration::from_millis(2);
+    let actions = answer(&mut race, race::Family::V4, &[SYNTHESIZED], later);
     assert_eq!(race.order().len(), 1, "{:?}", race.order());
     assert!(
         matches!(&actions[..], [Action::Start { .. }]),
