@@ -549,12 +549,11 @@ fn conclude(
 mod tests {
     use std::mem::size_of_val;
     use std::net::{IpAddr, Ipv4Addr};
-    use std::time::{Duration, Instant};
-
     use std::pin::pin;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::{Context, Wake, Waker};
+    use std::time::{Duration, Instant};
 
     use super::{Prepared, Timer, prepare};
     use crate::connector::Connector;
