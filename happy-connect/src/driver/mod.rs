@@ -266,6 +266,17 @@ async fn general(
         Some(_) => Log::empty(),
         None => Log::new(host, port, connector.race().strategy),
     };
+    if connector.race().total_timeout.is_zero() {
+        // No time at all: nothing is sent and no attempt starts, whatever
+        // the host (the fast path leaves such a connect to this one).
+        let detail = Some("the total timeout is zero".to_owned());
+        let report = log.report(None, start.elapsed());
+        return Err(ConnectError::new(
+            ConnectErrorKind::TimedOut,
+            detail,
+            report,
+        ));
+    }
     let Opening {
         host: host_state,
         target,

@@ -151,6 +151,10 @@ pub(super) fn prepare<'a>(
     port: u16,
     start: Instant,
 ) -> Prepared<'a, SocketConnect<impl Future<Output = io::Result<TcpStream>> + Send + use<>>> {
+    // No time at all: the general path says so, for every host alike.
+    if connector.race().total_timeout.is_zero() {
+        return Prepared::General;
+    }
     if plan::may_be_literal(host) {
         return match literal(connector, host) {
             Some((candidate, capabilities)) => Prepared::One(one(
@@ -608,6 +612,10 @@ mod tests {
         let mut capped = connector.clone();
         capped.race_mut().max_candidates = 0;
         assert_eq!(way(&capped, "one.test", port), "general, queries sent");
+        let mut no_time = connector.clone();
+        no_time.race_mut().total_timeout = Duration::ZERO;
+        assert_eq!(way(&no_time, "one.test", port), "general");
+        assert_eq!(way(&no_time, "127.0.0.1", port), "general");
     }
 
     /// The timeout's timer asks for one more poll before it arms (a

@@ -29,6 +29,8 @@ pub struct RaceConfig {
     /// failed (default 10 s).
     pub attempt_timeout: Duration,
     /// How long the whole race may take, from [`Race::new`] (default 30 s).
+    /// Zero leaves no time at all: a connector's connect then times out at
+    /// once, without sending a query or starting an attempt.
     pub total_timeout: Duration,
     /// The most candidates the race keeps (default 32, the most
     /// [`rfc3484_sort::sort`] orders without allocating). Answers beyond it

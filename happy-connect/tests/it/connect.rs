@@ -461,6 +461,41 @@ fn a_connect_made_outside_the_runtime_runs_inside_it() {
     }
 }
 
+/// A total timeout of zero leaves no time for anything: whether the
+/// connect would have taken the fast path (an IP address, a name answered
+/// at once with one address) or raced (two addresses), nothing is sent,
+/// no attempt starts and the connect times out.
+#[tokio::test]
+async fn no_time_at_all_times_out_whatever_the_host() {
+    let ports = Ports::new(Mode::Listen, Mode::Listen);
+    let mut c = Connector::new();
+    c.set_resolver(
+        StaticResolver::new()
+            .with("one.test", &[V4_IP])
+            .with("two.test", &[V4_IP, V6_IP]),
+    );
+    // Warm: the host view and the sources, so that the fast path would
+    // apply.
+    for host in ["one.test", "two.test"] {
+        c.connect(host, ports.port).await.expect("connect");
+    }
+    c.race_mut().total_timeout = Duration::ZERO;
+    for host in ["127.0.0.1", "one.test", "two.test"] {
+        let err = c
+            .connect(host, ports.port)
+            .await
+            .expect_err("no time to connect");
+        let report = err.report();
+        assert_eq!(err.kind(), ConnectErrorKind::TimedOut, "{host}: {err}");
+        assert!(
+            err.to_string().contains("the total timeout is zero"),
+            "{err}"
+        );
+        assert!(report.queries.is_empty(), "{report}");
+        assert!(report.attempts.is_empty(), "{report}");
+    }
+}
+
 #[tokio::test]
 async fn blocking_connect_works_inside_a_runtime_too() {
     blocking_round_trip();
