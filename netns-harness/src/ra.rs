@@ -6,11 +6,18 @@
 //! A [`RouterAdvertiser`] is a raw ICMPv6 socket in the calling thread's
 //! namespace, bound to one interface: it sends to all nodes (`ff02::1`)
 //! with the hop limit of 255 that receivers check, from the interface's
-//! link-local address (the kernel picks it), and can wait for a Router
-//! Solicitation to answer. It needs root (`CAP_NET_RAW`).
+//! link-local address, and can wait for a Router Solicitation to answer.
+//! It needs root (`CAP_NET_RAW`).
+//!
+//! The source is bound, not left to the kernel: receivers drop an
+//! advertisement from any address but a link-local one (RFC 4861 §6.1.2),
+//! and until a new veth has its link-local address (it comes with the
+//! carrier, up to a second late) the kernel would pick one of the
+//! interface's global addresses for `ff02::1`.
 
 use std::io::{self, Read as _};
 use std::net::{Ipv6Addr, SocketAddrV6};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -56,6 +63,8 @@ pub fn pref64_option(scaled_lifetime: u16, plc: u8, prefix: Ipv6Addr) -> [u8; 16
 pub struct RouterAdvertiser {
     socket: Socket,
     index: u32,
+    /// The link-local address the socket is bound to, once it is.
+    source: Mutex<Option<Ipv6Addr>>,
 }
 
 impl RouterAdvertiser {
@@ -74,26 +83,36 @@ impl RouterAdvertiser {
         socket.set_multicast_if_v6(index)?;
         socket.set_multicast_loop_v6(false)?;
         socket.bind_device(Some(dev.as_bytes()))?;
-        Ok(Self { socket, index })
+        Ok(Self {
+            socket,
+            index,
+            source: Mutex::new(None),
+        })
     }
 
-    /// Sends one Router Advertisement with `options` to all nodes. While
-    /// the interface is not ready (no carrier yet, its link-local address
-    /// tentative), tries again for up to five seconds.
+    /// Sends one Router Advertisement with `options` to all nodes, from
+    /// the interface's link-local address. While the interface is not
+    /// ready (no carrier yet, its link-local address missing or
+    /// tentative), tries again for up to five seconds. Call it in the
+    /// socket's namespace: the first send looks the address up there.
     ///
     /// # Errors
     ///
-    /// When the send fails for another reason, or the address stays
-    /// tentative.
+    /// When the send fails for another reason, or the interface has no
+    /// usable link-local address by then.
     pub fn send(&self, options: &[&[u8]]) -> io::Result<()> {
         let packet = router_advertisement(options);
         let to = SockAddr::from(SocketAddrV6::new(ALL_NODES, 0, 0, self.index));
         let deadline = Instant::now() + TENTATIVE_RETRY;
         loop {
-            match self.socket.send_to(&packet, &to) {
+            let sent = self
+                .bind_source()
+                .and_then(|()| self.socket.send_to(&packet, &to));
+            match sent {
                 Ok(_) => return Ok(()),
-                // No source yet (tentative), or no route yet (the kernel
-                // raises a new veth's carrier up to a second late).
+                // No source yet (missing or tentative), or no route yet
+                // (the kernel raises a new veth's carrier up to a second
+                // late).
                 Err(e)
                     if matches!(
                         e.raw_os_error(),
@@ -105,6 +124,24 @@ impl RouterAdvertiser {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Binds the socket to the interface's link-local address, the first
+    /// time it is there and no longer tentative; `EADDRNOTAVAIL` until
+    /// then.
+    fn bind_source(&self) -> io::Result<()> {
+        let mut source = self.source.lock().unwrap_or_else(PoisonError::into_inner);
+        if source.is_some() {
+            return Ok(());
+        }
+        // The calling thread's namespace, which may not be the process's.
+        let table = std::fs::read_to_string("/proc/thread-self/net/if_inet6")?;
+        let addr = usable_link_local(&table, self.index)
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EADDRNOTAVAIL))?;
+        self.socket
+            .bind(&SockAddr::from(SocketAddrV6::new(addr, 0, 0, self.index)))?;
+        *source = Some(addr);
+        Ok(())
     }
 
     /// Waits up to `timeout` for a Router Solicitation on the interface;
@@ -140,6 +177,25 @@ impl RouterAdvertiser {
             }
         }
     }
+}
+
+/// `IFA_F_TENTATIVE` and `IFA_F_DADFAILED`: an address not to send from.
+const UNUSABLE: u32 = 0x40 | 0x08;
+
+/// The link-local address of interface `index` that may be sent from,
+/// read from `/proc/net/if_inet6`'s text: one address per line, as hex
+/// fields (address, interface index, prefix length, scope, flags) and the
+/// interface's name.
+fn usable_link_local(table: &str, index: u32) -> Option<Ipv6Addr> {
+    table.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let addr = u128::from_str_radix(fields.next()?, 16).ok()?;
+        let mut hex = || u32::from_str_radix(fields.next()?, 16).ok();
+        let (on, _prefix, scope, flags) = (hex()?, hex()?, hex()?, hex()?);
+        let addr = Ipv6Addr::from(addr);
+        (on == index && scope == 0x20 && flags & UNUSABLE == 0 && addr.is_unicast_link_local())
+            .then_some(addr)
+    })
 }
 
 /// The index of interface `dev` in the calling thread's namespace.
@@ -178,5 +234,40 @@ mod tests {
         assert_eq!(ra.len(), 32);
         assert_eq!(ra[0], 134);
         assert_eq!(&ra[16..], &o);
+    }
+
+    /// The link-local address of the interface asked for, and only one
+    /// that may be sent from: not another interface's, not a global one,
+    /// not a tentative one or one whose duplicate address detection
+    /// failed.
+    #[test]
+    fn the_source_is_the_interfaces_usable_link_local_address() {
+        let table = "\
+00000000000000000000000000000001 01 80 10 80       lo
+20010db8000600000000000000000001 05 40 00 80       vb
+fe800000000000000000000000000007 04 40 20 80       va
+fe800000000000000000000000000005 05 40 20 c0       vb
+";
+        // vb's link-local address is tentative (0x40): none yet.
+        assert_eq!(usable_link_local(table, 5), None);
+        assert_eq!(
+            usable_link_local(table, 4),
+            Some("fe80::7".parse().unwrap())
+        );
+        let settled = table.replace(" 20 c0 ", " 20 80 ");
+        assert_eq!(
+            usable_link_local(&settled, 5),
+            Some("fe80::5".parse().unwrap())
+        );
+        let failed = table.replace(" 20 c0 ", " 20 88 ");
+        assert_eq!(usable_link_local(&failed, 5), None);
+        assert_eq!(usable_link_local("", 5), None);
+        assert_eq!(usable_link_local("not a table\n", 5), None);
+        // Interface indexes past 255 are more hex digits.
+        let wide = "fe800000000000000000000000000009 1a0 40 20 80 veth9\n";
+        assert_eq!(
+            usable_link_local(wide, 0x1a0),
+            Some("fe80::9".parse().unwrap())
+        );
     }
 }
