@@ -31,8 +31,10 @@ use crate::fnv::Fnv;
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct StaticResolver {
-    /// Hashed with FNV-1a: the names are the program's own.
-    hosts: HashMap<String, Vec<IpAddr>, BuildHasherDefault<Fnv>>,
+    /// Each name's addresses by family (A, then AAAA), so that an answer
+    /// is one copy of the right list. Hashed with FNV-1a: the names are
+    /// the program's own.
+    hosts: HashMap<String, [Vec<IpAddr>; 2], BuildHasherDefault<Fnv>>,
     /// By record type: A, then AAAA.
     delays: [Option<Duration>; 2],
     failing: Vec<RecordType>,
@@ -48,17 +50,22 @@ impl StaticResolver {
     /// lookup returns those of its family in this order.
     #[must_use]
     pub fn with(mut self, name: &str, addrs: &[IpAddr]) -> Self {
-        self.hosts
-            .entry(normalize(name))
-            .or_default()
-            .extend_from_slice(addrs);
+        let families = self.hosts.entry(normalize(name)).or_default();
+        for addr in addrs {
+            let rtype = if addr.is_ipv4() {
+                RecordType::A
+            } else {
+                RecordType::Aaaa
+            };
+            families[family_slot(rtype)].push(*addr);
+        }
         self
     }
 
     /// Delays every answer (and failure) for `rtype` by `delay`.
     #[must_use]
     pub fn with_delay(mut self, rtype: RecordType, delay: Duration) -> Self {
-        self.delays[delay_slot(rtype)] = Some(delay);
+        self.delays[family_slot(rtype)] = Some(delay);
         self
     }
 
@@ -92,30 +99,25 @@ impl StaticResolver {
         } else {
             self.hosts.get(stripped)
         };
-        let Some(addrs) = found else {
+        let Some(families) = found else {
             return Err(ResolveError::NxDomain {
                 name: name.to_owned(),
             });
         };
-        let found: Vec<IpAddr> = addrs
-            .iter()
-            .copied()
-            .filter(|addr| rtype.matches(addr))
-            .collect();
-        if found.is_empty() {
-            return Err(ResolveError::NoRecords {
+        match &families[family_slot(rtype)] {
+            addrs if addrs.is_empty() => Err(ResolveError::NoRecords {
                 name: name.to_owned(),
                 rtype,
-            });
+            }),
+            addrs => Ok(addrs.clone()),
         }
-        Ok(found)
     }
 }
 
 impl Resolve for StaticResolver {
     fn lookup(&self, name: &str, rtype: RecordType) -> LookupFuture {
         let answer = self.answer(name, rtype);
-        match self.delays[delay_slot(rtype)] {
+        match self.delays[family_slot(rtype)] {
             Some(delay) => LookupFuture::new(async move {
                 tokio::time::sleep(delay).await;
                 answer
@@ -125,7 +127,8 @@ impl Resolve for StaticResolver {
     }
 }
 
-fn delay_slot(rtype: RecordType) -> usize {
+/// Where `rtype`'s delay and addresses are kept.
+fn family_slot(rtype: RecordType) -> usize {
     match rtype {
         RecordType::A => 0,
         RecordType::Aaaa => 1,
@@ -153,6 +156,35 @@ mod tests {
             Poll::Ready(answer) => answer,
             Poll::Pending => panic!("a table without delays answers at once"),
         }
+    }
+
+    /// Addresses given mixed come back by family, each in the order given
+    /// across calls to `with`; a family the name lacks is NoRecords.
+    #[test]
+    fn each_family_answers_its_own_addresses_in_order() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let table = StaticResolver::new()
+            .with(
+                "mixed.test",
+                &[ip("2001:db8::2"), ip("192.0.2.2"), ip("2001:db8::1")],
+            )
+            .with("Mixed.Test.", &[ip("192.0.2.1")])
+            .with("v4.test", &[ip("192.0.2.9")]);
+        assert_eq!(
+            now(table.lookup("mixed.test", RecordType::A)).unwrap(),
+            [ip("192.0.2.2"), ip("192.0.2.1")]
+        );
+        assert_eq!(
+            now(table.lookup("mixed.test", RecordType::Aaaa)).unwrap(),
+            [ip("2001:db8::2"), ip("2001:db8::1")]
+        );
+        assert_eq!(
+            now(table.lookup("v4.test", RecordType::Aaaa)),
+            Err(ResolveError::NoRecords {
+                name: "v4.test".to_owned(),
+                rtype: RecordType::Aaaa,
+            })
+        );
     }
 
     #[test]
