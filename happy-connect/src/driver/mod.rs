@@ -11,8 +11,9 @@
 //! A connect with one candidate known at once skips the race and makes its
 //! one attempt directly, under the same timeouts: a connect to an IP
 //! address, or to a name whose answers are all in as soon as its queries
-//! are sent (lookups that are `LookupFuture::ready`: a table, a resolver's
-//! own cache) and bring one address. That keeps the common cases as light
+//! are sent (lookups that are `LookupFuture::ready`, such as a table's, or
+//! whose futures answer at their first poll, such as a cache hit of
+//! hickory's) and bring one address. That keeps the common cases as light
 //! as a plain connect (a small future, few allocations) without changing
 //! what they do: the report and history say what the race would have.
 //!

@@ -1,7 +1,9 @@
 //! A connect with one candidate known at once, on the fast path: an IP
 //! address whose source the host view has cached, or a name whose answers
-//! are in at once (`LookupFuture::ready`: a table, a resolver's own cache)
-//! and bring one address. The connect is then one socket, a timer armed
+//! are in at once (`LookupFuture::ready`, such as a table's, or a future
+//! that answers at its first poll, such as a cache hit of hickory's: each
+//! lookup is polled once when the connect is made inside a runtime) and
+//! bring one address. The connect is then one socket, a timer armed
 //! only if the connect is not done after the runtime's next I/O turn, and
 //! the report, in a future written by hand so that it holds little more
 //! than a plain tokio connect does: with one candidate there is nothing to
@@ -235,7 +237,7 @@ fn name<'a>(
         connector.with_facts(Some(snapshot), |f| (f.capabilities, f.network));
     log.capabilities = capabilities;
     let (mut a, mut aaaa) = send_queries(connector, resolver, host, &mut log);
-    let answers = match (a.take_ready(), aaaa.as_mut().map(LookupFuture::take_ready)) {
+    let answers = match (a.answer_now(), aaaa.as_mut().map(LookupFuture::answer_now)) {
         (Some(a), None) if aaaa.is_none() => Some((a, None)),
         (Some(a), Some(Some(aaaa))) => Some((a, Some(aaaa))),
         (Some(answer), _) => {
@@ -561,7 +563,7 @@ mod tests {
 
     use super::{Prepared, Timer, prepare};
     use crate::connector::Connector;
-    use crate::resolve::{RecordType, StaticResolver};
+    use crate::resolve::{LookupFuture, RecordType, Resolve, StaticResolver};
 
     const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
@@ -609,6 +611,18 @@ mod tests {
             waiting.set_resolver(table.clone().with_delay(rtype, Duration::ZERO));
             assert_eq!(way(&waiting, "one.test", port), "general, queries sent");
         }
+        // A resolver whose futures answer at their first poll (a cache, a
+        // hosts file) is taken at once too.
+        struct AtFirstPoll(StaticResolver);
+        impl Resolve for AtFirstPoll {
+            fn lookup(&self, name: &str, rtype: RecordType) -> LookupFuture {
+                LookupFuture::new(self.0.lookup(name, rtype))
+            }
+        }
+        let mut cached = connector.clone();
+        cached.set_resolver(AtFirstPoll(table.clone()));
+        assert_eq!(way(&cached, "one.test", port), "fast");
+        assert_eq!(way(&cached, "two.test", port), "general, queries sent");
         let mut capped = connector.clone();
         capped.race_mut().max_candidates = 0;
         assert_eq!(way(&capped, "one.test", port), "general, queries sent");

@@ -115,10 +115,14 @@ pub type LookupResult = Result<Vec<IpAddr>, ResolveError>;
 /// so that the caller can spawn it or keep the A and AAAA lookups in one
 /// collection, and `Send`, so that it can move to any worker thread.
 ///
-/// When every answer of a connect is ready and they bring one address,
-/// the connector makes its one attempt without running the race (the
-/// report is the same): a resolver with a cache of its own gains by
-/// answering a hit with [`LookupFuture::ready`].
+/// When every answer of a connect is in as soon as its queries are sent
+/// and they bring one address, the connector makes its one attempt
+/// without running the race (the report is the same). An answer is in
+/// when its lookup is [`LookupFuture::ready`], or when its future answers
+/// at its first poll, which a connect made inside a tokio runtime gives
+/// it at once (hickory's cache and hosts file answer there, for
+/// [`SystemResolver`]). A resolver with a cache of its own gains most by
+/// answering a hit with [`LookupFuture::ready`]: no allocation, no poll.
 ///
 /// ```
 /// use std::net::{IpAddr, Ipv4Addr};
@@ -157,13 +161,37 @@ impl LookupFuture {
         Self(Lookup::Pending(Box::pin(future)))
     }
 
-    /// The answer of a [`LookupFuture::ready`] lookup, taken without
-    /// polling; `None` for a lookup that waits (or whose answer is taken).
-    pub(crate) fn take_ready(&mut self) -> Option<LookupResult> {
+    /// The answer, if the lookup has it without waiting: a
+    /// [`LookupFuture::ready`] lookup's, or what a lookup that runs a
+    /// future gives at its first poll (a resolver's cache or hosts file
+    /// answers there). That poll is made only inside a tokio runtime (a
+    /// resolver's future may need one), with a waker that does nothing:
+    /// a lookup still pending is polled again by its connect, with the
+    /// connect's own waker, before anything waits for it. `None` when
+    /// the answer is still to come (or was taken).
+    #[inline]
+    pub(crate) fn answer_now(&mut self) -> Option<LookupResult> {
         match &mut self.0 {
             Lookup::Ready(answer) => answer.take(),
-            Lookup::Pending(_) => None,
+            Lookup::Pending(_) => self.first_poll(),
         }
+    }
+
+    /// The first poll of [`LookupFuture::answer_now`]; out of line, so
+    /// that a ready lookup costs a connect nothing more.
+    #[inline(never)]
+    fn first_poll(&mut self) -> Option<LookupResult> {
+        let Lookup::Pending(future) = &mut self.0 else {
+            return None;
+        };
+        tokio::runtime::Handle::try_current().ok()?;
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let std::task::Poll::Ready(answer) = future.as_mut().poll(&mut cx) else {
+            return None;
+        };
+        // Done: the future is not polled again.
+        self.0 = Lookup::Ready(None);
+        Some(answer)
     }
 }
 
@@ -304,6 +332,37 @@ mod tests {
             Pin::new(&mut boxed).poll(&mut cx),
             Poll::Ready(Err(ResolveError::NxDomain { .. }))
         ));
+    }
+
+    /// `answer_now` takes a ready answer, or what a future gives at its
+    /// first poll, once; a future still pending stays to be polled; and
+    /// outside a runtime a future is not polled at all.
+    #[test]
+    fn an_answer_now_is_ready_or_given_at_the_first_poll() {
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let mut ready = LookupFuture::ready(Ok(vec![v4]));
+        assert_eq!(ready.answer_now().unwrap().unwrap(), [v4]);
+        assert!(ready.answer_now().is_none());
+
+        let at_first_poll = || LookupFuture::new(async move { Ok(vec![v4]) });
+        let mut outside = at_first_poll();
+        assert!(outside.answer_now().is_none(), "no runtime: not polled");
+        assert_eq!(format!("{outside:?}"), "LookupFuture(pending)");
+
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _in_runtime = rt.enter();
+        assert_eq!(outside.answer_now().unwrap().unwrap(), [v4]);
+        assert_eq!(format!("{outside:?}"), "LookupFuture(done)");
+        assert!(outside.answer_now().is_none());
+
+        let (tx, rx) = tokio::sync::oneshot::channel::<LookupResult>();
+        let mut later = LookupFuture::new(async move { rx.await.unwrap() });
+        assert!(later.answer_now().is_none(), "still to come");
+        tx.send(Ok(vec![v4])).unwrap();
+        assert_eq!(rt.block_on(later).unwrap(), [v4]);
     }
 
     #[test]

@@ -276,6 +276,43 @@ async fn system_cache_answers_repeated_lookups() {
     assert_eq!(server.count("dual.test", Qtype::A), 1);
 }
 
+/// A cached answer, and a cached "no such records", are there at the
+/// lookup's first poll: a connect takes them without waiting (and a name
+/// with one address then makes its one attempt without the race).
+#[tokio::test]
+async fn system_cached_answers_are_ready_at_the_first_poll() {
+    let server = zone().start().await;
+    let resolver = SystemResolver::with_nameservers(
+        &[server.addr()],
+        ResolverOptions::default().with_timeout(Duration::from_secs(2)),
+    );
+    let first_poll = |name, rtype| {
+        let mut lookup = std::pin::pin!(resolver.lookup(name, rtype));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match lookup.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(answer) => Some(answer),
+            std::task::Poll::Pending => None,
+        }
+    };
+    // Not cached: the query is on its way.
+    assert!(first_poll("dual.test", RecordType::A).is_none());
+    resolver.lookup("v4only.test", RecordType::A).await.unwrap();
+    let _ = resolver.lookup("v4only.test", RecordType::Aaaa).await;
+    assert_eq!(
+        first_poll("v4only.test", RecordType::A),
+        Some(Ok(vec![IpAddr::V4(V4)]))
+    );
+    assert!(
+        matches!(
+            first_poll("v4only.test", RecordType::Aaaa),
+            Some(Err(ResolveError::NoRecords { .. }))
+        ),
+        "a cached negative answer"
+    );
+    assert_eq!(server.count("v4only.test", Qtype::A), 1);
+    assert_eq!(server.count("v4only.test", Qtype::AAAA), 1);
+}
+
 #[tokio::test]
 async fn system_invalid_name() {
     let server = zone().start().await;
