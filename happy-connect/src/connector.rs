@@ -415,6 +415,12 @@ impl Connector {
     /// Connects to `host` (a name, an IP address, or a link-local address
     /// with its zone: `fe80::1%eth0`) on `port`.
     ///
+    /// The connect begins when this is called: a name's lookups are made
+    /// then and, inside a tokio runtime, each is polled once, so that an
+    /// answer already known (a cache, a hosts file) is taken at once.
+    /// Dropping the future cancels them. A future made outside a runtime
+    /// needs one only once polled.
+    ///
     /// # Errors
     ///
     /// A [`ConnectError`] carrying the report of every query and attempt.
