@@ -161,17 +161,20 @@ impl Records {
     /// (the clock went back) counts as just now.
     pub(crate) fn note(&self, now_ms: u64, ttl_ms: u64) -> Option<Note> {
         let mut note = Note::default();
-        let mut handshakes = Duration::ZERO;
+        // Summed in nanoseconds: the mean is what dividing the Durations'
+        // sum would give, without their checked arithmetic.
+        let mut handshakes_ns = 0_u64;
         let mut last: Option<(u64, Past)> = None;
-        for (at, past) in self.iter() {
-            let age = now_ms.saturating_sub(at);
-            if age >= ttl_ms {
+        for record in &self.slots {
+            let Some(past) = record.past() else { continue };
+            let at = record.at_ms;
+            if now_ms.saturating_sub(at) >= ttl_ms {
                 continue;
             }
             match past {
-                Past::Connected { handshake } => {
+                Past::Connected { .. } => {
                     note.connected += 1;
-                    handshakes += handshake;
+                    handshakes_ns += u64::from(record.handshake_us) * 1_000;
                 }
                 Past::Refused => note.refused += 1,
                 Past::Unreachable => note.unreachable += 1,
@@ -189,7 +192,9 @@ impl Records {
         note.last = past;
         note.age = Duration::from_millis(now_ms.saturating_sub(at));
         if note.connected > 0 {
-            note.handshake = Some(handshakes / u32::from(note.connected));
+            note.handshake = Some(Duration::from_nanos(
+                handshakes_ns / u64::from(note.connected),
+            ));
         }
         Some(note)
     }
@@ -403,6 +408,29 @@ mod tests {
         );
         // Everything expired: nothing to say.
         assert_eq!(r.note(now + TTL, TTL), None);
+    }
+
+    /// The mean handshake is exact to the nanosecond, whatever the
+    /// microseconds kept: (1 µs + 2 µs) / 2 is 1.5 µs; an expired
+    /// connection does not count.
+    #[test]
+    fn the_mean_handshake_is_the_connections_mean() {
+        let now = 1_000_000;
+        let connected = |us| Past::Connected {
+            handshake: Duration::from_micros(us),
+        };
+        let r = records(&[
+            (now - TTL, connected(1_000_000)),
+            (now - 3, connected(1)),
+            (now - 2, Past::Refused),
+            (now - 1, connected(2)),
+        ]);
+        let note = r.note(now, TTL).unwrap();
+        assert_eq!(note.connected, 2);
+        assert_eq!(note.refused, 1);
+        assert_eq!(note.handshake, Some(Duration::from_nanos(1_500)));
+        assert_eq!(note.last, connected(2));
+        assert_eq!(note.age, Duration::from_millis(1));
     }
 
     #[test]
