@@ -38,6 +38,14 @@ fn resolver(server: &DnsServer) -> SystemResolver {
     )
 }
 
+/// A resolver that asks only `server` and keeps its answers.
+fn caching_resolver(server: &DnsServer) -> SystemResolver {
+    SystemResolver::with_nameservers(
+        &[server.addr()],
+        ResolverOptions::default().with_timeout(Duration::from_secs(2)),
+    )
+}
+
 fn udp(name: &str, qtype: Qtype) -> LoggedQuery {
     LoggedQuery {
         name: name.to_owned(),
@@ -266,10 +274,7 @@ async fn system_truncated_answer_is_asked_again_over_tcp() {
 #[tokio::test]
 async fn system_cache_answers_repeated_lookups() {
     let server = zone().start().await;
-    let resolver = SystemResolver::with_nameservers(
-        &[server.addr()],
-        ResolverOptions::default().with_timeout(Duration::from_secs(2)),
-    );
+    let resolver = caching_resolver(&server);
     for _ in 0..3 {
         resolver.lookup("dual.test", RecordType::A).await.unwrap();
     }
@@ -282,10 +287,7 @@ async fn system_cache_answers_repeated_lookups() {
 #[tokio::test]
 async fn system_cached_answers_are_ready_at_the_first_poll() {
     let server = zone().start().await;
-    let resolver = SystemResolver::with_nameservers(
-        &[server.addr()],
-        ResolverOptions::default().with_timeout(Duration::from_secs(2)),
-    );
+    let resolver = caching_resolver(&server);
     let first_poll = |name, rtype| {
         let mut lookup = std::pin::pin!(resolver.lookup(name, rtype));
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
