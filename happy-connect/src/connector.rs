@@ -416,10 +416,13 @@ impl Connector {
     /// with its zone: `fe80::1%eth0`) on `port`.
     ///
     /// The connect begins when this is called: a name's lookups are made
-    /// then and, inside a tokio runtime, each is polled once, so that an
-    /// answer already known (a cache, a hosts file) is taken at once.
-    /// Dropping the future cancels them. A future made outside a runtime
-    /// needs one only once polled.
+    /// then and, inside a tokio task, each is polled once, so that an
+    /// answer already known (a resolver's cache) is taken at once. Such a
+    /// future is to be polled on that task's runtime, where its lookups
+    /// started; a resolver's future that panics does so here. Dropping
+    /// the future abandons its lookups. A future made outside a task (in
+    /// `block_on`, or outside any runtime) starts them at its first poll,
+    /// on the runtime that polls it.
     ///
     /// # Errors
     ///

@@ -12,8 +12,9 @@
 //! one attempt directly, under the same timeouts: a connect to an IP
 //! address, or to a name whose answers are all in as soon as its queries
 //! are sent (lookups that are `LookupFuture::ready`, such as a table's, or
-//! whose futures answer at their first poll, such as a cache hit of
-//! hickory's) and bring one address. That keeps the common cases as light
+//! whose futures answer at the first poll a connect made inside a tokio
+//! task gives them, such as a cache hit of hickory's) and bring one
+//! address. That keeps the common cases as light
 //! as a plain connect (a small future, few allocations) without changing
 //! what they do: the report and history say what the race would have.
 //!

@@ -2,8 +2,8 @@
 //! address whose source the host view has cached, or a name whose answers
 //! are in at once (`LookupFuture::ready`, such as a table's, or a future
 //! that answers at its first poll, such as a cache hit of hickory's: each
-//! lookup is polled once when the connect is made inside a runtime) and
-//! bring one address. The connect is then one socket, a timer armed
+//! lookup is polled once when the connect is made inside a tokio task)
+//! and bring one address. The connect is then one socket, a timer armed
 //! only if the connect is not done after the runtime's next I/O turn, and
 //! the report, in a future written by hand so that it holds little more
 //! than a plain tokio connect does: with one candidate there is nothing to
@@ -90,7 +90,8 @@ pin_project! {
     /// a real network one more poll; a loopback connect, whose handshake is
     /// over before that look, none of the timer. Made at the first poll,
     /// not before, so that the connect's future may be made outside the
-    /// runtime that polls it.
+    /// runtime that polls it (it registers with the runtime of that
+    /// poll).
     #[project = TimerProj]
     pub(crate) enum Timer {
         /// Not polled yet.
@@ -611,8 +612,9 @@ mod tests {
             waiting.set_resolver(table.clone().with_delay(rtype, Duration::ZERO));
             assert_eq!(way(&waiting, "one.test", port), "general, queries sent");
         }
-        // A resolver whose futures answer at their first poll (a cache, a
-        // hosts file) is taken at once too.
+        // A resolver whose futures answer at their first poll (a cache) is
+        // taken at once too, by a connect made inside a task (one made in
+        // `block_on`, as this test's body is, might be polled elsewhere).
         struct AtFirstPoll(StaticResolver);
         impl Resolve for AtFirstPoll {
             fn lookup(&self, name: &str, rtype: RecordType) -> LookupFuture {
@@ -621,8 +623,17 @@ mod tests {
         }
         let mut cached = connector.clone();
         cached.set_resolver(AtFirstPoll(table.clone()));
-        assert_eq!(way(&cached, "one.test", port), "fast");
-        assert_eq!(way(&cached, "two.test", port), "general, queries sent");
+        assert_eq!(way(&cached, "one.test", port), "general, queries sent");
+        let in_task = tokio::spawn(async move {
+            [
+                way(&cached, "one.test", port),
+                way(&cached, "two.test", port),
+            ]
+        });
+        assert_eq!(
+            in_task.await.expect("no panic"),
+            ["fast", "general, queries sent"]
+        );
         let mut capped = connector.clone();
         capped.race_mut().max_candidates = 0;
         assert_eq!(way(&capped, "one.test", port), "general, queries sent");

@@ -119,8 +119,8 @@ pub type LookupResult = Result<Vec<IpAddr>, ResolveError>;
 /// and they bring one address, the connector makes its one attempt
 /// without running the race (the report is the same). An answer is in
 /// when its lookup is [`LookupFuture::ready`], or when its future answers
-/// at its first poll, which a connect made inside a tokio runtime gives
-/// it at once (hickory's cache and hosts file answer there, for
+/// at its first poll, which a connect made inside a tokio task gives it
+/// at once (a hit in hickory's cache answers there, for
 /// [`SystemResolver`]). A resolver with a cache of its own gains most by
 /// answering a hit with [`LookupFuture::ready`]: no allocation, no poll.
 ///
@@ -163,12 +163,15 @@ impl LookupFuture {
 
     /// The answer, if the lookup has it without waiting: a
     /// [`LookupFuture::ready`] lookup's, or what a lookup that runs a
-    /// future gives at its first poll (a resolver's cache or hosts file
-    /// answers there). That poll is made only inside a tokio runtime (a
-    /// resolver's future may need one), with a waker that does nothing:
-    /// a lookup still pending is polled again by its connect, with the
-    /// connect's own waker, before anything waits for it. `None` when
-    /// the answer is still to come (or was taken).
+    /// future gives at its first poll (a cache hit answers there). That
+    /// poll is made only inside a tokio task, whose runtime is the one
+    /// that will poll the connect (a future made outside any task, such
+    /// as one passed to `block_on`, may yet move to another runtime, and
+    /// a resolver's future registers its timers and sockets with the
+    /// runtime of its first poll), and with a waker that does nothing: a
+    /// lookup still pending is polled again by its connect, with the
+    /// connect's own waker, before anything waits for it. `None` when the
+    /// answer is still to come (or was taken).
     #[inline]
     pub(crate) fn answer_now(&mut self) -> Option<LookupResult> {
         match &mut self.0 {
@@ -184,7 +187,7 @@ impl LookupFuture {
         let Lookup::Pending(future) = &mut self.0 else {
             return None;
         };
-        tokio::runtime::Handle::try_current().ok()?;
+        tokio::task::try_id()?;
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         let std::task::Poll::Ready(answer) = future.as_mut().poll(&mut cx) else {
             return None;
@@ -235,7 +238,10 @@ impl fmt::Debug for LookupFuture {
 /// the connect is made, so that an answer known at once can spare it the
 /// race; the connect's future may be made before entering the runtime
 /// that polls it. Start any work that needs the runtime in the returned
-/// future (as [`LookupFuture::new`] does), not in `lookup` itself.
+/// future (as [`LookupFuture::new`] does), not in `lookup` itself. A
+/// connect made inside a tokio task polls that future once there and
+/// then (a cache hit it answers then also spares the race), so it must
+/// not block: only later polls, from the connect, may wait.
 pub trait Resolve: Send + Sync + 'static {
     /// Looks up the addresses of `name` for one record type.
     ///
@@ -335,8 +341,9 @@ mod tests {
     }
 
     /// `answer_now` takes a ready answer, or what a future gives at its
-    /// first poll, once; a future still pending stays to be polled; and
-    /// outside a runtime a future is not polled at all.
+    /// first poll, once; it polls a future only inside a tokio task (not
+    /// outside a runtime, nor in `block_on` itself); and a future still
+    /// pending stays to be polled, answering the waker of its next poll.
     #[test]
     fn an_answer_now_is_ready_or_given_at_the_first_poll() {
         let v4: IpAddr = "192.0.2.1".parse().unwrap();
@@ -344,7 +351,7 @@ mod tests {
         assert_eq!(ready.answer_now().unwrap().unwrap(), [v4]);
         assert!(ready.answer_now().is_none());
 
-        let at_first_poll = || LookupFuture::new(async move { Ok(vec![v4]) });
+        let at_first_poll = move || LookupFuture::new(async move { Ok(vec![v4]) });
         let mut outside = at_first_poll();
         assert!(outside.answer_now().is_none(), "no runtime: not polled");
         assert_eq!(format!("{outside:?}"), "LookupFuture(pending)");
@@ -353,16 +360,27 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let _in_runtime = rt.enter();
-        assert_eq!(outside.answer_now().unwrap().unwrap(), [v4]);
-        assert_eq!(format!("{outside:?}"), "LookupFuture(done)");
-        assert!(outside.answer_now().is_none());
+        rt.block_on(async move {
+            assert!(outside.answer_now().is_none(), "not in a task: not polled");
+            assert_eq!(format!("{outside:?}"), "LookupFuture(pending)");
+            let in_task = tokio::spawn(async move {
+                assert_eq!(outside.answer_now().unwrap().unwrap(), [v4]);
+                assert_eq!(format!("{outside:?}"), "LookupFuture(done)");
+                assert!(outside.answer_now().is_none());
 
-        let (tx, rx) = tokio::sync::oneshot::channel::<LookupResult>();
-        let mut later = LookupFuture::new(async move { rx.await.unwrap() });
-        assert!(later.answer_now().is_none(), "still to come");
-        tx.send(Ok(vec![v4])).unwrap();
-        assert_eq!(rt.block_on(later).unwrap(), [v4]);
+                // Pending at the first poll (its waker does nothing), then
+                // answered while the task waits on it with its own waker.
+                let (tx, rx) = tokio::sync::oneshot::channel::<LookupResult>();
+                let mut later = LookupFuture::new(async move { rx.await.unwrap() });
+                assert!(later.answer_now().is_none(), "still to come");
+                tokio::spawn(async move {
+                    tokio::task::yield_now().await;
+                    tx.send(Ok(vec![v4])).unwrap();
+                });
+                later.await
+            });
+            assert_eq!(in_task.await.unwrap().unwrap(), [v4]);
+        });
     }
 
     #[test]

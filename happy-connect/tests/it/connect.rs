@@ -461,6 +461,38 @@ fn a_connect_made_outside_the_runtime_runs_inside_it() {
     }
 }
 
+/// A connect's future made while one runtime is entered (not in one of
+/// its tasks) and run by another works: its lookups start on the runtime
+/// that polls it, not on the one entered when it was made, which here
+/// never runs and would leave them unanswered.
+#[test]
+fn a_connect_made_under_one_runtime_runs_on_another() {
+    let build = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+    };
+    let (entered, runs) = (build(), build());
+    let ports = Ports::new(Mode::Listen, Mode::Refuse);
+    let mut c = connector_with(
+        StaticResolver::new()
+            .with("one.test", &[V4_IP])
+            .with_delay(RecordType::A, Duration::from_millis(5))
+            .with_delay(RecordType::Aaaa, Duration::from_millis(5)),
+    );
+    c.race_mut().total_timeout = Duration::from_secs(2);
+    // Warm: the host view and the source of 127.0.0.1.
+    runs.block_on(c.connect("one.test", ports.port))
+        .expect("connect");
+    let connect = {
+        let _entered = entered.enter();
+        c.connect("one.test", ports.port)
+    };
+    let (_, report) = runs.block_on(connect).expect("connect");
+    assert_eq!(winner_ip(&report), V4_IP, "{report}");
+}
+
 /// A total timeout of zero leaves no time for anything: whether the
 /// connect would have taken the fast path (an IP address, a name answered
 /// at once with one address) or raced (two addresses), nothing is sent,

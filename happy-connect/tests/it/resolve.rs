@@ -282,8 +282,8 @@ async fn system_cache_answers_repeated_lookups() {
 }
 
 /// A cached answer, and a cached "no such records", are there at the
-/// lookup's first poll: a connect takes them without waiting (and a name
-/// with one address then makes its one attempt without the race).
+/// lookup's first poll, which is what lets a connect made inside a task
+/// take them at once; an answer not cached is not.
 #[tokio::test]
 async fn system_cached_answers_are_ready_at_the_first_poll() {
     let server = zone().start().await;
