@@ -6,6 +6,7 @@ use std::io;
 use std::mem::size_of;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ptr;
+use std::time::Duration;
 
 use windows_sys::Win32::Foundation::{ERROR_BUFFER_OVERFLOW, ERROR_NO_DATA, NO_ERROR};
 use windows_sys::Win32::NetworkManagement::IpHelper::{
@@ -30,17 +31,55 @@ const FIRST_WORDS: usize = 15 * 1024 / size_of::<u64>();
 /// the size query and the read (adapters appearing meanwhile).
 const TRIES: usize = 4;
 
+/// The waits before each new try of a read that failed otherwise (about
+/// a second in all). A failure can be fleeting: under Wine the
+/// call fails with ERROR_FILE_NOT_FOUND for a moment while the host's
+/// interfaces change, and a read that gave up at once would leave a host
+/// view without a first reading until its back-off ends.
+const RETRY_WAITS: [Duration; 5] = [
+    Duration::from_millis(10),
+    Duration::from_millis(30),
+    Duration::from_millis(100),
+    Duration::from_millis(300),
+    Duration::from_millis(600),
+];
+
 /// The longest friendly name read, in UTF-16 units; Windows limits them
 /// far below this, so it only guards against a missing terminator.
 const MAX_NAME: usize = 1024;
 
-/// Reads the adapter list, with both families' unicast addresses.
+/// Reads the adapter list, with both families' unicast addresses; a read
+/// that fails is tried again after each of [`RETRY_WAITS`].
 ///
 /// # Errors
 ///
-/// The Win32 error of `GetAdaptersAddresses`, as an [`io::Error`].
-#[allow(unsafe_code)]
+/// The Win32 error of `GetAdaptersAddresses` at the last try, as an
+/// [`io::Error`].
 pub(super) fn read() -> io::Result<Vec<AdapterRecord>> {
+    retrying(read_once, &RETRY_WAITS, std::thread::sleep)
+}
+
+/// `attempt`'s first success, trying again after each of `waits` (passed
+/// to `sleep`); the last error when every try failed.
+fn retrying<T>(
+    mut attempt: impl FnMut() -> io::Result<T>,
+    waits: &[Duration],
+    mut sleep: impl FnMut(Duration),
+) -> io::Result<T> {
+    let mut result = attempt();
+    for &wait in waits {
+        if result.is_ok() {
+            break;
+        }
+        sleep(wait);
+        result = attempt();
+    }
+    result
+}
+
+/// One read of the adapter list.
+#[allow(unsafe_code)]
+fn read_once() -> io::Result<Vec<AdapterRecord>> {
     let mut buf: Vec<u64> = vec![0; FIRST_WORDS];
     for _ in 0..TRIES {
         let mut size = u32::try_from(buf.len() * size_of::<u64>()).unwrap_or(u32::MAX);
@@ -274,6 +313,46 @@ mod tests {
             assert_eq!(ip_of_inet(&inet_of(ip, 7)), Some(ip), "{text}");
         }
         assert_eq!(ip_of_inet(&SOCKADDR_INET::default()), None);
+    }
+
+    /// A failed read is tried again after each wait, until one succeeds;
+    /// when none does, the last error is given, after every wait.
+    #[test]
+    fn a_failed_read_is_tried_again_after_each_wait() {
+        let waits = [Duration::from_millis(1), Duration::from_millis(2)];
+        let fail = |n: usize| io::Error::other(format!("failure {n}"));
+        let (mut calls, mut slept) = (0, Vec::new());
+        let ok = retrying(
+            || {
+                calls += 1;
+                if calls < 3 {
+                    Err(fail(calls))
+                } else {
+                    Ok(calls)
+                }
+            },
+            &waits,
+            |d| slept.push(d),
+        );
+        assert_eq!(ok.unwrap(), 3);
+        assert_eq!(slept, waits);
+
+        let (mut calls, mut slept) = (0, Vec::new());
+        let err = retrying(
+            || -> io::Result<()> {
+                calls += 1;
+                Err(fail(calls))
+            },
+            &waits,
+            |d| slept.push(d),
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "failure 3");
+        assert_eq!(slept, waits);
+
+        let mut slept = Vec::new();
+        assert_eq!(retrying(|| Ok(1), &waits, |d| slept.push(d)).unwrap(), 1);
+        assert!(slept.is_empty(), "a first success waits for nothing");
     }
 
     #[test]
