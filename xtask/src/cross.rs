@@ -453,20 +453,8 @@ fn test_musl(report: &mut Report) {
 /// runner `env` names): it must connect on loopback, which takes the
 /// target's host view, resolver and sockets end to end.
 fn demo(report: &mut Report, target: &str, env: &[(String, String)], how: &str) {
-    let args: Vec<String> = [
-        "run",
-        "-q",
-        "-p",
-        "happy-connect",
-        "--features",
-        "cli",
-        "--target",
-        target,
-        "--",
-        "demo",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut args = demo_args(target, "run");
+    args.extend(["--", "demo"].map(String::from));
     let name = format!("demo {how}");
     let Some(teed) = step(report, &name, &args, env) else {
         return;
@@ -488,8 +476,27 @@ fn demo(report: &mut Report, target: &str, env: &[(String, String)], how: &str) 
     }
 }
 
+/// cargo's arguments that build (`command` "build") or run ("run") the
+/// command-line tool for `target`, without the tool's own arguments.
+fn demo_args(target: &str, command: &str) -> Vec<String> {
+    [
+        command,
+        "-q",
+        "-p",
+        "happy-connect",
+        "--features",
+        "cli",
+        "--target",
+        target,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// The Windows-capable crates' tests under Wine, then happy-connect's
-/// library tests if they build.
+/// library tests if they build, then the demo: all built first, and run
+/// once Wine's server is up and its network device answers
+/// ([`WineServer`]).
 fn test_windows(report: &mut Report) -> Result<()> {
     let target_dir = target_dir();
     let cross_dir = target_dir.join("cross");
@@ -507,15 +514,45 @@ fn test_windows(report: &mut Report) -> Result<()> {
         ("IFACE_PROBE_LINUX_VIEW".to_owned(), path_str(&view)),
     ];
     env.extend(target_env(WINDOWS_GNU));
-    let mut args = ["test", "--no-fail-fast", "--all-features"]
+    let mut tests = ["test", "--no-fail-fast", "--all-features"]
         .map(String::from)
         .to_vec();
     for krate in WINDOWS_TESTED {
-        args.extend(["-p".to_owned(), krate.to_owned()]);
+        tests.extend(["-p".to_owned(), krate.to_owned()]);
     }
-    args.extend(["--target", WINDOWS_GNU, "--", "--show-output"].map(String::from));
+    tests.extend(["--target", WINDOWS_GNU].map(String::from));
+    let lib_tests: Vec<String> = [
+        "test",
+        "-p",
+        "happy-connect",
+        "--lib",
+        "--all-features",
+        "--target",
+        WINDOWS_GNU,
+    ]
+    .map(String::from)
+    .to_vec();
+    // Everything Wine runs is built first, so that Wine, once ready, runs
+    // the binaries back to back. A failed build is left to the step that
+    // runs it, which builds again and says why.
+    for build in [&tests, &lib_tests, &demo_args(WINDOWS_GNU, "build")] {
+        let mut build = build.clone();
+        if build[0] == "test" {
+            build.push("--no-run".to_owned());
+        }
+        let _ = cargo_teed(&build, &env);
+    }
+    let server = WineServer::start(&env);
+    match server.wait_ready(&cross_dir.join("ipconfig.txt")) {
+        Ok(runs) => report
+            .notes
+            .push(format!("Wine was ready at run {runs} of its ipconfig")),
+        // Said, not fatal: the tests then show what is missing.
+        Err(e) => report.notes.push(format!("{e:#}")),
+    }
     let version = wine_version(&env);
-    if let Some(teed) = step(report, "tests under Wine", &args, &env) {
+    tests.extend(["--", "--show-output"].map(String::from));
+    if let Some(teed) = step(report, "tests under Wine", &tests, &env) {
         let out = teed.stdout;
         let mut counts = Counts::default();
         out.lines().for_each(|l| counts.add_line(l));
@@ -531,19 +568,12 @@ fn test_windows(report: &mut Report) -> Result<()> {
             .collect();
         report.notes.extend(said.into_iter().map(str::to_owned));
     }
-    // happy-connect's library tests.
-    let args: Vec<String> = [
-        "test",
-        "-p",
-        "happy-connect",
-        "--lib",
-        "--all-features",
-        "--target",
-        WINDOWS_GNU,
-    ]
-    .map(String::from)
-    .to_vec();
-    if let Some(teed) = step(report, "happy-connect lib tests under Wine", &args, &env) {
+    if let Some(teed) = step(
+        report,
+        "happy-connect lib tests under Wine",
+        &lib_tests,
+        &env,
+    ) {
         let mut counts = Counts::default();
         teed.stdout.lines().for_each(|l| counts.add_line(l));
         report
@@ -551,12 +581,109 @@ fn test_windows(report: &mut Report) -> Result<()> {
             .push(format!("happy-connect lib tests under {version}: {counts}"));
     }
     demo(report, WINDOWS_GNU, &env, "under Wine");
-    // The prefix's server would linger for a few seconds; end it now.
-    let _ = Command::new("wineserver")
-        .arg("-k")
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .status();
+    drop(server);
     Ok(())
+}
+
+/// The prefix's Wine server, started and made ready before the first
+/// Windows binary runs, and ended when dropped (an early return
+/// included).
+///
+/// The first Wine process of a session starts the server and its
+/// services, `winedevice` among them, which makes the `\\.\Nsi` device
+/// that `GetAdaptersAddresses` opens; a test asking at that moment found
+/// no device (`ERROR_FILE_NOT_FOUND`). Here the services start first,
+/// with their output to a file (daemons holding a pipe would keep a
+/// captured step from ending), and the binaries run only once Wine's
+/// `ipconfig` lists loopback's address. The server then stays up between
+/// binaries, and for a minute after the last.
+struct WineServer {
+    env: Vec<(String, String)>,
+}
+
+impl WineServer {
+    /// How long `ipconfig` is given to list loopback, asked every 500 ms.
+    const READY_WITHIN: Duration = Duration::from_secs(30);
+
+    /// How long the server stays up after its last process, should the
+    /// guard not end it.
+    const LINGER: &str = "-p60";
+
+    fn start(env: &[(String, String)]) -> Self {
+        let server = Self { env: env.to_vec() };
+        let _ = server
+            .command("wineserver")
+            .arg(Self::LINGER)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        server
+    }
+
+    /// Runs Wine's `ipconfig` until it lists loopback's address, its
+    /// output in `out`; gives the number of runs.
+    fn wait_ready(&self, out: &Path) -> Result<u32> {
+        let deadline = Instant::now() + Self::READY_WITHIN;
+        let mut runs = 0;
+        loop {
+            runs += 1;
+            let listed = self.ipconfig(out, deadline)?;
+            if listed.contains("127.0.0.1") {
+                return Ok(runs);
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "Wine's ipconfig did not list 127.0.0.1 within {:?} ({runs} runs); it said: {}",
+                    Self::READY_WITHIN,
+                    listed.trim()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// One run of `ipconfig`, killed at `deadline`; what it printed.
+    fn ipconfig(&self, out: &Path, deadline: Instant) -> Result<String> {
+        let file =
+            || fs::File::create(out).with_context(|| format!("cannot create {}", out.display()));
+        let mut child = self
+            .command("wine")
+            .arg("ipconfig")
+            .stdin(Stdio::null())
+            .stdout(file()?)
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot run wine")?;
+        while child.try_wait()?.is_none() {
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!(
+                    "Wine's ipconfig did not end within {:?}",
+                    Self::READY_WITHIN
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(fs::read_to_string(out).unwrap_or_default())
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        command
+    }
+}
+
+impl Drop for WineServer {
+    fn drop(&mut self) {
+        let _ = self
+            .command("wineserver")
+            .arg("-k")
+            .stdin(Stdio::null())
+            .status();
+    }
 }
 
 /// The target directory: `CARGO_TARGET_DIR`, else the workspace's.
