@@ -180,7 +180,8 @@ fn send_queries(
     let aaaa = decision
         .send
         .then(|| resolver.lookup(host_name, RecordType::Aaaa));
-    debug!(aaaa = decision.send, "queries sent");
+    // Named here: most connects send their queries before their span begins.
+    debug!(host = host_name, aaaa = decision.send, "queries sent");
     (a, aaaa)
 }
 

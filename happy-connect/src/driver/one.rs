@@ -238,8 +238,9 @@ fn name<'a>(
         connector.with_facts(Some(snapshot), |f| (f.capabilities, f.network));
     log.capabilities = capabilities;
     let (mut a, mut aaaa) = send_queries(connector, resolver, host, &mut log);
+    // The second is `None` only when no AAAA query was sent.
     let answers = match (a.answer_now(), aaaa.as_mut().map(LookupFuture::answer_now)) {
-        (Some(a), None) if aaaa.is_none() => Some((a, None)),
+        (Some(a), None) => Some((a, None)),
         (Some(a), Some(Some(aaaa))) => Some((a, Some(aaaa))),
         (Some(answer), _) => {
             // The AAAA answer is still to come: the A answer goes back.
