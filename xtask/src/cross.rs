@@ -645,13 +645,13 @@ impl WineServer {
 
     /// One run of `ipconfig`, killed at `deadline`; what it printed.
     fn ipconfig(&self, out: &Path, deadline: Instant) -> Result<String> {
-        let file =
-            || fs::File::create(out).with_context(|| format!("cannot create {}", out.display()));
+        let stdout =
+            fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
         let mut child = self
             .command("wine")
             .arg("ipconfig")
             .stdin(Stdio::null())
-            .stdout(file()?)
+            .stdout(stdout)
             .stderr(Stdio::null())
             .spawn()
             .context("cannot run wine")?;
