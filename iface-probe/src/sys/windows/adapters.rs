@@ -32,10 +32,11 @@ const FIRST_WORDS: usize = 15 * 1024 / size_of::<u64>();
 const TRIES: usize = 4;
 
 /// The waits before each new try of a read that failed otherwise (about
-/// a second in all). A failure can be fleeting: under Wine the
-/// call fails with ERROR_FILE_NOT_FOUND for a moment while the host's
-/// interfaces change, and a read that gave up at once would leave a host
-/// view without a first reading until its back-off ends.
+/// a second in all). A failure can be fleeting: under Wine the call
+/// failed with ERROR_FILE_NOT_FOUND while the device it opens (`\\.\Nsi`,
+/// made by one of Wine's services) was not up yet, and a read that gave
+/// up at once would leave a host view without a first reading until its
+/// back-off ends.
 const RETRY_WAITS: [Duration; 5] = [
     Duration::from_millis(10),
     Duration::from_millis(30),
