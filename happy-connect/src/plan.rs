@@ -275,7 +275,8 @@ pub struct Plan {
     pub host_unavailable: Option<String>,
     /// The NAT64 prefixes known and whether IPv4 destinations were
     /// synthesized, on a host where NAT64 matters; see [`crate::nat64`].
-    pub nat64: Option<crate::nat64::Nat64Report>,
+    /// Boxed, as in [`ConnectReport`](crate::ConnectReport).
+    pub nat64: Option<Box<crate::nat64::Nat64Report>>,
     /// One entry per record type: sent (with its answer) or skipped.
     pub queries: Vec<QueryReport>,
     /// The candidates in order, each with the reason it stands before the
@@ -314,7 +315,7 @@ impl fmt::Display for Plan {
             &PlanView {
                 capabilities: self.capabilities.as_ref(),
                 host_unavailable: self.host_unavailable.as_deref(),
-                nat64: self.nat64.as_ref(),
+                nat64: self.nat64.as_deref(),
                 history: self.history.as_ref(),
                 queries: &self.queries,
                 candidates: &self.candidates,

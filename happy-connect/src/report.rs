@@ -39,8 +39,9 @@ pub struct ConnectReport {
     pub host_unavailable: Option<String>,
     /// The NAT64 prefixes known and whether IPv4 destinations were
     /// synthesized, on a host where NAT64 matters (IPv6-only, or told a
-    /// prefix by its routers); see [`crate::nat64`].
-    pub nat64: Option<Nat64Report>,
+    /// prefix by its routers); see [`crate::nat64`]. Boxed: rare and
+    /// large, it would make every report larger to move.
+    pub nat64: Option<Box<Nat64Report>>,
     /// One entry per record type: sent (with its answer) or skipped.
     pub queries: Vec<QueryReport>,
     /// The destinations in the order they were planned.
@@ -277,7 +278,7 @@ impl fmt::Display for ConnectReport {
             &PlanView {
                 capabilities: self.capabilities.as_ref(),
                 host_unavailable: self.host_unavailable.as_deref(),
-                nat64: self.nat64.as_ref(),
+                nat64: self.nat64.as_deref(),
                 history: self.history.as_ref(),
                 queries: &self.queries,
                 candidates: &self.candidates,
@@ -752,7 +753,7 @@ impl Log {
             strategy: self.strategy,
             capabilities: self.capabilities,
             host_unavailable: self.host_unavailable,
-            nat64: self.nat64.map(|n| n.report.clone()),
+            nat64: self.nat64.map(|n| Box::new(n.report.clone())),
             queries: self.queries,
             candidates,
             dropped_candidates: dropped + self.dropped_early,
@@ -777,7 +778,7 @@ impl Log {
             host: self.host,
             capabilities: self.capabilities,
             host_unavailable: self.host_unavailable,
-            nat64: self.nat64.map(|n| n.report.clone()),
+            nat64: self.nat64.map(|n| Box::new(n.report.clone())),
             queries: self.queries,
             candidates,
             dropped_candidates: dropped + self.dropped_early,

@@ -374,28 +374,36 @@ fn named<'a>(
     snapshot: &Snapshot,
     network: iface_probe::NetworkId,
     candidate: &Candidate,
-    mut log: Log,
+    log: Log,
 ) -> Box<Named<'a>> {
-    let (memory, mut advice) = match Memory::open(connector, Some(snapshot), network, &mut log) {
-        Some((memory, advice)) => (Some(memory), advice),
-        None => (None, None),
-    };
-    let note = memory.as_ref().and_then(|m| {
-        m.notes(std::slice::from_ref(candidate))
-            .next()
-            .map(|(_, note)| note)
+    // Boxed first and filled in place: the advice is large, and a box
+    // made of a finished value would be one more copy of it.
+    let mut named = Box::new(Named {
+        log,
+        memory: None,
+        advice: None,
+        attempt_delay: connector.race().attempt_delay(),
     });
-    if let Some(note) = note {
-        advice
-            .get_or_insert_default()
-            .add(candidate.dest.addr, note);
-    }
-    Box::new(Named {
+    let Named {
         log,
         memory,
         advice,
-        attempt_delay: connector.race().attempt_delay(),
-    })
+        ..
+    } = &mut *named;
+    if let Some((opened, read)) = Memory::open(connector, Some(snapshot), network, log) {
+        *advice = read;
+        let opened = memory.insert(opened);
+        let note = opened
+            .notes(std::slice::from_ref(candidate))
+            .next()
+            .map(|(_, note)| note);
+        if let Some(note) = note {
+            advice
+                .get_or_insert_default()
+                .add(candidate.dest.addr, note);
+        }
+    }
+    named
 }
 
 /// The one attempt's future, its socket open and its timer set; it
@@ -473,14 +481,16 @@ where
                 conclude(log, &candidate, None, result, at)
             }
             Some(named) => {
+                // The log moved out, the rest read in place: the box's
+                // other fields are large and only read.
                 let Named {
                     mut log,
-                    memory,
-                    advice,
+                    ref memory,
+                    ref advice,
                     attempt_delay,
                 } = *named;
                 let result = record(&mut log, &candidate, (begun, at), result, known_local);
-                if let Some(memory) = &memory {
+                if let Some(memory) = memory {
                     memory.remember_one(candidate.dest.addr, &log, advice.as_ref(), attempt_delay);
                 }
                 // The candidate's note, as the race's report takes it from
@@ -703,5 +713,15 @@ mod tests {
             ours <= tokio + 256,
             "the connect future is {ours} bytes, plain tokio's {tokio}"
         );
+    }
+
+    /// Every connect's output is moved through the futures that await it:
+    /// the report keeps what is rare and large (NAT64) behind a box, so
+    /// that it stays a few cache lines.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn the_report_stays_small_to_move() {
+        let report = size_of::<crate::report::ConnectReport>();
+        assert!(report <= 256, "a ConnectReport is {report} bytes");
     }
 }
