@@ -12,6 +12,9 @@
 //! | `load/hosts` | 10,000 concurrent connects to `localhost` (hosts file) | plain tokio, which asks `getaddrinfo` on its blocking pool |
 //! | `rss/load` | peak resident memory (`VmHWM`) of a process that runs `load/literal` once | the same with plain tokio |
 //!
+//! Each result is the two sides' medians, their ratio, and the overhead:
+//! the median of the rounds' differences, ours minus the baseline.
+//!
 //! Each connect's stream is closed with an RST, so that no TIME_WAIT
 //! accumulates between rounds. Results go to standard output and to
 //! `target/paired/results.json`, which `cargo xtask bench` reads into its

@@ -73,6 +73,19 @@ impl Paired {
         median(&self.ours) / median(&self.base)
     }
 
+    /// What ours costs on top of the baseline, in the unit: the median of
+    /// the rounds' differences. The ratio says how much slower; this says
+    /// what the difference costs (microseconds per connect, kilobytes).
+    fn overhead(&self) -> f64 {
+        let differences: Vec<f64> = self
+            .ours
+            .iter()
+            .zip(&self.base)
+            .map(|(ours, base)| ours - base)
+            .collect();
+        median(&differences)
+    }
+
     fn print(&self) {
         let show = |v: f64| match self.unit {
             "ns" if v >= 1e6 => format!("{:.2} ms", v / 1e6),
@@ -80,12 +93,15 @@ impl Paired {
             "ns" => format!("{v:.0} ns"),
             unit => format!("{v:.0} {unit}"),
         };
+        let overhead = self.overhead();
+        let sign = if overhead < 0.0 { "-" } else { "+" };
         println!(
-            "{:<18} ours {:>10}  baseline {:>10}  ratio {:.3}  ({} rounds, alternated)",
+            "{:<18} ours {:>10}  baseline {:>10}  ratio {:.3}  overhead {sign}{}  ({} rounds, alternated)",
             self.id,
             show(median(&self.ours)),
             show(median(&self.base)),
             self.ratio(),
+            show(overhead.abs()),
             self.ours.len()
         );
     }
@@ -449,6 +465,7 @@ fn write(results: &[Paired]) {
                 "baseline_id": p.id.replacen('/', "_baseline/", 1),
                 "baseline_median": median(&p.base),
                 "ratio": p.ratio(),
+                "overhead": p.overhead(),
                 "rounds": p.ours.len(),
             })
         })

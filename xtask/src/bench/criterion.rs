@@ -101,6 +101,7 @@ fn pair_baselines(measured: &[(String, f64)]) -> Vec<Entry> {
                 baseline_median: baseline.map(|(_, base)| *base),
                 ratio: baseline.map(|(_, base)| median / base),
                 rounds: None,
+                overhead: None,
             }
         })
         .collect()

@@ -1,7 +1,7 @@
 //! The paired benchmark's results (`happy-connect/benches/paired.rs`,
 //! a harness-less bench that alternates ours and plain tokio round by
 //! round): `target/paired/results.json`, an array of `{id, unit, median,
-//! baseline_id, baseline_median, ratio, rounds}`. Read only when this run
+//! baseline_id, baseline_median, ratio, overhead, rounds}`. Read only when this run
 //! wrote it, so that an earlier run's file never reaches the summary.
 
 use std::fs;
@@ -27,6 +27,9 @@ struct Written {
     baseline_median: Option<f64>,
     ratio: Option<f64>,
     rounds: u64,
+    /// Absent from files written before the bench measured it.
+    #[serde(default)]
+    overhead: Option<f64>,
 }
 
 /// The paired results under `target` written at `since` or later; none
@@ -66,6 +69,7 @@ fn parse(text: &str) -> Result<Vec<Entry>> {
                 baseline_median: w.baseline_median,
                 ratio: w.ratio,
                 rounds: Some(w.rounds),
+                overhead: w.overhead,
             })
         })
         .collect()
@@ -86,6 +90,7 @@ mod tests {
         "baseline_id": "rss_baseline/load",
         "baseline_median": 40300.0,
         "ratio": 1.1196,
+        "overhead": 4790.0,
         "rounds": 3
       }
     ]"#;
@@ -102,6 +107,9 @@ mod tests {
         assert_eq!(e.baseline_median, Some(40300.0));
         assert_eq!(e.ratio, Some(1.1196));
         assert_eq!(e.rounds, Some(3));
+        assert_eq!(e.overhead, Some(4790.0));
+        let older = RSS.replace("\"overhead\": 4790.0,", "");
+        assert_eq!(parse(&older).unwrap()[0].overhead, None, "{older}");
         assert!(
             parse("[]").unwrap().is_empty(),
             "a filter that matched none"

@@ -42,6 +42,11 @@ pub(super) struct Entry {
     /// Paired results: how many rounds each side ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) rounds: Option<u64>,
+    /// Paired results: the median of the rounds' differences (ours minus
+    /// the baseline), in the unit: what the difference costs, where the
+    /// ratio says how large it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) overhead: Option<f64>,
 }
 
 /// Everything this run measured.
@@ -62,7 +67,8 @@ impl Summary {
 
     /// The table `cargo xtask bench` prints: median in its unit, ratio to
     /// the baseline, and the baseline (for a paired result, with its
-    /// median and the rounds, since the baseline has no line of its own).
+    /// median, the overhead and the rounds, since the baseline has no line
+    /// of its own).
     pub(super) fn table(&self) -> String {
         let width = self
             .benchmarks
@@ -86,6 +92,10 @@ impl Summary {
                 let mut about = Vec::new();
                 if let Some(m) = e.baseline_median {
                     about.push(human(m, &e.unit));
+                }
+                if let Some(o) = e.overhead {
+                    let sign = if o < 0.0 { '-' } else { '+' };
+                    about.push(format!("overhead {sign}{}", human(o.abs(), &e.unit)));
                 }
                 if let Some(r) = e.rounds {
                     about.push(format!("{r} rounds"));
@@ -144,6 +154,7 @@ mod tests {
             baseline_median: None,
             ratio: None,
             rounds: None,
+            overhead: None,
         }
     }
 
@@ -185,12 +196,13 @@ mod tests {
     }
 
     #[test]
-    fn a_paired_line_shows_its_baseline_median_and_rounds() {
+    fn a_paired_line_shows_its_baseline_median_overhead_and_rounds() {
         let mut rss = entry("rss/load", Source::Paired, "kB", 45_120.0);
         rss.baseline_id = Some("rss_baseline/load".to_owned());
         rss.baseline_median = Some(40_300.0);
         rss.ratio = Some(45_120.0 / 40_300.0);
         rss.rounds = Some(3);
+        rss.overhead = Some(4_820.0);
         let mut sort = entry("sort/8", Source::Criterion, "ns", 50.0);
         sort.baseline_id = Some("sort_baseline/8".to_owned());
         sort.baseline_median = Some(200.0);
@@ -203,7 +215,7 @@ mod tests {
                 && lines[1].contains("paired")
                 && lines[1].contains("45120 kB")
                 && lines[1].contains("1.120")
-                && lines[1].ends_with("rss_baseline/load (40300 kB, 3 rounds)"),
+                && lines[1].ends_with("rss_baseline/load (40300 kB, overhead +4820 kB, 3 rounds)"),
             "{table}"
         );
         assert!(
