@@ -19,6 +19,14 @@ const MAX_VALUE: u64 = i32::MAX as u64;
 /// The largest scope value: RFC 4291 scopes are four bits.
 const MAX_SCOPE: u64 = 15;
 
+/// The precedence glibc gives `::/0` in a precedence table read from a
+/// file without such a row.
+const CATCH_ALL_PRECEDENCE: u32 = 40;
+
+/// The label glibc gives `::/0` in a label table read from a file without
+/// such a row.
+const CATCH_ALL_LABEL: u32 = 1;
+
 /// Why a `gai.conf` file was rejected. Each variant carries the 1-based line
 /// number and the line's text (comment and surrounding blanks removed).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -284,9 +292,10 @@ impl Policy {
     /// As in glibc, the first `label` line replaces the whole default label
     /// table with the file's `label` lines, and likewise for `precedence`
     /// and `scopev4`; a kind the file does not mention keeps glibc's
-    /// default ([`Policy::glibc`]). Rule 9 is RFC 6724's. If two lines
-    /// give the same prefix, the first one wins. An address no row
-    /// matches gets precedence and label 0. `reload` is checked and
+    /// default ([`Policy::glibc`]). A table the file gives without a
+    /// catch-all row gets glibc's: `precedence ::/0 40`, `label ::/0 1`,
+    /// `scopev4 0.0.0.0/0 14` (global). Rule 9 is RFC 6724's. If two lines
+    /// give the same prefix, the first one wins. `reload` is checked and
     /// otherwise ignored: a [`Policy`] never rereads its file.
     ///
     /// Unlike glibc, which skips what it does not understand, an unknown
@@ -297,8 +306,10 @@ impl Policy {
     /// use rfc3484_sort::Policy;
     /// let p = Policy::from_gai_conf("precedence ::ffff:0:0/96 100\n")?;
     /// assert_eq!(p.precedence("192.0.2.1".parse().unwrap()), 100);
-    /// // The precedence table was replaced as a whole:
-    /// assert_eq!(p.precedence("2001:db8::1".parse().unwrap()), 0);
+    /// // The precedence table was replaced as a whole, with glibc's
+    /// // catch-all row added:
+    /// assert_eq!(p.precedence("2001:db8::1".parse().unwrap()), 40);
+    /// assert_eq!(p.precedence("::1".parse().unwrap()), 40);
     ///
     /// let err = Policy::from_gai_conf("# prefer IPv4\nprecedence ::1/129 50\n").unwrap_err();
     /// assert_eq!(
@@ -387,6 +398,24 @@ impl Policy {
             }
         }
 
+        // As glibc does, a table the file gives gets a catch-all row
+        // unless it has one: an address no line matches is then ordered
+        // as glibc orders it, not as precedence 0 (before nothing).
+        for (table, value) in [
+            (&mut precedence, CATCH_ALL_PRECEDENCE),
+            (&mut label, CATCH_ALL_LABEL),
+        ] {
+            if let Some(rows) = table {
+                if !rows.iter().any(|r| r.len == 0) {
+                    rows.push(PolicyEntry::new(Ipv6Addr::UNSPECIFIED, 0, value));
+                }
+            }
+        }
+        if let Some(rows) = &mut scopev4 {
+            if !rows.iter().any(|r| r.len == 0) {
+                rows.push(Scopev4Entry::new(Ipv4Addr::UNSPECIFIED, 0, Scope::Global));
+            }
+        }
         let (default_precedence, default_label, default_scopev4) = Self::glibc_tables();
         Ok(Self::build(
             "gai.conf",

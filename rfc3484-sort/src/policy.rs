@@ -420,15 +420,14 @@ impl Policy {
     }
 
     /// The precedence of an address (IPv4 is looked up as IPv4-mapped).
-    /// An address no row matches (possible only with a `gai.conf` table
-    /// lacking `::/0`) gets 0.
+    /// Every table has a `::/0` row (a `gai.conf` without one gets
+    /// glibc's), so every address has one.
     pub fn precedence(&self, addr: IpAddr) -> u32 {
         self.tables.compiled.lookup(bits(addr)).0
     }
 
-    /// The label of an address (IPv4 is looked up as IPv4-mapped). An
-    /// address no row matches (possible only with a `gai.conf` table
-    /// lacking `::/0`) gets 0.
+    /// The label of an address (IPv4 is looked up as IPv4-mapped). Every
+    /// table has a `::/0` row, so every address has one.
     pub fn label(&self, addr: IpAddr) -> u32 {
         self.tables.compiled.lookup(bits(addr)).1
     }

@@ -42,14 +42,54 @@ reload yes
     assert_eq!(p.scopev4_table().len(), 2);
 }
 
+/// As glibc does, a table the file gives without a catch-all row gets
+/// one (`precedence ::/0 40`, `label ::/0 1`, `scopev4 0.0.0.0/0 14`), so
+/// that what no line matches is not ranked below everything.
+#[test]
+fn a_table_without_a_catch_all_row_gets_glibcs() {
+    // The classic "Teredo last" line alone keeps Teredo last.
+    let p = Policy::from_gai_conf("precedence 2001::/32 5\n").unwrap();
+    assert_eq!(p.precedence(ip("2001:db8::1")), 40);
+    assert_eq!(p.precedence(ip("192.0.2.1")), 40);
+    assert_eq!(p.precedence(ip("2001:0:4136:e378::1")), 5);
+    let mut dests = vec![
+        dest("2001:0:4136:e378::1", "2001:0:4136:e378::2"),
+        dest("192.0.2.1", "192.0.2.2"),
+        dest("2001:db8::1", "2001:db8::2"),
+    ];
+    sort(&p, &mut dests);
+    assert_eq!(
+        addrs(&dests).last().map(String::as_str),
+        Some("2001:0:4136:e378::1")
+    );
+
+    let p = Policy::from_gai_conf("label 2002::/16 2\n").unwrap();
+    assert_eq!(p.label(ip("2001:db8::1")), 1);
+    assert_eq!(p.label_table().len(), 2);
+
+    let p = Policy::from_gai_conf("scopev4 10.0.0.0/8 5\n").unwrap();
+    assert_eq!(p.scope(ip("10.1.2.3")), Scope::SiteLocal);
+    assert_eq!(
+        p.scope(ip("127.0.0.1")),
+        Scope::Global,
+        "glibc's 0.0.0.0/0 14"
+    );
+    assert_eq!(p.scopev4_table().len(), 2);
+
+    // A file with its own catch-all gets no second one.
+    let p = Policy::from_gai_conf("precedence ::/0 7\nprecedence ::1/128 50\n").unwrap();
+    assert_eq!(p.precedence_table().len(), 2);
+    assert_eq!(p.precedence(ip("2001:db8::1")), 7);
+}
+
 #[test]
 fn unmentioned_kinds_keep_glibc_defaults() {
     let p = Policy::from_gai_conf("precedence ::ffff:0:0/96 100\n").unwrap();
     let glibc = Policy::glibc();
     assert_eq!(p.label_table(), glibc.label_table());
     assert_eq!(p.scopev4_table(), glibc.scopev4_table());
-    assert_eq!(p.precedence_table().len(), 1);
-    assert_eq!(p.precedence(ip("2001:db8::1")), 0, "no ::/0 row: 0");
+    assert_eq!(p.precedence_table().len(), 2, "the line and glibc's ::/0");
+    assert_eq!(p.precedence(ip("2001:db8::1")), 40, "glibc's ::/0 row");
     // The classic "prefer IPv4" edit puts IPv4 first.
     let mut dests = vec![
         dest("2001:db8::1", "2001:db8::2"),
