@@ -99,6 +99,20 @@ pin_project! {
         /// Polled once, the task's next poll asked for.
         Deferred { deadline: Instant },
         Armed { #[pin] sleep: Sleep },
+        /// A deadline past what an `Instant` holds: none.
+        Never,
+    }
+}
+
+impl Timer {
+    /// A timer for `limit` after `begun`, both from `start`; one that never
+    /// fires when that is past what an `Instant` holds (a timeout of
+    /// `Duration::MAX`, say).
+    fn new(start: Instant, begun: Duration, limit: Duration) -> Self {
+        match start.checked_add(begun.saturating_add(limit)) {
+            Some(deadline) => Self::Unarmed { deadline },
+            None => Self::Never,
+        }
     }
 }
 
@@ -121,6 +135,7 @@ impl Future for Timer {
                 self.set(Self::Armed { sleep });
             }
             TimerProj::Armed { .. } => {}
+            TimerProj::Never => return Poll::Pending,
         }
         match self.project() {
             TimerProj::Armed { sleep } => sleep.poll(cx),
@@ -438,9 +453,7 @@ fn one<'a>(
         total_bound,
         named,
         connect,
-        timer: Timer::Unarmed {
-            deadline: start + begun + limit,
-        },
+        timer: Timer::new(start, begun, limit),
     }
 }
 
@@ -652,6 +665,29 @@ mod tests {
         no_time.race_mut().total_timeout = Duration::ZERO;
         assert_eq!(way(&no_time, "one.test", port), "general");
         assert_eq!(way(&no_time, "127.0.0.1", port), "general");
+    }
+
+    /// Timeouts too long for an `Instant` (`Duration::MAX`) mean no
+    /// timeout, on the fast path as on the general one: no panic.
+    #[tokio::test]
+    async fn timeouts_past_what_an_instant_holds_are_no_timeouts() {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("listen");
+        let port = listener.local_addr().expect("bound").port();
+        let mut connector = Connector::new();
+        connector.set_resolver(StaticResolver::new().with("one.test", &[LOOPBACK]));
+        connector.race_mut().total_timeout = Duration::MAX;
+        connector.race_mut().attempt_timeout = Duration::MAX;
+        // The first connects warm the host view; the later take the fast
+        // path.
+        for host in ["127.0.0.1", "one.test", "127.0.0.1", "one.test"] {
+            let (_stream, report) = connector.connect(host, port).await.expect("connect");
+            assert!(report.winner.is_some(), "{report}");
+        }
+        assert_eq!(way(&connector, "one.test", port), "fast");
+        let timer = Timer::new(Instant::now(), Duration::from_secs(1), Duration::MAX);
+        assert!(matches!(timer, Timer::Never));
     }
 
     /// The timeout's timer asks for one more poll before it arms (a
