@@ -4,7 +4,9 @@
 //! be connected to. The connector answers such names itself.
 
 use std::net::Ipv6Addr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+pub(crate) use crate::resolve::hosts::default_path;
 
 /// One zoned entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,10 +53,11 @@ impl ZonedHosts {
         Self { entries }
     }
 
-    /// Reads the file; a missing or unreadable file has no entries.
+    /// Reads the file; a missing or unreadable file has no entries, and
+    /// bytes that are not UTF-8 spoil only their line.
     pub(crate) fn read(path: &Path) -> Self {
-        std::fs::read_to_string(path)
-            .map(|text| Self::parse(&text))
+        std::fs::read(path)
+            .map(|bytes| Self::parse(&String::from_utf8_lossy(&bytes)))
             .unwrap_or_default()
     }
 
@@ -69,19 +72,6 @@ impl ZonedHosts {
             .iter()
             .filter(move |e| e.name.eq_ignore_ascii_case(name))
             .map(|e| (e.ip, e.zone.as_str()))
-    }
-}
-
-/// The system's hosts file.
-pub(crate) fn default_path() -> PathBuf {
-    #[cfg(windows)]
-    {
-        let root = std::env::var_os("SystemRoot").unwrap_or_else(|| "C:\\Windows".into());
-        PathBuf::from(root).join("System32\\drivers\\etc\\hosts")
-    }
-    #[cfg(not(windows))]
-    {
-        PathBuf::from("/etc/hosts")
     }
 }
 
@@ -106,6 +96,15 @@ mod tests {
         assert_eq!(hosts.lookup("localhost").count(), 0);
         assert_eq!(hosts.lookup("broken").count(), 0);
         assert_eq!(hosts.lookup("commented").count(), 0);
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_keeps_its_good_lines() {
+        let path = std::env::temp_dir().join(format!("hc-zoned-{}", std::process::id()));
+        std::fs::write(&path, b"fe80::1%1 printer\n# caf\xe9\n").unwrap();
+        let hosts = ZonedHosts::read(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(hosts.lookup("printer").count(), 1);
     }
 
     #[test]

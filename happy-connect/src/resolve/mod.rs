@@ -66,6 +66,7 @@ mod error;
 // getaddrinfo(3). Every block there carries its own `// SAFETY:` comment.
 #[allow(unsafe_code)]
 mod gai;
+pub(crate) mod hosts;
 mod system;
 mod table;
 

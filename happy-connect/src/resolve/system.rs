@@ -9,6 +9,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 #[cfg(unix)]
 use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ use hickory_resolver::proto::rr::{Name, RData, RecordType as HickoryType};
 use hickory_resolver::proto::xfer::Protocol;
 use hickory_resolver::proto::{ProtoError, ProtoErrorKind};
 
+use super::hosts::{self, HostsTable};
 use super::{LookupFuture, RecordType, Resolve, ResolveError, dedup, literal};
 
 /// The system's resolver configuration file.
@@ -41,8 +43,12 @@ pub struct ResolverOptions {
     /// How many times a query is sent in all before giving up, the first
     /// try included (`options attempts:` in resolv.conf). 0 counts as 1.
     pub attempts: usize,
-    /// Answer from `/etc/hosts` before asking the servers.
+    /// Answer from the hosts file before asking the servers: a name it
+    /// lists is answered from it alone, as the C library does.
     pub use_hosts_file: bool,
+    /// The hosts file to answer from when [`use_hosts_file`](Self::use_hosts_file)
+    /// is set; `None`: the system's (`/etc/hosts`).
+    pub hosts_path: Option<PathBuf>,
     /// Keep answers (and negative answers) for their TTL.
     pub cache: bool,
 }
@@ -53,6 +59,7 @@ impl Default for ResolverOptions {
             timeout: Duration::from_secs(5),
             attempts: 2,
             use_hosts_file: false,
+            hosts_path: None,
             cache: true,
         }
     }
@@ -80,6 +87,16 @@ impl ResolverOptions {
         self
     }
 
+    /// Answers from the hosts file at `path` before asking the servers
+    /// (sets [`use_hosts_file`](Self::use_hosts_file) and
+    /// [`hosts_path`](Self::hosts_path)).
+    #[must_use]
+    pub fn with_hosts_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.use_hosts_file = true;
+        self.hosts_path = Some(path.into());
+        self
+    }
+
     /// Sets [`cache`](Self::cache).
     #[must_use]
     pub fn with_cache(mut self, cache: bool) -> Self {
@@ -91,11 +108,8 @@ impl ResolverOptions {
     fn apply(&self, opts: &mut ResolverOpts) {
         opts.timeout = self.timeout;
         opts.attempts = hickory_attempts(self.attempts);
-        opts.use_hosts_file = if self.use_hosts_file {
-            ResolveHosts::Always
-        } else {
-            ResolveHosts::Never
-        };
+        // The hosts file is this crate's to answer from (see `hosts`).
+        opts.use_hosts_file = ResolveHosts::Never;
         if !self.cache {
             opts.cache_size = 0;
         }
@@ -113,7 +127,11 @@ fn hickory_attempts(tries: usize) -> usize {
 ///
 /// [`SystemResolver::new`] follows `/etc/resolv.conf` (name servers,
 /// `search`/`domain`, `ndots`, `timeout`, `attempts`) and answers from
-/// `/etc/hosts` first, as the C library does with `hosts: files dns`.
+/// `/etc/hosts` first, as the C library does with `hosts: files dns`: a
+/// name the file lists (as given, before any search-list expansion) is
+/// answered from the file alone, for both families, so that
+/// `127.0.0.1 api.example.com` is not undone by an AAAA record in DNS. The
+/// file is read when the resolver is made.
 /// [`SystemResolver::with_nameservers`] asks exactly the servers given.
 ///
 /// Queries go over UDP; a truncated answer is asked again over TCP.
@@ -122,6 +140,8 @@ fn hickory_attempts(tries: usize) -> usize {
 #[derive(Clone)]
 pub struct SystemResolver {
     inner: Arc<TokioResolver>,
+    /// The hosts file's names, answered before DNS; `None` when off.
+    hosts: Option<Arc<HostsTable>>,
 }
 
 impl SystemResolver {
@@ -148,8 +168,8 @@ impl SystemResolver {
             if config.name_servers().is_empty() {
                 return Err(config_error("no name server".to_owned()));
             }
-            opts.use_hosts_file = ResolveHosts::Always;
-            Ok(Self::build(config, opts))
+            opts.use_hosts_file = ResolveHosts::Never;
+            Ok(Self::build(config, opts, Some(hosts::default_path())))
         }
         #[cfg(not(any(unix, windows)))]
         Err(ResolveError::Config {
@@ -177,8 +197,8 @@ impl SystemResolver {
             .map_err(|e| config_error(config_detail(&e)))?;
         // The file says how many tries; hickory wants the retries.
         opts.attempts = hickory_attempts(opts.attempts);
-        opts.use_hosts_file = ResolveHosts::Always;
-        Ok(Self::build(config, opts))
+        opts.use_hosts_file = ResolveHosts::Never;
+        Ok(Self::build(config, opts, Some(hosts::default_path())))
     }
 
     /// A resolver that sends its queries to exactly `servers` (UDP, then
@@ -202,16 +222,22 @@ impl SystemResolver {
         let config = ResolverConfig::from_parts(None, vec![], group);
         let mut hickory_opts = ResolverOpts::default();
         opts.apply(&mut hickory_opts);
-        Self::build(config, hickory_opts)
+        let hosts = opts
+            .use_hosts_file
+            .then(|| opts.hosts_path.unwrap_or_else(hosts::default_path));
+        Self::build(config, hickory_opts, hosts)
     }
 
-    fn build(config: ResolverConfig, opts: ResolverOpts) -> Self {
+    /// A resolver of `config` and `opts` that answers from the hosts file
+    /// at `hosts` (read now) first.
+    fn build(config: ResolverConfig, opts: ResolverOpts, hosts: Option<PathBuf>) -> Self {
         let resolver =
             TokioResolver::builder_with_config(config, TokioConnectionProvider::default())
                 .with_options(opts)
                 .build();
         Self {
             inner: Arc::new(resolver),
+            hosts: hosts.map(|path| Arc::new(HostsTable::read(&path))),
         }
     }
 }
@@ -237,12 +263,22 @@ impl Resolve for SystemResolver {
         if let Some(answer) = literal(name, rtype) {
             return LookupFuture::ready(answer);
         }
+        if let Some(answer) = self.hosts.as_ref().and_then(|h| h.lookup(name, rtype)) {
+            return LookupFuture::ready(answer);
+        }
         let resolver = Arc::clone(&self.inner);
         let name = name.to_owned();
         LookupFuture::new(async move {
             // Parsed here, not by hickory, so that a bad name is reported as
-            // such and not as a failed query.
-            let query = Name::from_utf8(&name).map_err(|e| ResolveError::InvalidName {
+            // such and not as a failed query. An ASCII name is taken as DNS
+            // takes it (`_` and all, as the C library sends it); only
+            // another goes through IDNA.
+            let parsed = if name.is_ascii() {
+                Name::from_ascii(&name)
+            } else {
+                Name::from_utf8(&name)
+            };
+            let query = parsed.map_err(|e| ResolveError::InvalidName {
                 name: name.clone(),
                 detail: e.to_string(),
             })?;
@@ -376,6 +412,12 @@ mod tests {
         assert_eq!(opts.timeout, Duration::from_millis(300));
         assert_eq!(opts.attempts, 0);
         assert_eq!(opts.cache_size, 0);
+        assert_eq!(opts.use_hosts_file, ResolveHosts::Never);
+        // The crate answers from the hosts file itself; hickory never does.
+        let mut opts = ResolverOpts::default();
+        ResolverOptions::default()
+            .with_hosts_path("/nonexistent/hosts")
+            .apply(&mut opts);
         assert_eq!(opts.use_hosts_file, ResolveHosts::Never);
     }
 }

@@ -327,6 +327,65 @@ async fn system_invalid_name() {
     assert_eq!(server.queries(), []);
 }
 
+/// A name the hosts file lists is answered from it alone, for both
+/// families, as the C library's `files` source answers it: its AAAA
+/// record in DNS does not undo an IPv4-only override, and no query leaves
+/// the host. A name the file does not list goes to DNS.
+#[tokio::test]
+async fn system_a_name_the_hosts_file_lists_is_answered_from_it_alone() {
+    let server = zone().start().await;
+    let dir = std::env::temp_dir().join(format!("hc-hosts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hosts");
+    std::fs::write(&path, "# an override\n192.0.2.99 dual.test\n").unwrap();
+    let resolver = SystemResolver::with_nameservers(
+        &[server.addr()],
+        ResolverOptions::default()
+            .with_timeout(Duration::from_millis(300))
+            .with_attempts(1)
+            .with_cache(false)
+            .with_hosts_path(&path),
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        resolver.lookup("DUAL.test.", RecordType::A).await.unwrap(),
+        ips(&["192.0.2.99"])
+    );
+    let err = resolver
+        .lookup("dual.test", RecordType::Aaaa)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ResolveError::NoRecords {
+                rtype: RecordType::Aaaa,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(server.queries(), [], "nothing asked of DNS");
+    assert_eq!(
+        resolver.lookup("v4only.test", RecordType::A).await.unwrap(),
+        ips(&["192.0.2.1"])
+    );
+    assert_eq!(server.queries(), [udp("v4only.test", Qtype::A)]);
+}
+
+/// A name with an underscore (a container's, say) is sent as it is, as
+/// the C library sends it; it is not refused as an invalid host name.
+#[tokio::test]
+async fn system_a_name_with_an_underscore_is_asked() {
+    let server = zone().start().await;
+    let err = resolver(&server)
+        .lookup("my_db.test", RecordType::A)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ResolveError::NxDomain { .. }), "{err:?}");
+    assert_eq!(server.queries(), [udp("my_db.test", Qtype::A)]);
+}
+
 #[tokio::test]
 async fn resolver_behind_arc_dyn() {
     let server = zone().start().await;

@@ -1,0 +1,189 @@
+//! The hosts file as [`SystemResolver`](super::SystemResolver) answers from
+//! it: the way the C library's `files` source does with `hosts: files dns`.
+//!
+//! - A name the file lists is answered from the file alone, for both
+//!   families: a family the file has no address of for it is a NODATA
+//!   answer, never a DNS query (`127.0.0.1 api.example.com` must not be
+//!   undone by the AAAA record DNS holds for the name).
+//! - The name is matched as given (case-insensitively, a final dot
+//!   ignored), before any search-list expansion, so that a short name the
+//!   file lists is found whatever `search` and `ndots` say.
+//! - Addresses come in file order, each once; a malformed line is skipped,
+//!   as the C library skips it, and a line that is not UTF-8 is read with
+//!   its bad bytes replaced (a hosts file saved in a legacy code page).
+//! - An entry with a zone (`fe80::1%eth0 printer`) counts as listing the
+//!   name: the connector answers it with its zone, which an address alone
+//!   cannot carry, and DNS is not asked for the name.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use super::{RecordType, ResolveError};
+
+/// The system's hosts file.
+pub(crate) fn default_path() -> PathBuf {
+    #[cfg(windows)]
+    {
+        let root = std::env::var_os("SystemRoot").unwrap_or_else(|| "C:\\Windows".into());
+        PathBuf::from(root).join("System32\\drivers\\etc\\hosts")
+    }
+    #[cfg(not(windows))]
+    {
+        PathBuf::from("/etc/hosts")
+    }
+}
+
+/// The names of one hosts file and their addresses (without zones).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct HostsTable {
+    /// Lowercased name to its addresses, in file order.
+    names: HashMap<String, Vec<IpAddr>>,
+}
+
+impl HostsTable {
+    /// The table of hosts-file bytes.
+    pub(crate) fn parse(bytes: &[u8]) -> Self {
+        let mut names: HashMap<String, Vec<IpAddr>> = HashMap::new();
+        for line in bytes.split(|&b| b == b'\n') {
+            let line = String::from_utf8_lossy(line);
+            let line = line.split('#').next().unwrap_or_default();
+            let mut fields = line.split_whitespace();
+            let Some(addr) = fields.next() else {
+                continue;
+            };
+            // A zoned entry lists its names with no address of theirs.
+            let ip = match addr.split_once('%') {
+                Some((ip, zone)) if !zone.is_empty() && ip.parse::<IpAddr>().is_ok() => None,
+                Some(_) => continue,
+                None => match addr.parse::<IpAddr>() {
+                    Ok(ip) => Some(ip),
+                    Err(_) => continue,
+                },
+            };
+            for name in fields {
+                let addrs = names
+                    .entry(name.trim_end_matches('.').to_ascii_lowercase())
+                    .or_default();
+                if let Some(ip) = ip.filter(|ip| !addrs.contains(ip)) {
+                    addrs.push(ip);
+                }
+            }
+        }
+        Self { names }
+    }
+
+    /// Reads the file at `path`; a missing or unreadable file lists
+    /// nothing (every name then goes to DNS), as for the C library.
+    pub(crate) fn read(path: &Path) -> Self {
+        std::fs::read(path)
+            .map(|bytes| Self::parse(&bytes))
+            .unwrap_or_default()
+    }
+
+    /// The answer for `name` and `rtype` if the file lists `name`: its
+    /// addresses of that family, or NODATA.
+    pub(crate) fn lookup(
+        &self,
+        name: &str,
+        rtype: RecordType,
+    ) -> Option<Result<Vec<IpAddr>, ResolveError>> {
+        let key = name.strip_suffix('.').unwrap_or(name);
+        let addrs = if key.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.names.get(&key.to_ascii_lowercase())
+        } else {
+            self.names.get(key)
+        }?;
+        let of_family: Vec<IpAddr> = addrs.iter().copied().filter(|a| rtype.matches(a)).collect();
+        Some(if of_family.is_empty() {
+            Err(ResolveError::NoRecords {
+                name: name.to_owned(),
+                rtype,
+            })
+        } else {
+            Ok(of_family)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ips(list: &[&str]) -> Vec<IpAddr> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_listed_name_is_answered_for_both_families() {
+        let table = HostsTable::parse(
+            b"127.0.0.1 localhost\n\
+              ::1 localhost ip6-localhost\n\
+              192.0.2.9 db db.corp.test # the database\n\
+              192.0.2.10\tdb\n\
+              192.0.2.9 db\n\
+              fe80::1%eth0 printer\n\
+              # 192.0.2.11 commented\n\
+              fe80::2% broken\n\
+              999.1.1.1 broken\n",
+        );
+        assert_eq!(
+            table.lookup("DB.", RecordType::A).unwrap().unwrap(),
+            ips(&["192.0.2.9", "192.0.2.10"]),
+            "file order, each once, the name as DNS would take it"
+        );
+        assert!(matches!(
+            table.lookup("db", RecordType::Aaaa),
+            Some(Err(ResolveError::NoRecords {
+                rtype: RecordType::Aaaa,
+                ..
+            }))
+        ));
+        assert_eq!(
+            table
+                .lookup("localhost", RecordType::Aaaa)
+                .unwrap()
+                .unwrap(),
+            ips(&["::1"])
+        );
+        assert_eq!(
+            table
+                .lookup("db.corp.test", RecordType::A)
+                .unwrap()
+                .unwrap(),
+            ips(&["192.0.2.9"])
+        );
+        // A zoned entry lists its name, with no plain address.
+        assert!(matches!(
+            table.lookup("printer", RecordType::Aaaa),
+            Some(Err(ResolveError::NoRecords { .. }))
+        ));
+        for unlisted in ["commented", "broken", "db.corp", "example.test"] {
+            assert!(
+                table.lookup(unlisted, RecordType::A).is_none(),
+                "{unlisted}"
+            );
+        }
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_spoil_only_their_line() {
+        let table = HostsTable::parse(b"# caf\xe9\n192.0.2.1 caf\xe9 cafe\r\n192.0.2.2 next\n");
+        assert_eq!(
+            table.lookup("cafe", RecordType::A).unwrap().unwrap(),
+            ips(&["192.0.2.1"])
+        );
+        assert_eq!(
+            table.lookup("next", RecordType::A).unwrap().unwrap(),
+            ips(&["192.0.2.2"])
+        );
+    }
+
+    #[test]
+    fn a_missing_file_lists_nothing() {
+        assert_eq!(
+            HostsTable::read(Path::new("/nonexistent/hosts")),
+            HostsTable::default()
+        );
+    }
+}
