@@ -280,11 +280,26 @@ async fn general(
             report,
         ));
     }
+    // Reading the host (the first connect's wait for the view) and asking
+    // DNS64 count against the total timeout too.
+    let opening = open(connector, view, host, &mut log, opened);
+    let opening = match start.checked_add(connector.race().total_timeout) {
+        Some(deadline) => tokio::time::timeout_at(deadline.into(), opening)
+            .await
+            .unwrap_or_else(|_| {
+                Err((
+                    ConnectErrorKind::TimedOut,
+                    "the total timeout passed before the host was read and the queries sent"
+                        .to_owned(),
+                ))
+            }),
+        None => opening.await,
+    };
     let Opening {
         host: host_state,
         target,
         queries,
-    } = match open(connector, view, host, &mut log, opened).await {
+    } = match opening {
         Ok(opening) => opening,
         Err((kind, detail)) => {
             return Err(ConnectError::new(

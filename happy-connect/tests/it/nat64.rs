@@ -364,4 +364,32 @@ mod root {
         assert!(plan.nat64.is_none());
         assert_eq!(queries.load(Ordering::SeqCst), 0);
     }
+
+    /// The total timeout bounds the whole connect, the DNS64 server's
+    /// `ipv4only.arpa` answer it waits for included: a connect with 100 ms
+    /// returns soon after them, not when the discovery gives up (2 s).
+    #[test]
+    fn the_total_timeout_bounds_a_dns64_discovery() {
+        let (client, _peer, _listener, port) = ipv6_only();
+        let slow = Counting {
+            table: resolver(true)
+                .table
+                .with_delay(RecordType::Aaaa, Duration::from_secs(5)),
+            ipv4only: Arc::new(AtomicUsize::new(0)),
+        };
+        let queries = Arc::clone(&slow.ipv4only);
+        let (took, result) = inside(&client, any, async move || {
+            let mut c = Connector::new();
+            c.set_resolver(slow);
+            c.race_mut().total_timeout = Duration::from_millis(100);
+            let start = Instant::now();
+            let result = c.connect("198.51.100.50", port).await.map(|_| ());
+            (start.elapsed(), result)
+        });
+        let err = result.expect_err("no time to connect");
+        println!("{err}\n{}", err.report());
+        assert_eq!(err.kind(), happy_connect::ConnectErrorKind::TimedOut);
+        assert_eq!(queries.load(Ordering::SeqCst), 1, "the discovery began");
+        assert!(took < Duration::from_millis(1_000), "took {took:?}");
+    }
 }
