@@ -5,7 +5,17 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The scope of an address, with the numeric values of RFC 4291 §2.7
 /// (the values RFC 6724 compares: a smaller value is a smaller scope).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// Scopes compare, and are equal, by [`value`](Self::value): realm-local
+/// (`Other(3)`) is smaller than admin-local, and `Other(14)` is `Global`.
+///
+/// ```
+/// use teredo_addr::{scope, Scope};
+/// assert!(scope("ff03::1".parse().unwrap()) < scope("ff04::1".parse().unwrap()));
+/// assert!(Scope::Other(0) < Scope::InterfaceLocal);
+/// assert_eq!(Scope::Other(14), Scope::Global);
+/// ```
+#[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum Scope {
     /// Interface-local (1): `ff01::/16`.
@@ -62,6 +72,32 @@ impl Scope {
             Self::Global => "global",
             Self::Other(_) => "other",
         }
+    }
+}
+
+impl PartialEq for Scope {
+    fn eq(&self, other: &Self) -> bool {
+        self.value() == other.value()
+    }
+}
+
+impl Eq for Scope {}
+
+impl PartialOrd for Scope {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scope {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.value().cmp(&other.value())
+    }
+}
+
+impl core::hash::Hash for Scope {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.value().hash(state);
     }
 }
 

@@ -4,8 +4,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use proptest::prelude::*;
 use teredo_addr::{
-    AddrKind, classify, classify_v4, classify_v6, ipv4_compatible, ipv4_mapped, is_sixtofour,
-    is_teredo, scope,
+    AddrKind, Scope, classify, classify_v4, classify_v6, ipv4_compatible, ipv4_mapped,
+    is_sixtofour, is_teredo, scope,
 };
 
 proptest! {
@@ -30,6 +30,18 @@ proptest! {
         prop_assert_eq!(k, classify_v4(a));
         prop_assert!(k.is_ipv4());
         prop_assert!(!k.is_ipv6_transition());
+    }
+
+    /// Scopes order as their values do, whichever variant holds them:
+    /// multicast scopes of every value, named or not, included.
+    #[test]
+    fn scopes_order_by_value(a in 0u8..16, b in 0u8..16) {
+        let (sa, sb) = (Scope::from_value(a), Scope::from_value(b));
+        prop_assert_eq!(sa.cmp(&sb), a.cmp(&b));
+        prop_assert_eq!(sa == sb, a == b);
+        prop_assert_eq!(Scope::Other(a) == sa, true);
+        let multicast = |v: u8| scope(IpAddr::V6(Ipv6Addr::new(0xff00 | u16::from(v), 0, 0, 0, 0, 0, 0, 1)));
+        prop_assert_eq!(multicast(a) < multicast(b), a < b);
     }
 
     #[test]
