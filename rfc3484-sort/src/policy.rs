@@ -2,6 +2,7 @@
 //! fast longest-prefix lookup the sort runs on.
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
@@ -83,9 +84,9 @@ struct Row {
 /// The rows to try for addresses whose first byte is this bucket's index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 struct Bucket {
-    start: u16,
-    end: u16,
-    fallback: u16,
+    start: u32,
+    end: u32,
+    fallback: u32,
 }
 
 /// A row of the IPv4 scope table with its mask worked out.
@@ -157,6 +158,7 @@ impl PolicyEntry {
         }
     }
 
+    #[cfg(test)]
     fn matches(&self, bits: u128) -> bool {
         bits & mask128(self.len) == u128::from(self.prefix)
     }
@@ -487,13 +489,41 @@ impl fmt::Debug for Policy {
     }
 }
 
-/// The longest row of a table (longest first) containing all of
-/// `prefix/len`, or 0 if none does.
-fn value_for_prefix(table: &[PolicyEntry], prefix: u128, len: u8) -> u32 {
-    table
-        .iter()
-        .find(|e| e.len <= len && e.matches(prefix))
-        .map_or(0, |e| e.value)
+/// A precedence or label table by prefix length, longest first, with the
+/// first row of each prefix: what [`Compiled::new`] asks of each merged
+/// prefix, answered in a few map lookups instead of a scan of the table
+/// (a table of many thousand rows compiles in time linear in its rows).
+struct ByLength(Vec<(u8, BTreeMap<u128, u32>)>);
+
+impl ByLength {
+    fn new(table: &[PolicyEntry]) -> Self {
+        let mut lengths: Vec<(u8, BTreeMap<u128, u32>)> = Vec::new();
+        for e in table {
+            let at = match lengths.iter().position(|(len, _)| *len == e.len) {
+                Some(at) => at,
+                None => {
+                    lengths.push((e.len, BTreeMap::new()));
+                    lengths.len() - 1
+                }
+            };
+            lengths[at]
+                .1
+                .entry(u128::from(e.prefix) & mask128(e.len))
+                .or_insert(e.value);
+        }
+        lengths.sort_by_key(|&(len, _)| Reverse(len));
+        Self(lengths)
+    }
+
+    /// The value of the longest row containing all of `prefix/len`, or 0
+    /// if none does.
+    fn value_for_prefix(&self, prefix: u128, len: u8) -> u32 {
+        self.0
+            .iter()
+            .filter(|(row_len, _)| *row_len <= len)
+            .find_map(|(row_len, rows)| rows.get(&(prefix & mask128(*row_len))).copied())
+            .unwrap_or(0)
+    }
 }
 
 impl Compiled {
@@ -508,13 +538,14 @@ impl Compiled {
             .collect();
         prefixes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         prefixes.dedup();
+        let (precedence, label) = (ByLength::new(precedence), ByLength::new(label));
         let merged: Vec<Row> = prefixes
             .iter()
             .map(|&(prefix, len)| Row {
                 prefix,
                 mask: mask128(len),
-                precedence: value_for_prefix(precedence, prefix, len),
-                label: value_for_prefix(label, prefix, len),
+                precedence: precedence.value_for_prefix(prefix, len),
+                label: label.value_for_prefix(prefix, len),
             })
             .collect();
 
@@ -541,12 +572,13 @@ impl Compiled {
                     .iter()
                     .filter(|r| r.mask << 8 != 0 && (r.prefix >> 120) as usize == byte),
             );
-            // At most 256 buckets times the rows of a table that came from
-            // one config file; u16 is ample and saturates rather than wraps.
+            // A row index always fits 32 bits (a table that long would not
+            // fit in memory first).
+            let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
             *bucket = Bucket {
-                start: u16::try_from(start).unwrap_or(u16::MAX),
-                end: u16::try_from(rows.len()).unwrap_or(u16::MAX),
-                fallback: u16::try_from(fallback).unwrap_or(0),
+                start: index(start),
+                end: index(rows.len()),
+                fallback: index(fallback),
             };
         }
         let scopev4 = scopev4
@@ -568,9 +600,10 @@ impl Compiled {
     #[inline]
     fn lookup(&self, bits: u128) -> (u32, u32) {
         let bucket = self.buckets[usize::from((bits >> 120) as u8)];
+        let index = |i: u32| usize::try_from(i).unwrap_or(usize::MAX);
         let candidates = self
             .rows
-            .get(usize::from(bucket.start)..usize::from(bucket.end))
+            .get(index(bucket.start)..index(bucket.end))
             .unwrap_or(&[]);
         for r in candidates {
             if bits & r.mask == r.prefix {
@@ -578,7 +611,7 @@ impl Compiled {
             }
         }
         self.rows
-            .get(usize::from(bucket.fallback))
+            .get(index(bucket.fallback))
             .map_or((0, 0), |r| (r.precedence, r.label))
     }
 }
@@ -657,6 +690,15 @@ mod tests {
         assert_eq!(p.scope(ip("ff05::1")), Scope::SiteLocal);
     }
 
+    /// The value of the first row of a table (longest first) that
+    /// matches `bits`, found by a scan: the specification.
+    fn scan(table: &[PolicyEntry], bits: u128) -> u32 {
+        table
+            .iter()
+            .find(|e| e.matches(bits))
+            .map_or(0, |e| e.value)
+    }
+
     #[test]
     fn compiled_lookup_agrees_with_tables() {
         // A linear scan of the separate tables is the specification the
@@ -676,8 +718,8 @@ mod tests {
                     0x0000_0db8 << 88,
                 ] {
                     let a = (byte << 120) | tail;
-                    let want_p = value_for_prefix(&p.tables.precedence, a, 128);
-                    let want_l = value_for_prefix(&p.tables.label, a, 128);
+                    let want_p = scan(&p.tables.precedence, a);
+                    let want_l = scan(&p.tables.label, a);
                     assert_eq!(p.lookup(a), (want_p, want_l), "{} {a:x}", p.name());
                 }
             }

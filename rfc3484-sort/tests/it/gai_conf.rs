@@ -229,3 +229,23 @@ fn text_is_quoted_safely() {
     let msg = err.to_string();
     assert!(msg.contains("\\u{7}"), "{msg}");
 }
+
+/// A table of more rows than 16 bits count is looked up whole: its last
+/// row as well as its first.
+#[test]
+fn a_table_of_seventy_thousand_rows_is_looked_up_whole() {
+    let mut text = String::from("precedence ::/0 40\n");
+    for i in 0..70_000u32 {
+        text.push_str(&format!(
+            "precedence 2001:db8:{:x}:{:x}::/64 7\n",
+            i >> 16,
+            i & 0xffff
+        ));
+    }
+    let p = Policy::from_gai_conf(&text).unwrap();
+    for i in [0u32, 65_000, 65_535, 65_536, 69_999] {
+        let addr = format!("2001:db8:{:x}:{:x}::1", i >> 16, i & 0xffff);
+        assert_eq!(p.precedence(ip(&addr)), 7, "{addr}");
+    }
+    assert_eq!(p.precedence(ip("2001:db8:1:ffff::1")), 40);
+}
