@@ -65,15 +65,21 @@ mod slots;
 const FIRST_READING: Duration = Duration::from_secs(2);
 
 /// The host as the view has it: at once when the view is up; else the
-/// (rare) wait for its first reading, boxed so that it does not make
-/// every connect's future larger.
-async fn host_state(view: &HostView) -> HostState {
+/// (rare) wait for its first reading, until `deadline` at the latest (the
+/// connect's total timeout), boxed so that it does not make every
+/// connect's future larger.
+async fn host_state(view: &HostView, deadline: Option<Instant>) -> HostState {
     match view.snapshot() {
         Some(snapshot) => HostState {
             snapshot: Some(snapshot),
             unavailable: None,
         },
-        None => Box::pin(host::state(view, FIRST_READING)).await,
+        None => {
+            let left = deadline.map_or(FIRST_READING, |d| {
+                d.saturating_duration_since(Instant::now())
+            });
+            Box::pin(host::state(view, FIRST_READING.min(left))).await
+        }
     }
 }
 
@@ -87,20 +93,22 @@ struct Opening {
 
 /// Reads the host, parses the target and starts the queries, recording
 /// each decision in `log`; or takes what the fast path opened (a name's
-/// queries sent), log and all.
+/// queries sent), log and all. Waits (for the host view's first reading,
+/// for a DNS64 server) end at `deadline`, the total timeout's.
 async fn open(
     connector: &Connector,
     view: &HostView,
     host_name: &str,
     log: &mut Log,
     opened: Option<Box<(Log, Opening)>>,
+    deadline: Option<Instant>,
 ) -> Result<Opening, (ConnectErrorKind, String)> {
     if let Some(opened) = opened {
         let (opened_log, opening) = *opened;
         *log = opened_log;
         return Ok(opening);
     }
-    let host = host_state(view).await;
+    let host = host_state(view, deadline).await;
     log.capabilities = connector.with_facts(host.snapshot.as_ref(), |f| f.capabilities);
     log.host_unavailable.clone_from(&host.unavailable);
     let target = plan::target(host_name, host.snapshot.as_deref())
@@ -109,7 +117,7 @@ async fn open(
         Target::Literal { ip, .. } => Some(ip),
         Target::Name => None,
     };
-    log.nat64 = nat64_plan(connector, &host, literal).await;
+    log.nat64 = nat64_plan(connector, &host, literal, deadline).await;
     let mut queries = Queries::default();
     if target != Target::Name {
         return Ok(Opening {
@@ -194,6 +202,7 @@ async fn nat64_plan(
     connector: &Connector,
     host: &HostState,
     literal: Option<IpAddr>,
+    deadline: Option<Instant>,
 ) -> Option<Arc<Nat64Plan>> {
     let snapshot = host.snapshot.as_ref()?;
     let state = connector.nat64_state();
@@ -203,7 +212,14 @@ async fn nat64_plan(
     }
     let dns = if nat64.wants_discovery(literal) {
         let query = state.discover(nat64.network, connector.resolver());
-        Some(Box::pin(query).await)
+        // Past the connect's deadline, it goes on without the answer (and
+        // times out); the query goes on for the connects that follow.
+        match deadline {
+            Some(deadline) => Box::pin(tokio::time::timeout_at(deadline.into(), query))
+                .await
+                .ok(),
+            None => Some(Box::pin(query).await),
+        }
     } else {
         state.remembered(nat64.network)
     };
@@ -280,26 +296,22 @@ async fn general(
             report,
         ));
     }
-    // Reading the host (the first connect's wait for the view) and asking
-    // DNS64 count against the total timeout too.
-    let opening = open(connector, view, host, &mut log, opened);
-    let opening = match start.checked_add(connector.race().total_timeout) {
-        Some(deadline) => tokio::time::timeout_at(deadline.into(), opening)
-            .await
-            .unwrap_or_else(|_| {
-                Err((
-                    ConnectErrorKind::TimedOut,
-                    "the total timeout passed before the host was read and the queries sent"
-                        .to_owned(),
-                ))
-            }),
-        None => opening.await,
-    };
+    // (No local holds the deadline or the opening: the future would keep
+    // their room beside the race's.)
     let Opening {
         host: host_state,
         target,
         queries,
-    } = match opening {
+    } = match open(
+        connector,
+        view,
+        host,
+        &mut log,
+        opened,
+        start.checked_add(connector.race().total_timeout),
+    )
+    .await
+    {
         Ok(opening) => opening,
         Err((kind, detail)) => {
             return Err(ConnectError::new(
@@ -309,6 +321,16 @@ async fn general(
             ));
         }
     };
+    if start.elapsed() >= connector.race().total_timeout {
+        // Reading the host (a first connect's wait for the view) or asking
+        // DNS64 took the whole time.
+        let detail = "the total timeout passed before the host was read and the queries sent";
+        return Err(ConnectError::new(
+            ConnectErrorKind::TimedOut,
+            Some(detail.to_owned()),
+            log.report(None, start.elapsed()),
+        ));
+    }
     if let Target::Literal { ip, scope_id } = target {
         // Boxed: rare, and its attempt would take room in every connect's
         // future.
@@ -337,7 +359,8 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
     let start = Instant::now();
     let view = connector.host_view();
     let mut log = Log::new(host, 0, Strategy::Sequential);
-    let opening = match open(connector, view, host, &mut log, None).await {
+    let deadline = start.checked_add(connector.race().total_timeout);
+    let opening = match open(connector, view, host, &mut log, None, deadline).await {
         Ok(opening) => opening,
         Err((kind, detail)) => {
             return Err(ConnectError::for_resolution(
