@@ -56,6 +56,12 @@ pub(crate) fn target(host: &str, snapshot: Option<&Snapshot>) -> Result<Target, 
     };
     let parsed = parse_ip(addr);
     let Some(ip) = parsed else {
+        if let Some(v4) = ipv4_shorthand(host) {
+            return Err(InvalidHost(format!(
+                "{host:?} is an IPv4 address in a shorthand form, which systems read \
+                 differently (the C library reads it as {v4}): write the address in full"
+            )));
+        }
         if !is_name(host) {
             return Err(InvalidHost(format!(
                 "{host:?} is not a host name or an IP address"
@@ -84,14 +90,65 @@ pub(crate) fn target(host: &str, snapshot: Option<&Snapshot>) -> Result<Target, 
 }
 
 /// Whether `host`, which is not an IP address, is taken as a name: it is
-/// not empty and has no blank (nor `%`). What [`target`] says of a host
-/// that [`may_be_literal`] rules out, without its other work.
+/// not empty, has no blank (nor `%`) and is not an IPv4 address in a
+/// shorthand form (`127.1`). What [`target`] says of a host that
+/// [`may_be_literal`] rules out, without its other work.
 pub(crate) fn is_name(host: &str) -> bool {
     // The ASCII characters `char::is_whitespace` takes, and `%`.
     let blank = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r' | b' ' | b'%');
     !host.is_empty()
         && !host.bytes().any(blank)
         && (host.is_ascii() || !host.contains(char::is_whitespace))
+        && ipv4_shorthand(host).is_none()
+}
+
+/// An IPv4 address in one of the forms `inet_aton(3)` reads besides four
+/// decimal numbers: fewer parts (`127.1`, the last filling the bytes
+/// left), octal with a leading zero (`010.0.0.1` is 8.0.0.1) or hex
+/// (`0x7f.1`). Neither a host name nor, for std, an address, and read by
+/// the C library and by DNS differently: a connect refuses it rather than
+/// send it to DNS as a name.
+pub(crate) fn ipv4_shorthand(s: &str) -> Option<Ipv4Addr> {
+    // Names fail at their first letter that is not a hex digit or `x`.
+    if s.is_empty()
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b'x' | b'X'))
+    {
+        return None;
+    }
+    let mut parts = [0_u32; 4];
+    let mut count = 0;
+    for part in s.split('.') {
+        let slot = parts.get_mut(count)?;
+        let (digits, radix) = match part.as_bytes() {
+            [b'0', b'x' | b'X', rest @ ..] if !rest.is_empty() => (&part[2..], 16),
+            [b'0', _, ..] => (&part[1..], 8),
+            [_, ..] => (part, 10),
+            [] => return None,
+        };
+        // `from_str_radix` would take a sign.
+        if !digits.bytes().all(|b| char::from(b).is_digit(radix)) {
+            return None;
+        }
+        *slot = u32::from_str_radix(digits, radix).ok()?;
+        count += 1;
+    }
+    let (head, last) = (&parts[..count - 1], parts[count - 1]);
+    if head.iter().any(|&p| p > 255) {
+        return None;
+    }
+    // The last part fills the bytes the others leave: all 32 bits alone,
+    // 24 after one byte, and so on.
+    let last_bits = 32 - 8 * (count as u32 - 1);
+    if last_bits < 32 && last >> last_bits != 0 {
+        return None;
+    }
+    let value = head
+        .iter()
+        .enumerate()
+        .fold(last, |v, (i, &p)| v | (p << (24 - 8 * i as u32)));
+    Some(Ipv4Addr::from(value))
 }
 
 /// `s` as an IP address, as `IpAddr::from_str` reads it. The usual IPv4
@@ -385,6 +442,64 @@ mod tests {
             valid += usize::from(parse_dotted_quad(&s).is_some());
         }
         assert!(valid > 100, "only {valid} addresses among the strings");
+    }
+
+    /// The shorthand forms the C library reads, and what it reads them
+    /// as; names, and forms it refuses, are none.
+    #[test]
+    fn ipv4_shorthand_forms_read_as_inet_aton_does() {
+        for (s, want) in [
+            ("127.1", "127.0.0.1"),
+            ("10.1.2", "10.1.0.2"),
+            ("2130706433", "127.0.0.1"),
+            ("0x7f.1", "127.0.0.1"),
+            ("0X7F000001", "127.0.0.1"),
+            ("010.0.0.1", "8.0.0.1"),
+            ("0177.0.0.01", "127.0.0.1"),
+            ("1.2.3.4", "1.2.3.4"),
+            ("0", "0.0.0.0"),
+            ("1.0x10000", "1.1.0.0"),
+        ] {
+            assert_eq!(ipv4_shorthand(s), Some(want.parse().unwrap()), "{s:?}");
+        }
+        for s in [
+            "",
+            ".",
+            "1.",
+            ".1",
+            "1..2",
+            "1.2.3.4.5",
+            "256.1",
+            "1.16777216",
+            "08.1",
+            "0x",
+            "0xg",
+            "4294967296",
+            "cafe",
+            "bench.test",
+            "1e100",
+            "+1.2",
+            "1.2.3.256",
+            "deadbeef",
+            "example.com",
+        ] {
+            assert_eq!(ipv4_shorthand(s), None, "{s:?}");
+        }
+    }
+
+    /// A connect refuses a shorthand IPv4 address, saying what the C
+    /// library would read it as, rather than send it to DNS as a name.
+    #[test]
+    fn a_shorthand_ipv4_address_is_refused_not_looked_up() {
+        for host in ["127.1", "0x7f.1", "010.0.0.1", "2130706433"] {
+            let err = target(host, None).expect_err(host);
+            assert!(err.0.contains("shorthand"), "{}", err.0);
+            assert!(!is_name(host), "{host}");
+        }
+        let err = target("127.1", None).unwrap_err();
+        assert!(err.0.contains("127.0.0.1"), "{}", err.0);
+        assert_eq!(target("cafe.bad", None), Ok(Target::Name));
+        assert!(is_name("0x.example"));
     }
 
     fn snapshot() -> Snapshot {

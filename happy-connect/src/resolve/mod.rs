@@ -263,9 +263,20 @@ impl<R: Resolve + ?Sized> Resolve for Arc<R> {
 ///
 /// A literal of the asked family is its own answer; a literal of the other
 /// family has no records of this type, which is what a DNS server would say
-/// too.
+/// too. An IPv4 address in a shorthand form (`127.1`) is an invalid name:
+/// it is no DNS name, and systems read it differently.
 fn literal(name: &str, rtype: RecordType) -> Option<LookupResult> {
-    let addr = crate::plan::parse_ip(name)?;
+    let Some(addr) = crate::plan::parse_ip(name) else {
+        // Not a name either: never sent to DNS.
+        return crate::plan::ipv4_shorthand(name).map(|v4| {
+            Err(ResolveError::InvalidName {
+                name: name.to_owned(),
+                detail: format!(
+                    "an IPv4 address in a shorthand form (the C library reads it as {v4})"
+                ),
+            })
+        });
+    };
     Some(if rtype.matches(&addr) {
         Ok(vec![addr])
     } else {
@@ -312,6 +323,10 @@ mod tests {
             Some(Err(ResolveError::NoRecords { .. }))
         ));
         assert!(literal("example.test", RecordType::A).is_none());
+        assert!(matches!(
+            literal("127.1", RecordType::A),
+            Some(Err(ResolveError::InvalidName { .. }))
+        ));
     }
 
     /// A ready lookup answers on its first poll, once; a pending one runs
