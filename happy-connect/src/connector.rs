@@ -261,12 +261,16 @@ impl Connector {
     }
 
     /// The first zoned hosts entry of `name` whose zone names an interface
-    /// the host has: its address and interface index.
+    /// the host has: its address and interface index. None under
+    /// [`AaaaPolicy::Never`], which asks for no IPv6 answer to a name.
     pub(crate) fn zoned_hosts(
         &self,
         name: &str,
         snapshot: Option<&Snapshot>,
     ) -> Option<(Ipv6Addr, u32)> {
+        if self.aaaa() == AaaaPolicy::Never {
+            return None;
+        }
         let hosts = self.inner.hosts.get_or_init(|| {
             let path = self
                 .inner

@@ -235,6 +235,21 @@ fn a_zoned_link_local_address_connects() {
             c.set_resolver(StaticResolver::new()).set_hosts_file(&hosts);
             let literal = c.connect("fe80::b%va", port).await;
             let by_name = c.connect("printer.test", port).await;
+            // No IPv6 answer to a name wanted: the zoned entry is not one.
+            let mut no_aaaa = c.clone();
+            no_aaaa.set_aaaa(AaaaPolicy::Never);
+            let err = no_aaaa
+                .connect("printer.test", port)
+                .await
+                .expect_err("only the resolver, which knows nothing, is asked");
+            assert!(
+                err.report()
+                    .queries
+                    .iter()
+                    .any(|q| q.rtype == RecordType::A && q.sent),
+                "{}",
+                err.report()
+            );
             (connected(literal), connected(by_name), va_index)
         })
     });
