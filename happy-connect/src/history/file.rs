@@ -8,7 +8,7 @@ use std::time::Duration;
 use iface_probe::NetworkId;
 use serde::{Deserialize, Serialize};
 
-use super::note::{Record, Records};
+use super::note::{Record, Records, SKEW_MS};
 use super::store::{Key, Subject};
 use super::{History, Past};
 use crate::race::Family;
@@ -196,7 +196,9 @@ impl Entry {
 }
 
 impl History {
-    /// Everything this history holds that has not expired.
+    /// Everything this history holds that has not expired, but for
+    /// outcomes stamped more than a minute after now (the wall clock
+    /// stepped back since), which do not count.
     pub fn export(&self) -> HistoryFile {
         let now = super::now_ms();
         let ttl = self.ttl_ms();
@@ -208,7 +210,9 @@ impl History {
             .filter_map(|(key, records)| {
                 let outcomes: Vec<Outcome> = records
                     .iter()
-                    .filter(|(at, _)| now.saturating_sub(*at) < ttl)
+                    .filter(|&(at, _)| {
+                        now.saturating_sub(at) < ttl && at <= now.saturating_add(SKEW_MS)
+                    })
                     .map(|(at, past)| Outcome::of(at, past))
                     .collect();
                 let latest = outcomes.iter().map(|o| o.at_ms).max()?;
@@ -238,8 +242,11 @@ impl History {
         }
     }
 
-    /// Adds what `file` holds to this history (outcomes already expired
-    /// are skipped); returns how many entries it brought.
+    /// Adds what `file` holds to this history; returns how many entries it
+    /// brought. Outcomes already expired are skipped, and so are those
+    /// stamped more than a minute after now, which say nothing that can be
+    /// trusted (the file was edited, or saved before the wall clock
+    /// stepped back): the entry's other outcomes are imported.
     ///
     /// # Errors
     ///
@@ -279,14 +286,14 @@ impl History {
             let mut kept = Records::default();
             for r in records {
                 if now.saturating_sub(r.at_ms) < ttl {
-                    kept.push(r);
+                    kept.push(r, now);
                 }
             }
             if kept.len() > 0 {
                 for (at, past) in kept.iter() {
                     self.shared
                         .store
-                        .record_if(key, Record::new(past, at), true);
+                        .record_if(key, Record::new(past, at), now, true);
                 }
                 brought += 1;
             }

@@ -17,7 +17,9 @@
 //! # For how long, and how much
 //!
 //! An outcome counts for [`HistoryConfig::ttl`] (10 minutes by default),
-//! after which the policy's order comes back by itself. At most
+//! after which the policy's order comes back by itself. One stamped more
+//! than a minute after now (the wall clock stepped back, or an imported
+//! file says so) does not count at all, and is forgotten. At most
 //! [`HistoryConfig::capacity`] entries (4,096) and
 //! [`HistoryConfig::max_bytes`] of memory (1 MiB) are kept; when full, the
 //! entry recorded least recently makes room.
@@ -375,7 +377,7 @@ impl Partition<'_> {
                     recent(advice.family_note(family), within)
                 }
                 (None, _) => store.get(&self.key(subject)).is_some_and(|r| {
-                    r.iter().last().is_some_and(|(at, last)| {
+                    r.latest(self.now_ms).is_some_and(|(at, last)| {
                         matches!(last, Past::Connected { .. })
                             && u128::from(self.now_ms.saturating_sub(at)) < within.as_millis()
                     })
@@ -384,11 +386,11 @@ impl Partition<'_> {
         };
         let subject = Subject::Address(addr);
         if !quiet(subject, QUIET) {
-            store.record(self.key(subject), record);
+            store.record(self.key(subject), record, self.now_ms);
         }
         let family = Subject::Family(family);
         if !quiet(family, FAMILY_QUIET) {
-            store.record(self.key(family), record);
+            store.record(self.key(family), record, self.now_ms);
         }
     }
 }

@@ -112,6 +112,20 @@ impl Record {
 /// How many outcomes are kept per destination: the most recent ones.
 pub(crate) const KEPT: usize = 4;
 
+/// How far after now an outcome may be stamped and still count, as just
+/// now (milliseconds): one minute, for clocks that disagree a little. An
+/// outcome stamped later than that says nothing that can be trusted (the
+/// wall clock stepped back since, or a file was edited): it is ignored,
+/// and forgotten when its entry is next written or purged.
+pub(crate) const SKEW_MS: u64 = 60_000;
+
+impl Record {
+    /// Whether it is stamped more than [`SKEW_MS`] after `now_ms`.
+    pub(crate) fn is_future(self, now_ms: u64) -> bool {
+        self.at_ms > now_ms.saturating_add(SKEW_MS)
+    }
+}
+
 /// The recent outcomes of one destination, oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Records {
@@ -119,9 +133,15 @@ pub(crate) struct Records {
 }
 
 impl Records {
-    /// Adds an outcome, forgetting the oldest when full. Outcomes are kept
-    /// in time order even when they are added out of it (an import).
-    pub(crate) fn push(&mut self, record: Record) {
+    /// Adds an outcome, at `now_ms`, forgetting the oldest when full.
+    /// Outcomes are kept in time order even when they are added out of it
+    /// (an import). Those stamped in the future ([`Record::is_future`])
+    /// are forgotten first, and such an outcome is not added.
+    pub(crate) fn push(&mut self, record: Record, now_ms: u64) {
+        self.forget_future(now_ms);
+        if record.is_future(now_ms) {
+            return;
+        }
         let len = self.len();
         if len == KEPT {
             if record.at_ms < self.slots[0].at_ms {
@@ -134,6 +154,19 @@ impl Records {
         }
         let len = self.len();
         self.slots[..len].sort_by_key(|r| r.at_ms);
+    }
+
+    /// Forgets the outcomes stamped in the future at `now_ms`
+    /// ([`Record::is_future`]).
+    pub(crate) fn forget_future(&mut self, now_ms: u64) {
+        let mut kept = 0;
+        for record in self.slots {
+            if record.kind != 0 && !record.is_future(now_ms) {
+                self.slots[kept] = record;
+                kept += 1;
+            }
+        }
+        self.slots[kept..].fill(Record::default());
     }
 
     /// Whether this very outcome (what and when) is kept.
@@ -151,14 +184,20 @@ impl Records {
             .filter_map(|r| r.past().map(|p| (r.at_ms, p)))
     }
 
-    /// The time of the most recent outcome.
-    pub(crate) fn latest(&self) -> Option<u64> {
-        self.iter().map(|(at, _)| at).max()
+    /// The most recent outcome at `now_ms`, with its time: outcomes
+    /// stamped in the future ([`Record::is_future`]) do not count.
+    pub(crate) fn latest(&self, now_ms: u64) -> Option<(u64, Past)> {
+        self.slots
+            .iter()
+            .filter(|r| !r.is_future(now_ms))
+            .filter_map(|r| r.past().map(|p| (r.at_ms, p)))
+            .max_by_key(|(at, _)| *at)
     }
 
     /// What the outcomes recorded since `now_ms - ttl_ms` say at `now_ms`;
-    /// `None` when none is that recent. An outcome stamped in the future
-    /// (the clock went back) counts as just now.
+    /// `None` when none is that recent. An outcome stamped a little after
+    /// `now_ms` (up to [`SKEW_MS`]) counts as just now; one stamped later
+    /// does not count.
     pub(crate) fn note(&self, now_ms: u64, ttl_ms: u64) -> Option<Note> {
         let mut note = Note::default();
         // Summed in nanoseconds: the mean is what dividing the Durations'
@@ -168,7 +207,7 @@ impl Records {
         for record in &self.slots {
             let Some(past) = record.past() else { continue };
             let at = record.at_ms;
-            if now_ms.saturating_sub(at) >= ttl_ms {
+            if now_ms.saturating_sub(at) >= ttl_ms || record.is_future(now_ms) {
                 continue;
             }
             match past {
@@ -328,7 +367,7 @@ mod tests {
     fn records(outcomes: &[(u64, Past)]) -> Records {
         let mut r = Records::default();
         for (at, past) in outcomes {
-            r.push(Record::new(*past, *at));
+            r.push(Record::new(*past, *at), *at);
         }
         r
     }
@@ -376,9 +415,9 @@ mod tests {
         assert_eq!(times, [10, 20, 30, 40], "the oldest (5) goes first");
         // Older than all four kept: not kept.
         let mut r2 = r;
-        r2.push(Record::new(Past::TimedOut, 1));
+        r2.push(Record::new(Past::TimedOut, 1), 40);
         assert_eq!(r2, r);
-        assert_eq!(r.latest(), Some(40));
+        assert_eq!(r.latest(40), Some((40, Past::Refused)));
     }
 
     #[test]
@@ -481,5 +520,29 @@ mod tests {
         let note = r.note(1_000, TTL).unwrap();
         assert_eq!(note.age, Duration::ZERO);
         assert!(note.demoted());
+        // Up to a minute ahead counts as just now; further does not.
+        let r = records(&[(1_000 + SKEW_MS, Past::Unreachable)]);
+        assert_eq!(r.note(1_000, TTL).unwrap().age, Duration::ZERO);
+        assert_eq!(r.note(999, TTL), None);
+        assert_eq!(r.latest(999), None);
+    }
+
+    /// Four outcomes stamped far ahead do not keep a newer one out: they
+    /// make room for it, whatever its time.
+    #[test]
+    fn outcomes_stamped_in_the_future_make_room() {
+        let far = u64::MAX - 10;
+        let mut r = records(&[
+            (far, Past::TimedOut),
+            (far + 1, Past::TimedOut),
+            (far + 2, Past::TimedOut),
+            (far + 3, Past::TimedOut),
+        ]);
+        let now = 1_000_000;
+        r.push(Record::new(Past::Refused, now), now);
+        assert_eq!(r.iter().collect::<Vec<_>>(), [(now, Past::Refused)]);
+        // A future outcome is not added at all.
+        r.push(Record::new(Past::TimedOut, far), now);
+        assert_eq!(r.len(), 1);
     }
 }

@@ -197,14 +197,15 @@ impl Store {
         (node.key == *key).then_some(node.records)
     }
 
-    /// Adds an outcome to `key`'s, making room if needed.
-    pub(crate) fn record(&self, key: Key, record: Record) {
-        self.record_if(key, record, false);
+    /// Adds an outcome to `key`'s at `now_ms`, making room if needed
+    /// ([`Records::push`]).
+    pub(crate) fn record(&self, key: Key, record: Record, now_ms: u64) {
+        self.record_if(key, record, now_ms, false);
     }
 
     /// [`Store::record`], unless `unique` and that very outcome is kept
     /// already (an import seen twice).
-    pub(crate) fn record_if(&self, key: Key, record: Record, unique: bool) {
+    pub(crate) fn record_if(&self, key: Key, record: Record, now_ms: u64, unique: bool) {
         let hash = self.hash(&key);
         let tick = self.tick.fetch_add(1, Ordering::Relaxed);
         let mut guard = Self::write(self.shard(hash));
@@ -219,12 +220,12 @@ impl Store {
             if unique && node.records.contains(record) {
                 return;
             }
-            node.records.push(record);
+            node.records.push(record, now_ms);
             node.touched = tick;
             return;
         }
         let mut records = Records::default();
-        records.push(record);
+        records.push(record, now_ms);
         let node = Node {
             hash,
             key,
@@ -271,8 +272,10 @@ impl Store {
         }
     }
 
-    /// Forgets the entries whose latest outcome is `ttl_ms` old or more;
-    /// returns how many.
+    /// Forgets the entries whose latest outcome is `ttl_ms` old or more at
+    /// `now_ms`, or that hold only outcomes stamped in the future
+    /// ([`Record::is_future`]), which it forgets from every entry; returns
+    /// how many entries it forgot.
     pub(crate) fn purge(&self, now_ms: u64, ttl_ms: u64) -> usize {
         let mut purged = 0;
         for s in &*self.shards {
@@ -280,10 +283,11 @@ impl Store {
             let shard = &mut *shard;
             let mut i = 0;
             while i < shard.nodes.len() {
-                let expired = shard.nodes[i]
-                    .records
-                    .latest()
-                    .is_none_or(|at| now_ms.saturating_sub(at) >= ttl_ms);
+                let records = &mut shard.nodes[i].records;
+                records.forget_future(now_ms);
+                let expired = records
+                    .latest(now_ms)
+                    .is_none_or(|(at, _)| now_ms.saturating_sub(at) >= ttl_ms);
                 if !expired {
                     i += 1;
                     continue;
@@ -329,9 +333,9 @@ mod tests {
     #[test]
     fn outcomes_are_kept_per_key() {
         let store = Store::new(64);
-        store.record(key(1), Record::new(Past::Refused, 10));
-        store.record(key(1), Record::new(Past::TimedOut, 20));
-        store.record(key(2), Record::new(Past::Unreachable, 30));
+        store.record(key(1), Record::new(Past::Refused, 10), 30);
+        store.record(key(1), Record::new(Past::TimedOut, 20), 30);
+        store.record(key(2), Record::new(Past::Unreachable, 30), 30);
         assert_eq!(store.get(&key(1)).unwrap().len(), 2);
         assert_eq!(store.get(&key(2)).unwrap().len(), 1);
         assert_eq!(store.get(&key(3)), None);
@@ -351,7 +355,7 @@ mod tests {
         let cap = store.capacity();
         assert!((100..100 + SHARDS).contains(&cap), "{cap}");
         for i in 0..10_000 {
-            store.record(key(i), Record::new(Past::Refused, u64::from(i)));
+            store.record(key(i), Record::new(Past::Refused, u64::from(i)), 10_000);
         }
         assert_eq!(store.len(), cap);
         // The latest recorded are kept.
@@ -369,8 +373,8 @@ mod tests {
             .map(key)
             .find(|k| shard_of(k) == shard_of(&a))
             .unwrap();
-        store.record(a, Record::new(Past::Refused, 1));
-        store.record(b, Record::new(Past::Refused, 2));
+        store.record(a, Record::new(Past::Refused, 1), 2);
+        store.record(b, Record::new(Past::Refused, 2), 2);
         assert!(store.get(&a).is_none());
         assert!(store.get(&b).is_some());
     }
@@ -379,7 +383,7 @@ mod tests {
     fn purging_forgets_what_has_expired() {
         let store = Store::new(64);
         for i in 0..10 {
-            store.record(key(i), Record::new(Past::Refused, u64::from(i) * 100));
+            store.record(key(i), Record::new(Past::Refused, u64::from(i) * 100), 1000);
         }
         // At 1000 with a TTL of 500: entries at 500 and earlier expire.
         assert_eq!(store.purge(1000, 500), 6);

@@ -135,6 +135,40 @@ fn expired_entries_are_purged_and_clones_share() {
     assert!(h.is_empty());
 }
 
+/// Outcomes stamped far after now (the wall clock stepped back, a file
+/// was edited) neither count nor keep the outcomes recorded since out.
+#[test]
+fn outcomes_stamped_in_the_future_do_not_stick() {
+    let h = History::new();
+    let family = |f| Key {
+        network: HOME,
+        partition: 0,
+        subject: Subject::Family(f),
+    };
+    // Recorded while the clock said so.
+    let store = &h.shared.store;
+    for i in 0..4 {
+        let at = u64::MAX - 3 + i;
+        store.record(family(Family::V6), Record::new(Past::TimedOut, at), at);
+    }
+    // Their own entry, with nothing else in it.
+    let at = u64::MAX;
+    store.record(family(Family::V4), Record::new(Past::Refused, at), at);
+    assert_eq!(h.family_note(HOME, None, Family::V4), None, "not counted");
+    let now = now_ms();
+    for i in 0..5 {
+        store.record(family(Family::V6), Record::new(ok(1), now - 5 + i), now);
+    }
+    let v6 = h.family_note(HOME, None, Family::V6).unwrap();
+    assert_eq!(v6.connected, 4, "the four kept are the connections");
+    assert_eq!(v6.timed_out, 0);
+    assert!(!v6.all_failed());
+    // A purge forgets the entry stamped in the future only.
+    assert_eq!(h.purge(), 1);
+    assert_eq!(h.len(), 1);
+    assert!(h.family_note(HOME, None, Family::V6).is_some());
+}
+
 #[test]
 fn partition_keys_have_stable_digests() {
     assert_eq!(partition_digest("alice"), partition_digest("alice"));
@@ -252,6 +286,38 @@ mod file {
         }
         assert!(load("[1, 2").is_err());
         assert!(load(r#"{"entries": []}"#).is_err(), "no format");
+    }
+
+    /// A file whose outcomes are stamped far after now (hand-edited, or
+    /// saved before the wall clock stepped back) pins nothing: those
+    /// outcomes are skipped, the others imported.
+    #[test]
+    fn outcomes_stamped_in_the_future_are_not_imported() {
+        let now = now_ms();
+        let outcome = |at: u64| format!(r#"{{"at_ms":{at},"outcome":"timed out"}}"#);
+        let future: Vec<String> = (0..4).map(|i| outcome(u64::MAX - i)).collect();
+        let text = format!(
+            r#"{{"format":"happy-connect history","version":1,"entries":[
+            {{"network":"0000000000000001","family":"IPv6","outcomes":[{}]}},
+            {{"network":"0000000000000001","family":"IPv4","outcomes":[{},{}]}}]}}"#,
+            future.join(","),
+            outcome(u64::MAX),
+            outcome(now - 1000),
+        );
+        let file: HistoryFile = serde_json::from_str(&text).unwrap();
+        let h = History::new();
+        assert_eq!(h.import(&file), Ok(1), "the IPv4 entry only");
+        assert_eq!(h.family_note(HOME, None, Family::V6), None);
+        let v4 = h.family_note(HOME, None, Family::V4).unwrap();
+        assert_eq!(v4.timed_out, 1);
+        assert!(v4.age >= Duration::from_secs(1), "{:?}", v4.age);
+        // Connections are learned again, and the export is clean.
+        h.record(HOME, None, ip("2001:db8::1"), ok(1));
+        let v6 = h.family_note(HOME, None, Family::V6).unwrap();
+        assert_eq!(v6.connected, 1);
+        assert!(!v6.all_failed());
+        let exported = serde_json::to_string(&h.export()).unwrap();
+        assert!(!exported.contains(&u64::MAX.to_string()), "{exported}");
     }
 
     #[test]
