@@ -53,8 +53,15 @@ impl<'a> Memory<'a> {
             .filter_map(|c| Some((c.dest.addr, self.partition.note(c.dest.addr)?)))
     }
 
-    /// Remembers what the attempts of a finished race say of their paths.
-    pub(super) fn remember(&self, race: &Race, log: &Log, winner: Option<AttemptId>) {
+    /// Remembers what the attempts of a finished race say of their paths;
+    /// `now` is when it finished, from the connect's start.
+    pub(super) fn remember(
+        &self,
+        race: &Race,
+        log: &Log,
+        winner: Option<AttemptId>,
+        now: Duration,
+    ) {
         let winner_family = winner
             .and_then(|id| race.order().get(id.0 as usize))
             .map(Candidate::family);
@@ -65,7 +72,7 @@ impl<'a> Memory<'a> {
             let delay = race.attempt_delay_after(attempt.index).0;
             if let Some(past) = past(&attempt, delay, winner_family) {
                 self.partition
-                    .record(candidate.dest.addr, past, race.advice());
+                    .record(candidate.dest.addr, past, attempt.end, now, race.advice());
             }
         }
     }
@@ -84,7 +91,8 @@ impl<'a> Memory<'a> {
         let winner_family = log.winner.is_some().then(|| Family::of(addr));
         for attempt in log.ended_attempts() {
             if let Some(past) = past(&attempt, delay, winner_family) {
-                self.partition.record(addr, past, advice);
+                self.partition
+                    .record(addr, past, attempt.end, attempt.end, advice);
             }
         }
     }

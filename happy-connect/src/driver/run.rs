@@ -351,7 +351,7 @@ impl Run<'_> {
                 Outcome::Connected { id } => Some(id),
                 _ => None,
             };
-            memory.remember(&self.race, &self.log, winner);
+            memory.remember(&self.race, &self.log, winner, at);
         }
         match outcome {
             Outcome::Connected { id } => {

@@ -273,7 +273,8 @@ impl History {
     /// partition `key`, now: for a caller that makes its own attempts in
     /// the order of a [`Plan`](crate::Plan).
     pub fn record(&self, network: NetworkId, key: Option<&str>, addr: IpAddr, past: Past) {
-        self.partition(network, key).record(addr, past, None);
+        self.partition(network, key)
+            .record(addr, past, Duration::ZERO, Duration::ZERO, None);
     }
 
     /// The part of the history one connect reads and feeds, as of now.
@@ -302,7 +303,7 @@ fn now_ms() -> u64 {
 }
 
 /// One connect's window on the history: one network, one partition, one
-/// moment.
+/// moment (the connect's start, from which its outcomes are stamped).
 #[derive(Clone)]
 pub(crate) struct Partition<'h> {
     history: &'h History,
@@ -355,17 +356,33 @@ impl Partition<'_> {
         )
     }
 
-    /// Remembers an outcome of an attempt to `addr`, and of its family.
-    /// `seen` is what this connect read when it began, if it read history:
-    /// it tells whether the write would add nothing without reading the
-    /// store again.
-    pub(crate) fn record(&self, addr: IpAddr, past: Past, seen: Option<&Advice>) {
+    /// Remembers an outcome of an attempt to `addr`, and of its family:
+    /// an attempt that ended `ended` after this partition was taken (the
+    /// connect's start), recorded `now` after it. `seen` is what this
+    /// connect read when it began, if it read history: it tells whether the
+    /// write would add nothing without reading the store again.
+    pub(crate) fn record(
+        &self,
+        addr: IpAddr,
+        past: Past,
+        ended: Duration,
+        now: Duration,
+        seen: Option<&Advice>,
+    ) {
         let store = &self.history.shared.store;
-        let record = Record::new(past, self.now_ms);
+        let later = |d: Duration| {
+            self.now_ms
+                .saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        };
+        let record = Record::new(past, later(ended));
+        let now_ms = later(now).max(record.at_ms);
         let family = Family::of(addr);
         // A connection right after another adds nothing worth a write.
+        // The note's age is as of the connect's start.
         let recent = |note: Option<&Note>, within: Duration| {
-            note.is_some_and(|n| matches!(n.last, Past::Connected { .. }) && n.age < within)
+            note.is_some_and(|n| {
+                matches!(n.last, Past::Connected { .. }) && n.age.saturating_add(ended) < within
+            })
         };
         let quiet = |subject: Subject, within: Duration| {
             if !matches!(past, Past::Connected { .. }) {
@@ -377,20 +394,20 @@ impl Partition<'_> {
                     recent(advice.family_note(family), within)
                 }
                 (None, _) => store.get(&self.key(subject)).is_some_and(|r| {
-                    r.latest(self.now_ms).is_some_and(|(at, last)| {
+                    r.latest(now_ms).is_some_and(|(at, last)| {
                         matches!(last, Past::Connected { .. })
-                            && u128::from(self.now_ms.saturating_sub(at)) < within.as_millis()
+                            && u128::from(record.at_ms.saturating_sub(at)) < within.as_millis()
                     })
                 }),
             }
         };
         let subject = Subject::Address(addr);
         if !quiet(subject, QUIET) {
-            store.record(self.key(subject), record, self.now_ms);
+            store.record(self.key(subject), record, now_ms);
         }
         let family = Subject::Family(family);
         if !quiet(family, FAMILY_QUIET) {
-            store.record(self.key(family), record, self.now_ms);
+            store.record(self.key(family), record, now_ms);
         }
     }
 }

@@ -169,6 +169,25 @@ fn outcomes_stamped_in_the_future_do_not_stick() {
     assert!(h.family_note(HOME, None, Family::V6).is_some());
 }
 
+/// An outcome is stamped when its attempt ended, not when the connect
+/// began: it is as old, and expires as late, as the outcome itself.
+#[test]
+fn outcomes_are_stamped_when_the_attempt_ended() {
+    let h = History::new();
+    let a = ip("2001:db8::1");
+    let p = h.partition(HOME, None);
+    let thirty = Duration::from_secs(30);
+    p.record(a, Past::TimedOut, thirty, thirty, None);
+    let later = p.now_ms + 30_000;
+    let note = |at| h.note_now(HOME, None, Subject::Address(a), at);
+    assert_eq!(note(later).unwrap().age, Duration::ZERO);
+    let family = h.note_now(HOME, None, Subject::Family(Family::V6), later);
+    assert_eq!(family.unwrap().age, Duration::ZERO);
+    let ttl = h.ttl_ms();
+    assert!(note(later + ttl - 1).is_some(), "not expired early");
+    assert_eq!(note(later + ttl), None);
+}
+
 #[test]
 fn partition_keys_have_stable_digests() {
     assert_eq!(partition_digest("alice"), partition_digest("alice"));
