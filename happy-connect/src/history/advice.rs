@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::Note;
-use crate::race::Family;
+use crate::race::{Family, RaceConfig};
 
 /// History's advice for one connect: the notes of its candidates and of
 /// each family on this network, and the bounds of a derived attempt
@@ -97,14 +97,19 @@ impl fmt::Display for DelaySource {
 impl Advice {
     /// The advice of a history that has these notes for the families
     /// (IPv4, IPv6), deriving attempt delays within `delay_min` and
-    /// `delay_max`.
+    /// `delay_max`, themselves kept within RFC 8305's bounds
+    /// ([`RaceConfig::MIN_ATTEMPT_DELAY`] to
+    /// [`RaceConfig::MAX_ATTEMPT_DELAY`], 10 ms to 2 s; the maximum at
+    /// least the minimum).
     pub fn new(families: [Option<Note>; 2], delay_min: Duration, delay_max: Duration) -> Self {
+        let (min, max) = (RaceConfig::MIN_ATTEMPT_DELAY, RaceConfig::MAX_ATTEMPT_DELAY);
+        let delay_min = delay_min.clamp(min, max);
         Self {
             families,
             first: None,
             more: Vec::new(),
             delay_min,
-            delay_max: delay_max.max(delay_min),
+            delay_max: delay_max.clamp(delay_min, max),
         }
     }
 

@@ -117,10 +117,11 @@ pub struct HistoryConfig {
     /// The most memory the entries may take (1 MiB): the capacity is
     /// lowered to fit.
     pub max_bytes: usize,
-    /// The shortest attempt delay history may derive (100 ms; at least
-    /// RFC 8305's 10 ms).
+    /// The shortest attempt delay history may derive (100 ms; RFC 8305's
+    /// 10 ms to 2 s).
     pub attempt_delay_min: Duration,
-    /// The longest attempt delay history may derive (2 s).
+    /// The longest attempt delay history may derive (2 s; at most RFC
+    /// 8305's 2 s, and at least the shortest).
     pub attempt_delay_max: Duration,
     /// One connect in this many ignores history (0: none does), so that
     /// a demotion is tested again even before it expires.
@@ -185,10 +186,13 @@ impl History {
     }
 
     /// An empty history. The attempt delay bounds are kept within RFC
-    /// 8305's (at least 10 ms, and the maximum at least the minimum).
+    /// 8305's (10 ms to 2 s, and the maximum at least the minimum).
     pub fn with_config(mut config: HistoryConfig) -> Self {
-        config.attempt_delay_min = config.attempt_delay_min.max(RaceConfig::MIN_ATTEMPT_DELAY);
-        config.attempt_delay_max = config.attempt_delay_max.max(config.attempt_delay_min);
+        let (min, max) = (RaceConfig::MIN_ATTEMPT_DELAY, RaceConfig::MAX_ATTEMPT_DELAY);
+        config.attempt_delay_min = config.attempt_delay_min.clamp(min, max);
+        config.attempt_delay_max = config
+            .attempt_delay_max
+            .clamp(config.attempt_delay_min, max);
         Self {
             shared: Arc::new(Shared {
                 store: Store::fitting(config.capacity, config.max_bytes),

@@ -83,6 +83,19 @@ fn the_configuration_is_kept_within_bounds() {
     });
     assert_eq!(h.config().attempt_delay_min, Duration::from_millis(10));
     assert_eq!(h.config().attempt_delay_max, Duration::from_millis(10));
+    // And at most 2 s.
+    let h = History::with_config(HistoryConfig {
+        attempt_delay_min: Duration::from_secs(5),
+        attempt_delay_max: Duration::from_secs(60),
+        ..HistoryConfig::default()
+    });
+    assert_eq!(h.config().attempt_delay_min, Duration::from_secs(2));
+    assert_eq!(h.config().attempt_delay_max, Duration::from_secs(2));
+    let h = History::with_config(HistoryConfig {
+        attempt_delay_max: Duration::from_secs(60),
+        ..HistoryConfig::default()
+    });
+    assert_eq!(h.config().attempt_delay_max, Duration::from_secs(2));
     // The defaults: 4,096 entries, which fit in 1 MiB.
     let h = History::new();
     assert_eq!(h.capacity(), 4096);

@@ -1121,6 +1121,33 @@ mod history {
         assert_eq!(h.race.attempt_delay_after(1).1, DelaySource::Configured);
     }
 
+    /// Whatever bounds the advice was made with, a delay derived from
+    /// handshake times stays within RFC 8305's 10 ms to 2 s.
+    #[test]
+    fn a_derived_attempt_delay_stays_within_rfc_8305s_bounds() {
+        let candidates = [v6(1), v6(2), v6(3)];
+        let mut h = Harness::race(&[Family::V6]);
+        h.race
+            .advise(Advice::new([None, None], Duration::ZERO, Duration::ZERO));
+        for c in &candidates {
+            h.race.add_note(c.dest.addr, connected(0));
+        }
+        assert_eq!(h.answer(Family::V6, &candidates, 0), [start(0, v6(1))]);
+        assert_eq!(h.race.attempt_delay_after(0).0, ms(10));
+        assert_eq!(h.next_ms(), Some(10));
+        assert_eq!(h.timer(10), [start(1, v6(2))]);
+        // The slowest handshakes wait 2 s at most.
+        let mut h = Harness::race(&[Family::V6]);
+        h.race.advise(Advice::new(
+            [None, None],
+            Duration::from_secs(5),
+            Duration::from_secs(60),
+        ));
+        h.race.add_note(v6(1).dest.addr, connected(10_000));
+        assert_eq!(h.answer(Family::V6, &candidates, 0), [start(0, v6(1))]);
+        assert_eq!(h.next_ms(), Some(2000));
+    }
+
     #[test]
     fn a_sequential_connect_tries_the_demoted_family_last() {
         let config = RaceConfig {
