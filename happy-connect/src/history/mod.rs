@@ -111,8 +111,9 @@ use store::{Key, Store, Subject};
 pub struct HistoryConfig {
     /// How long an outcome counts (10 minutes).
     pub ttl: Duration,
-    /// The most entries kept (4,096): one per destination, and one per
-    /// family, for each network and partition.
+    /// The most entries kept (4,096; at most 1,048,576 whatever this
+    /// says): one per destination, and one per family, for each network
+    /// and partition.
     pub capacity: usize,
     /// The most memory the entries may take (1 MiB): the capacity is
     /// lowered to fit.
@@ -207,8 +208,9 @@ impl History {
         &self.shared.config
     }
 
-    /// The most entries kept: the configured capacity, lowered to fit
-    /// `max_bytes`, rounded up to the store's shards.
+    /// The most entries kept: the configured capacity (at most
+    /// 1,048,576), lowered to fit `max_bytes`, rounded up to the store's
+    /// shards.
     pub fn capacity(&self) -> usize {
         self.shared.store.capacity()
     }

@@ -40,6 +40,11 @@ pub(crate) struct Key {
 /// The shards: a power of two, so a hash picks one with a mask.
 pub(crate) const SHARDS: usize = 16;
 
+/// The most entries a store holds, whatever it is asked for (2^20): a
+/// shard reserves the room of all its entries when first written, and
+/// indexes them with 32 bits.
+pub(crate) const MAX_CAPACITY: usize = 1 << 20;
+
 struct Node {
     hash: u64,
     key: Key,
@@ -91,7 +96,9 @@ fn buckets(n: usize) -> usize {
         0 => 0,
         1..4 => 4,
         4..8 => 8,
-        _ => (n.saturating_mul(8) / 7).next_power_of_two(),
+        _ => (n.saturating_mul(8) / 7)
+            .checked_next_power_of_two()
+            .unwrap_or(usize::MAX),
     }
 }
 
@@ -101,15 +108,21 @@ fn buckets(n: usize) -> usize {
 /// hashbrown cleans the tombstones that leaves in place instead of
 /// doubling the table.
 fn index_room(per_shard: usize) -> usize {
-    per_shard.saturating_mul(2) + 2
+    per_shard.saturating_mul(2).saturating_add(2)
 }
 
 /// The heap a store with `per_shard` entries in every shard holds when
 /// full: the shard array, and in each shard its nodes and its index (a
-/// slot and a control byte per bucket, and a group of control bytes).
+/// slot and a control byte per bucket, and a group of control bytes);
+/// `usize::MAX` when that does not fit in a `usize`.
 pub(crate) fn heap_for(per_shard: usize) -> usize {
-    let index = buckets(index_room(per_shard)) * (size_of::<(u64, u32)>() + 1) + 16;
-    SHARDS * (size_of::<RwLock<Shard>>() + per_shard * size_of::<Node>() + index)
+    let index = buckets(index_room(per_shard))
+        .saturating_mul(size_of::<(u64, u32)>() + 1)
+        .saturating_add(16);
+    let shard = size_of::<RwLock<Shard>>()
+        .saturating_add(per_shard.saturating_mul(size_of::<Node>()))
+        .saturating_add(index);
+    SHARDS.saturating_mul(shard)
 }
 
 impl Store {
@@ -120,10 +133,11 @@ impl Store {
         Self::fitting(capacity, usize::MAX)
     }
 
-    /// A store of at most `capacity` entries whose heap stays within
-    /// `max_bytes` when full (at least one entry per shard).
+    /// A store of at most `capacity` entries (and at most
+    /// [`MAX_CAPACITY`]) whose heap stays within `max_bytes` when full (at
+    /// least one entry per shard).
     pub(crate) fn fitting(capacity: usize, max_bytes: usize) -> Self {
-        let mut per_shard = capacity.div_ceil(SHARDS).max(1);
+        let mut per_shard = capacity.min(MAX_CAPACITY).div_ceil(SHARDS).max(1);
         if heap_for(per_shard) > max_bytes {
             // The largest that fits: heap_for grows with per_shard.
             let (mut lo, mut hi) = (1, per_shard);

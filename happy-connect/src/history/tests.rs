@@ -117,6 +117,22 @@ fn the_configuration_is_kept_within_bounds() {
     assert_eq!(History::with_config(tiny).capacity(), 16);
 }
 
+/// A configuration without bounds gets the store's own: no overflow
+/// sizing it, no allocation that cannot be made.
+#[test]
+fn a_boundless_configuration_is_capped() {
+    let h = History::with_config(HistoryConfig {
+        capacity: usize::MAX,
+        max_bytes: usize::MAX,
+        ..HistoryConfig::default()
+    });
+    assert_eq!(h.capacity(), store::MAX_CAPACITY);
+    assert_eq!(store::heap_for(usize::MAX), usize::MAX);
+    let a = ip("192.0.2.1");
+    h.record(HOME, None, a, Past::Refused);
+    assert!(h.note(HOME, None, a).unwrap().demoted());
+}
+
 #[test]
 fn one_connect_in_n_ignores_history() {
     let h = History::with_config(HistoryConfig {
