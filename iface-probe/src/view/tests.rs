@@ -168,6 +168,9 @@ fn a_failure_is_reported_and_retried_after_the_back_off() {
         ..ViewOptions::default()
     });
     view.wait_ready(READY).unwrap();
+    let dest = Dest::from("127.0.0.1".parse::<IpAddr>().unwrap());
+    view.sources_blocking(&[dest]).unwrap();
+    assert!(view.cached_source(&dest).is_some());
     // Fail it by hand, as a watcher whose notifications broke would.
     {
         let mut control = view.shared.control();
@@ -181,6 +184,9 @@ fn a_failure_is_reported_and_retried_after_the_back_off() {
         other => panic!("{other}"),
     }
     assert!(view.shared.current.load().is_none());
+    // Nor are sources answered from before the failure.
+    assert_eq!(view.cached_source(&dest), None);
+    assert!(!view.cached_sources(&[dest], &mut Vec::new()));
     std::thread::sleep(Duration::from_millis(25));
     // The next use restarts it.
     let snap = view.wait_ready(READY).unwrap();

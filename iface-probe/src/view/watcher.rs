@@ -41,8 +41,8 @@ pub(super) fn start(shared: &Arc<Shared>, control: &mut Control) {
     }
 }
 
-/// Records a failure: no snapshot until a restart, which may come after
-/// the back-off.
+/// Records a failure: no snapshot, and no cached source, until a restart,
+/// which may come after the back-off.
 pub(super) fn fail(shared: &Shared, control: &mut Control, reason: String) {
     let backoff = control.backoff;
     control.backoff = backoff
@@ -55,6 +55,9 @@ pub(super) fn fail(shared: &Shared, control: &mut Control, reason: String) {
     };
     control.interrupter = None;
     shared.current.store(None);
+    // The cached answers were for the host as it was: nothing says they
+    // still hold.
+    new_source_generation(shared);
     for queue in control.subscribers.iter().filter_map(Weak::upgrade) {
         queue.push_error(ViewError::Unavailable {
             reason: reason.clone(),
@@ -78,8 +81,7 @@ fn publish(shared: &Shared, control: &mut Control, snapshot: Snapshot, changes: 
     let snapshot = Arc::new(snapshot);
     shared.current.store(Some(Arc::clone(&snapshot)));
     if !changes.iter().all(|c| matches!(c, Change::Nat64)) {
-        let generation = shared.sources.load().generation.wrapping_add(1);
-        shared.sources.store(Arc::new(SourceTable::new(generation)));
+        new_source_generation(shared);
     }
     control.subscribers.retain(|w| w.strong_count() > 0);
     for queue in control.subscribers.iter().filter_map(Weak::upgrade) {
@@ -91,6 +93,13 @@ fn publish(shared: &Shared, control: &mut Control, snapshot: Snapshot, changes: 
     }
     Counters::add(&shared.counters.publications, 1);
     wake_waiters(shared, control);
+}
+
+/// Replaces the source cache with an empty table of the next generation:
+/// a lookup answered for an older one is not kept.
+fn new_source_generation(shared: &Shared) {
+    let generation = shared.sources.load().generation.wrapping_add(1);
+    shared.sources.store(Arc::new(SourceTable::new(generation)));
 }
 
 /// Whether an address is waiting for DAD to end.
