@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll};
 use std::thread;
 
-use super::{Counters, Shared};
+use super::{Counters, Shared, ViewError};
 use crate::source::{Dest, SourceInfo};
 use crate::sys::{Backend, Lookups};
 
@@ -130,10 +130,34 @@ impl SourceTable {
 }
 
 /// A caller's request: its destinations and where to put the answer.
+/// One that is dropped unanswered answers with an error: its caller never
+/// waits for a request that no one will answer.
 #[derive(Debug)]
 pub(crate) struct LookupRequest {
     dests: Vec<Dest>,
-    slot: Arc<Slot>,
+    /// `None` once answered.
+    slot: Option<Arc<Slot>>,
+}
+
+impl LookupRequest {
+    /// Hands the caller its answer; a request is answered once.
+    fn respond(&mut self, answer: Answer) {
+        if let Some(slot) = self.slot.take() {
+            slot.fill(answer);
+        }
+    }
+}
+
+impl Drop for LookupRequest {
+    /// Answers a request that is still unanswered: its view was dropped
+    /// before the lookup thread got to it, or the thread stopped.
+    fn drop(&mut self) {
+        if self.slot.is_some() {
+            self.respond(Err(io::Error::from(ViewError::Unavailable {
+                reason: "the view was closed before the lookup was answered".to_owned(),
+            })));
+        }
+    }
 }
 
 type Answer = io::Result<Vec<Option<SourceInfo>>>;
@@ -201,7 +225,8 @@ impl SourcesFuture {
     ///
     /// # Errors
     ///
-    /// When the view is unavailable or the lookup failed.
+    /// When the view is unavailable or the lookup failed, or when the
+    /// view was dropped before the lookup was answered.
     pub fn wait(self) -> Answer {
         match self.inner {
             Inner::Ready(answer) => answer.unwrap_or_else(|| Err(polled_twice())),
@@ -258,7 +283,7 @@ pub(crate) fn request(shared: &Shared, dests: &[Dest]) -> SourcesFuture {
     let slot = Arc::new(Slot::default());
     let request = LookupRequest {
         dests: dests.to_vec(),
-        slot: Arc::clone(&slot),
+        slot: Some(Arc::clone(&slot)),
     };
     if shared.requests.send(request).is_err() {
         return SourcesFuture::ready(Err(io::Error::other(
@@ -285,15 +310,15 @@ fn run(weak: &Weak<Shared>, rx: &Receiver<LookupRequest>, backend: Backend) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
+        // A view dropped meanwhile leaves the batch to answer, when it is
+        // dropped, that the view was closed.
         let Some(shared) = weak.upgrade() else {
             return;
         };
-        if let Err(e) = answer(&shared, &mut lookups, backend, &batch) {
+        if let Err(e) = answer(&shared, &mut lookups, backend, &mut batch) {
             lookups = None;
-            for request in &batch {
-                request
-                    .slot
-                    .fill(Err(io::Error::new(e.kind(), e.to_string())));
+            for request in &mut batch {
+                request.respond(Err(io::Error::new(e.kind(), e.to_string())));
             }
         }
     }
@@ -305,7 +330,7 @@ fn answer(
     shared: &Shared,
     lookups: &mut Option<Lookups>,
     backend: Backend,
-    batch: &[LookupRequest],
+    batch: &mut [LookupRequest],
 ) -> io::Result<()> {
     let generation = shared.sources.load().generation;
     let snapshot = shared
@@ -352,7 +377,7 @@ fn answer(
             .iter()
             .map(|d| answers[index[d]].1.clone())
             .collect();
-        request.slot.fill(Ok(infos));
+        request.respond(Ok(infos));
     }
     Ok(())
 }
@@ -362,9 +387,44 @@ mod tests {
     use std::collections::HashSet;
     use std::hash::BuildHasher;
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    use std::sync::Arc;
 
-    use super::Seeded;
+    use super::{Inner, LookupRequest, Seeded, Slot, SourcesFuture};
     use crate::source::Dest;
+
+    /// A request and the future its caller waits on.
+    fn request() -> (LookupRequest, SourcesFuture) {
+        let slot = Arc::new(Slot::default());
+        let request = LookupRequest {
+            dests: vec![Dest::from(IpAddr::from([127, 0, 0, 1]))],
+            slot: Some(Arc::clone(&slot)),
+        };
+        let future = SourcesFuture {
+            inner: Inner::Waiting(slot),
+        };
+        (request, future)
+    }
+
+    /// A request dropped without an answer (its view closed, its thread
+    /// stopped) completes its caller's future with an error that says so.
+    #[test]
+    fn a_request_dropped_unanswered_fails_its_caller() {
+        let (request, future) = request();
+        assert!(!future.is_ready());
+        drop(request);
+        assert!(future.is_ready());
+        let err = future.wait().unwrap_err();
+        assert!(err.to_string().contains("closed"), "{err}");
+    }
+
+    /// A request answered keeps its answer when it is dropped.
+    #[test]
+    fn a_request_answered_keeps_its_answer() {
+        let (mut request, future) = request();
+        request.respond(Ok(vec![None]));
+        drop(request);
+        assert_eq!(future.wait().unwrap(), [None]);
+    }
 
     /// Destinations that differ in one field, one byte or one family hash
     /// apart: the cache's hasher loses nothing the key holds.

@@ -90,26 +90,27 @@ fn concurrent_lookups_share_batches() {
     assert!(stats.lookup_batches <= 8);
 }
 
-#[test]
-fn async_callers_need_no_runtime_of_ours() {
-    // A bare executor: poll with a waker that unparks this thread.
-    fn block_on<F: Future>(f: F) -> F::Output {
-        struct Unpark(std::thread::Thread);
-        impl std::task::Wake for Unpark {
-            fn wake(self: Arc<Self>) {
-                self.0.unpark();
-            }
-        }
-        let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
-        let mut cx = Context::from_waker(&waker);
-        let mut f = std::pin::pin!(f);
-        loop {
-            if let Poll::Ready(out) = f.as_mut().poll(&mut cx) {
-                return out;
-            }
-            std::thread::park_timeout(Duration::from_millis(100));
+/// A bare executor: polls with a waker that unparks this thread.
+fn block_on<F: Future>(f: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
         }
     }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let Poll::Ready(out) = f.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park_timeout(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn async_callers_need_no_runtime_of_ours() {
     let view = HostView::new();
     let snap = block_on(view.ready()).unwrap();
     assert!(!snap.interfaces.is_empty());
@@ -120,6 +121,45 @@ fn async_callers_need_no_runtime_of_ours() {
     match block_on(sub.recv()) {
         Ok(Change::Resync(whole)) => assert_eq!(addresses(&whole), addresses(&snap)),
         other => panic!("{other:?}"),
+    }
+}
+
+/// A lookup whose view is dropped before the lookup thread answers it
+/// still completes, blocking or async: with the source, or with an error
+/// that says the view was closed.
+#[test]
+fn a_lookup_that_outlives_its_view_completes() {
+    const RUNS: usize = 40;
+    let dest = Dest::from(IpAddr::from([127, 0, 0, 1]));
+    let (done, finished) = std::sync::mpsc::channel();
+    // The runs go on a thread of their own: one that hangs must not hang
+    // the test.
+    std::thread::spawn(move || {
+        for run in 0..RUNS {
+            let future = {
+                let view = HostView::new();
+                view.wait_ready(READY).unwrap();
+                view.sources(&[dest])
+            };
+            let answer = if run % 2 == 0 {
+                future.wait()
+            } else {
+                block_on(future)
+            };
+            if done.send(answer.map_err(|e| e.to_string())).is_err() {
+                return;
+            }
+        }
+    });
+    for run in 0..RUNS {
+        match finished.recv_timeout(Duration::from_secs(10)) {
+            Ok(Ok(sources)) => assert_eq!(
+                sources[0].as_ref().map(|s| s.addr),
+                Some(IpAddr::from([127, 0, 0, 1]))
+            ),
+            Ok(Err(e)) => assert!(e.contains("closed"), "run {run}: {e}"),
+            Err(_) => panic!("run {run} of {RUNS} never completed"),
+        }
     }
 }
 
