@@ -28,7 +28,11 @@
 //!   (only lost notices do).
 //! - Source lookups for destinations not in the cache go to the kernel in
 //!   batches: lookups from concurrent callers that arrive while a batch
-//!   runs go together in the next one.
+//!   runs go together in the next one. The cache starts over on every
+//!   change, and on every whole reading of the host (lost notices,
+//!   [`HostView::refresh`], each poll of a backend without notifications),
+//!   since what the reading cannot see (policy rules, settings) may have
+//!   changed the kernel's answers.
 //!
 //! # Failure
 //!
@@ -574,7 +578,8 @@ impl HostView {
     }
 
     /// Makes the watcher read the whole host again, for changes the system
-    /// does not report (`net.ipv6.conf.*` settings, say).
+    /// does not report (`net.ipv6.conf.*` settings, say). The source cache
+    /// starts over, whether the reading finds a change or not.
     pub fn refresh(&self) {
         self.shared.resync.store(true, Ordering::SeqCst);
         if let Some(interrupter) = &self.shared.control().interrupter {

@@ -235,11 +235,93 @@ fn a_failure_is_reported_and_retried_after_the_back_off() {
     assert_eq!(view.status(), ViewStatus::Ready);
 }
 
+/// A re-reading of the host that finds nothing changed still empties the
+/// source cache: what made it read again (a setting the system does not
+/// report, lost notices) may change the kernel's answers all the same.
+#[test]
+fn a_refresh_empties_the_source_cache() {
+    let view = HostView::new();
+    view.wait_ready(READY).unwrap();
+    let dest = Dest::from(IpAddr::from([127, 0, 0, 1]));
+    view.sources_blocking(&[dest]).unwrap();
+    assert!(view.cached_source(&dest).is_some());
+    let captures = view.stats().captures;
+    view.refresh();
+    let deadline = Instant::now() + READY;
+    while view.cached_source(&dest).is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "still cached after the refresh: {:?}",
+            view.stats()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(view.stats().captures > captures);
+}
+
 /// Tests that change a host: in network namespaces, as root.
 #[cfg(target_os = "linux")]
 mod root {
     use super::*;
     use netns_harness::Netns;
+
+    /// A namespace with a veth pair `va`/`vb`, both up, `va` with
+    /// 192.0.2.2/24, and no IPv6 (whose DAD would report changes later).
+    fn veth_ipv4_only() -> Netns {
+        let ns = Netns::new("ipv");
+        ns.sysctl("net/ipv6/conf/all/disable_ipv6", "1");
+        ns.sysctl("net/ipv6/conf/default/disable_ipv6", "1");
+        ns.ip(&["link", "add", "va", "type", "veth", "peer", "name", "vb"]);
+        ns.addr("va", "192.0.2.2/24");
+        ns.ip(&["link", "set", "va", "up"]);
+        ns.ip(&["link", "set", "vb", "up"]);
+        ns
+    }
+
+    /// A policy rule that changes as the view reads the whole host again
+    /// (after lost notices, or a refresh) is not lost in the re-reading,
+    /// which cannot see rules: the cached source goes, and subscribers get
+    /// [`Change::Routes`].
+    #[test]
+    fn a_rule_change_during_a_re_read_is_not_lost() {
+        let ns = veth_ipv4_only();
+        let view = ns.run(HostView::new);
+        let mut sub = view.subscribe(READY).unwrap();
+        assert!(matches!(sub.try_recv(), Some(Ok(Change::Resync(_)))));
+        let dest = Dest::from(IpAddr::from([192, 0, 2, 77]));
+        let got = view.sources_blocking(&[dest]).unwrap();
+        assert_eq!(
+            got[0].as_ref().map(|s| s.addr),
+            Some(IpAddr::from([192, 0, 2, 2]))
+        );
+        assert!(view.cached_source(&dest).is_some());
+        // The watcher reads the host again when it wakes for the rule's
+        // notice, as it would after an overrun.
+        let captures = view.stats().captures;
+        view.shared.resync.store(true, Ordering::SeqCst);
+        ns.ip(&[
+            "rule",
+            "add",
+            "priority",
+            "100",
+            "to",
+            "192.0.2.77",
+            "prohibit",
+        ]);
+        let deadline = Instant::now() + READY;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match sub.recv_timeout(Some(left)) {
+                Some(Ok(Change::Routes)) => break,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("{e}"),
+                None => panic!("no Change::Routes; {:?}", view.stats()),
+            }
+        }
+        assert!(view.stats().captures > captures, "{:?}", view.stats());
+        assert_eq!(view.cached_source(&dest), None);
+        assert_eq!(view.sources_blocking(&[dest]).unwrap(), [None]);
+    }
 
     /// With a notification buffer too small for a burst, the kernel drops
     /// notices; the view notices the overrun, reads the host again, and

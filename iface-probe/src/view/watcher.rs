@@ -76,11 +76,18 @@ fn wake_waiters(shared: &Shared, control: &mut Control) {
 /// Publishes `snapshot` and hands `changes` to every subscriber, under the
 /// control lock, so that a subscriber's first snapshot and the changes it
 /// gets after it fit together. Starts a new generation of the source
-/// cache, unless only NAT64 prefixes changed (they change no route).
-fn publish(shared: &Shared, control: &mut Control, snapshot: Snapshot, changes: &[Change]) {
+/// cache after a whole reading of the host (`reread`), else unless only
+/// NAT64 prefixes changed (they change no route).
+fn publish(
+    shared: &Shared,
+    control: &mut Control,
+    snapshot: Snapshot,
+    changes: &[Change],
+    reread: bool,
+) {
     let snapshot = Arc::new(snapshot);
     shared.current.store(Some(Arc::clone(&snapshot)));
-    if !changes.iter().all(|c| matches!(c, Change::Nat64)) {
+    if reread || !changes.iter().all(|c| matches!(c, Change::Nat64)) {
         new_source_generation(shared);
     }
     control.subscribers.retain(|w| w.strong_count() > 0);
@@ -134,7 +141,7 @@ fn run(weak: &Weak<Shared>, backend: Backend, buffer: Option<usize>, epoch: u64)
                 control.interrupter = Some(notifier.interrupter());
                 // Subscribers that outlived a failure start over.
                 let whole = Change::Resync(Arc::new(snapshot.clone()));
-                publish(&shared, &mut control, snapshot.clone(), &[whole]);
+                publish(&shared, &mut control, snapshot.clone(), &[whole], true);
                 (notifier, lookups, snapshot)
             }
         }
@@ -170,11 +177,32 @@ fn run(weak: &Weak<Shared>, backend: Backend, buffer: Option<usize>, epoch: u64)
             return;
         }
         match step {
-            Ok(changes) if changes.is_empty() => {}
-            Ok(changes) => publish(&shared, &mut control, snapshot.clone(), &changes),
+            Ok(folded) if folded.changes.is_empty() => {
+                if folded.reread {
+                    new_source_generation(&shared);
+                }
+            }
+            Ok(folded) => publish(
+                &shared,
+                &mut control,
+                snapshot.clone(),
+                &folded.changes,
+                folded.reread,
+            ),
             Err(e) => return fail(&shared, &mut control, e.to_string()),
         }
     }
+}
+
+/// What one batch of notices made of the snapshot.
+struct Folded {
+    /// The changes to hand out.
+    changes: Vec<Change>,
+    /// Whether the host was read again as a whole: whatever made it do so
+    /// (lost notices, a refresh for settings the system does not report)
+    /// may have changed the kernel's answers, seen in the reading or not,
+    /// so the source cache starts over even when `changes` is empty.
+    reread: bool,
 }
 
 /// Folds one batch of notices into `snapshot` and returns the changes to
@@ -189,7 +217,7 @@ fn fold(
     snapshot: &mut Snapshot,
     notices: &mut Vec<Notice>,
     mut resync: bool,
-) -> std::io::Result<Vec<Change>> {
+) -> std::io::Result<Folded> {
     Counters::add(&shared.counters.notices, notices.len() as u64);
     let mut changes = Vec::new();
     let mut routes = false;
@@ -242,6 +270,11 @@ fn fold(
         let mut fresh = lookups.capture()?;
         Counters::add(&shared.counters.captures, 1);
         changes.extend(change::diff(snapshot, &fresh));
+        // The difference shows neither rules (no snapshot holds them) nor
+        // the routes of notices already folded into `snapshot`.
+        if routes && !changes.iter().any(|c| matches!(c, Change::Routes)) {
+            changes.push(Change::Routes);
+        }
         // No dump holds what routers announced: it carries over, but for
         // the interfaces gone or down.
         fresh.pref64 = std::mem::take(&mut snapshot.pref64);
@@ -264,5 +297,8 @@ fn fold(
     if pref64 {
         changes.push(Change::Nat64);
     }
-    Ok(changes)
+    Ok(Folded {
+        changes,
+        reread: resync,
+    })
 }
