@@ -19,6 +19,8 @@ pub(crate) enum Dump {
     Addresses,
     /// Every route of every family and table (`RTM_GETROUTE`).
     Routes,
+    /// Every IPv4 route of every table (`RTM_GETROUTE` for `AF_INET`).
+    Ipv4Routes,
 }
 
 /// Appends a netlink header of `message_type` with `flags` and `sequence`
@@ -53,15 +55,17 @@ fn attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
 }
 
 /// Appends the dump request for `what` to `buf`: a header and a zeroed
-/// `ifinfomsg`, `ifaddrmsg` or `rtmsg` of family `AF_UNSPEC` (every family).
+/// `ifinfomsg`, `ifaddrmsg` or `rtmsg` of family `AF_UNSPEC` (every family),
+/// or `AF_INET` for [`Dump::Ipv4Routes`].
 pub(crate) fn dump(buf: &mut Vec<u8>, what: Dump, sequence: u32) {
-    let (message_type, body) = match what {
-        Dump::Links => (RTM_GETLINK, IFINFOMSG_LEN),
-        Dump::Addresses => (RTM_GETADDR, IFADDRMSG_LEN),
-        Dump::Routes => (RTM_GETROUTE, RTMSG_LEN),
+    let (message_type, body, family) = match what {
+        Dump::Links => (RTM_GETLINK, IFINFOMSG_LEN, AF_UNSPEC),
+        Dump::Addresses => (RTM_GETADDR, IFADDRMSG_LEN, AF_UNSPEC),
+        Dump::Routes => (RTM_GETROUTE, RTMSG_LEN, AF_UNSPEC),
+        Dump::Ipv4Routes => (RTM_GETROUTE, RTMSG_LEN, AF_INET),
     };
     let start = begin(buf, message_type, NLM_F_REQUEST | NLM_F_DUMP, sequence);
-    buf.push(AF_UNSPEC);
+    buf.push(family);
     buf.resize(start + NLMSG_HDRLEN + body, 0);
     finish(buf, start);
 }

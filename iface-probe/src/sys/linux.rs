@@ -9,7 +9,7 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use super::Notice;
 use super::wake::{Interrupter, WakePipe, poll_two};
-use crate::model::Route;
+use crate::model::{Family, Route};
 use crate::netlink::consts::{
     NLM_F_DUMP_INTR, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV4_RULE,
     RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV6_RULE, RTNLGRP_LINK, RTNLGRP_ND_USEROPT,
@@ -158,6 +158,18 @@ impl Lookups {
         let mut snap = Snapshot::from_messages(links.into_iter().chain(addresses).chain(routes));
         snap.reach = Some(self.reach(&snap)?);
         Ok(snap)
+    }
+
+    /// Dumps the IPv4 routes of every table.
+    pub(crate) fn ipv4_routes(&mut self) -> io::Result<Vec<Route>> {
+        let messages = self.dump(Dump::Ipv4Routes, None)?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|msg| match msg.body {
+                Body::Route(route) if route.family == Family::Ipv4 => Some(route),
+                _ => None,
+            })
+            .collect())
     }
 
     /// The kernel's answers for [`Reach::PROBES`] (the snapshot is not

@@ -18,7 +18,7 @@
 use std::io;
 use std::time::Duration;
 
-use crate::model::{Address, Interface, Route, RouteKind};
+use crate::model::{Address, Family, Interface, Route, RouteKind};
 use crate::reach::{Path, Reach};
 use crate::snapshot::Snapshot;
 use crate::source::Dest;
@@ -274,6 +274,18 @@ impl Lookups {
             #[cfg(unix)]
             Self::Portable(l) => l.capture(),
         }
+    }
+
+    /// The IPv4 routes of every table: dumped alone where the system
+    /// allows (netlink), else taken from a reading of the whole host.
+    pub(crate) fn ipv4_routes(&mut self) -> io::Result<Vec<Route>> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Self::Native(l) = self {
+            return l.ipv4_routes();
+        }
+        let mut routes = self.capture()?.routes;
+        routes.retain(|r| r.family == Family::Ipv4);
+        Ok(routes)
     }
 
     /// The kernel's answers for the representative destinations, the

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::model::{Address, Interface, Route};
+use crate::model::{Address, Family, Interface, Route};
 use crate::snapshot::Snapshot;
 
 /// One change to the host, as a [`Subscription`](super::Subscription)
@@ -105,6 +105,33 @@ pub(crate) fn add_route(snap: &mut Snapshot, route: Route) {
 /// Removes a route from `snap`.
 pub(crate) fn remove_route(snap: &mut Snapshot, route: &Route) {
     snap.routes.retain(|r| !same_route(r, route));
+}
+
+/// Whether Linux may have removed IPv4 routes along with `change` without
+/// a notice for each: it flushes those through an interface that goes
+/// down or away, or that loses an IPv4 address (the routes with that
+/// source; all of them with the last address), and says nothing of it.
+pub(crate) fn may_flush_ipv4_routes(change: &Change) -> bool {
+    match change {
+        Change::Link(link) => !link.up,
+        Change::LinkRemoved(_) => true,
+        Change::AddressRemoved { address, .. } => address.ip.is_ipv4(),
+        _ => false,
+    }
+}
+
+/// Replaces the IPv4 routes of `snap` with `routes`, a new reading of
+/// them; returns whether they differ from those it had (in any order).
+pub(crate) fn replace_ipv4_routes(snap: &mut Snapshot, routes: Vec<Route>) -> bool {
+    let is_v4 = |r: &Route| r.family == Family::Ipv4;
+    let old = snap.routes.iter().filter(|r| is_v4(r)).count();
+    let changed = old != routes.len()
+        || !routes
+            .iter()
+            .all(|new| snap.routes.iter().any(|r| is_v4(r) && r == new));
+    snap.routes.retain(|r| !is_v4(r));
+    snap.routes.extend(routes);
+    changed
 }
 
 /// The changes that turn `old` into `new`: interfaces and addresses that
@@ -293,5 +320,58 @@ mod tests {
         remove_route(&mut s, &moved);
         assert!(s.routes.is_empty());
         assert_eq!(diff(&before, &s), [Change::Routes]);
+    }
+
+    #[test]
+    fn links_going_down_or_away_and_ipv4_addresses_going_may_flush_ipv4_routes() {
+        let up = iface(2, "eth0", &[]);
+        let mut down = up.clone();
+        down.up = false;
+        let address = |ip: &str| Address::new(ip.parse().unwrap(), 24);
+        assert!(may_flush_ipv4_routes(&Change::Link(down)));
+        assert!(!may_flush_ipv4_routes(&Change::Link(up.clone())));
+        assert!(may_flush_ipv4_routes(&Change::LinkRemoved(up)));
+        assert!(may_flush_ipv4_routes(&Change::AddressRemoved {
+            index: 2,
+            address: address("192.0.2.2"),
+        }));
+        assert!(!may_flush_ipv4_routes(&Change::AddressRemoved {
+            index: 2,
+            address: address("2001:db8::2"),
+        }));
+        assert!(!may_flush_ipv4_routes(&Change::Address {
+            index: 2,
+            address: address("192.0.2.2"),
+        }));
+        assert!(!may_flush_ipv4_routes(&Change::Routes));
+    }
+
+    #[test]
+    fn a_new_reading_of_the_ipv4_routes_replaces_them_and_keeps_ipv6() {
+        let route = |family, dst: Option<&str>, oif| {
+            let mut r = Route::new(family, dst.map(|d| (d.parse().unwrap(), 24)));
+            r.oif = Some(oif);
+            r
+        };
+        let default_v4 = route(Family::Ipv4, None, 2);
+        let prefix_v4 = route(Family::Ipv4, Some("192.0.2.0"), 2);
+        let default_v6 = route(Family::Ipv6, None, 2);
+        let mut s = Snapshot {
+            routes: vec![default_v4.clone(), default_v6.clone(), prefix_v4.clone()],
+            ..Snapshot::default()
+        };
+        // The same routes in another order: no change.
+        assert!(!replace_ipv4_routes(
+            &mut s,
+            vec![prefix_v4.clone(), default_v4]
+        ));
+        assert_eq!(s.routes.len(), 3);
+        // The default route flushed.
+        assert!(replace_ipv4_routes(&mut s, vec![prefix_v4.clone()]));
+        assert_eq!(s.routes, [default_v6.clone(), prefix_v4]);
+        // Another route in its place.
+        let other = route(Family::Ipv4, Some("198.51.100.0"), 3);
+        assert!(replace_ipv4_routes(&mut s, vec![other.clone()]));
+        assert_eq!(s.routes, [default_v6, other]);
     }
 }

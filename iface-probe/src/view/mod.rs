@@ -25,7 +25,10 @@
 //! - A change costs the watcher a copy of the snapshot and, on Linux, the
 //!   kernel's answers for the four representative destinations; notices
 //!   are folded in as they come, so a change never re-reads the whole host
-//!   (only lost notices do).
+//!   (only lost notices do). An interface that goes down or away, or an
+//!   IPv4 address that goes, costs a dump of the IPv4 routes too, and
+//!   another a moment later: Linux flushes the routes that went with it
+//!   without a notice for each, after the notice of the change.
 //! - Source lookups for destinations not in the cache go to the kernel in
 //!   batches: lookups from concurrent callers that arrive while a batch
 //!   runs go together in the next one. The cache starts over on every

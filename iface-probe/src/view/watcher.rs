@@ -18,6 +18,12 @@ use crate::sys::{Backend, Lookups, Notice, Notifier};
 /// again while an address is tentative.
 const DAD_POLL: Duration = Duration::from_millis(50);
 
+/// How long after a change that may flush IPv4 routes the watcher reads
+/// them once more: Linux sends the notice of the change (a link down, an
+/// address gone) before it flushes them, so the first reading, made as
+/// soon as the notice comes, may still find them.
+const FLUSH_SETTLE: Duration = Duration::from_millis(100);
+
 /// Starts a watcher thread for a new epoch. Called with the control lock
 /// held; the thread takes it only once it has read the host.
 pub(super) fn start(shared: &Arc<Shared>, control: &mut Control) {
@@ -148,15 +154,16 @@ fn run(weak: &Weak<Shared>, backend: Backend, buffer: Option<usize>, epoch: u64)
     };
     drop(shared);
     let mut notices = Vec::new();
+    // When to read the IPv4 routes again after a change that may flush
+    // them.
+    let mut recheck: Option<Instant> = None;
     loop {
         let poll = (!backend.reports_dad() && has_tentative(&snapshot)).then_some(DAD_POLL);
         // A NAT64 prefix that expires wakes the watcher, to drop it.
         let expiry =
             nat64::next_expiry(&snapshot).map(|at| at.saturating_duration_since(Instant::now()));
-        let wait = match (poll, expiry) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let settle = recheck.map(|at| at.saturating_duration_since(Instant::now()));
+        let wait = [poll, expiry, settle].into_iter().flatten().min();
         notices.clear();
         let waited = notifier.wait(wait, &mut notices);
         // While waiting, the thread holds no reference: a view that is
@@ -167,11 +174,25 @@ fn run(weak: &Weak<Shared>, backend: Backend, buffer: Option<usize>, epoch: u64)
         if shared.control().epoch != epoch {
             return;
         }
+        let recheck_due = recheck.is_some_and(|at| Instant::now() >= at);
+        if recheck_due {
+            recheck = None;
+        }
         let step = waited.and_then(|()| {
             let resync = shared.resync.swap(false, Ordering::SeqCst)
                 || (poll.is_some() && notices.is_empty());
-            fold(&shared, &mut lookups, &mut snapshot, &mut notices, resync)
+            fold(
+                &shared,
+                &mut lookups,
+                &mut snapshot,
+                &mut notices,
+                resync,
+                recheck_due,
+            )
         });
+        if step.as_ref().is_ok_and(|folded| folded.flushed) {
+            recheck = Some(Instant::now() + FLUSH_SETTLE);
+        }
         let mut control = shared.control();
         if control.epoch != epoch {
             return;
@@ -203,6 +224,9 @@ struct Folded {
     /// may have changed the kernel's answers, seen in the reading or not,
     /// so the source cache starts over even when `changes` is empty.
     reread: bool,
+    /// Whether a change that may flush IPv4 routes came: they are to be
+    /// read again shortly (see [`FLUSH_SETTLE`]).
+    flushed: bool,
 }
 
 /// Folds one batch of notices into `snapshot` and returns the changes to
@@ -210,17 +234,21 @@ struct Folded {
 /// (or `resync` asks for it), the difference to a fresh reading of the
 /// host, and [`Change::Routes`] when routes, rules or the kernel's answers
 /// for the representative destinations changed, and [`Change::Nat64`] when
-/// the NAT64 prefixes routers announce did (or expired).
+/// the NAT64 prefixes routers announce did (or expired). The IPv4 routes
+/// are read again after a change that may have flushed some of them
+/// unreported, and when `recheck_ipv4` asks for it.
 fn fold(
     shared: &Shared,
     lookups: &mut Lookups,
     snapshot: &mut Snapshot,
     notices: &mut Vec<Notice>,
     mut resync: bool,
+    recheck_ipv4: bool,
 ) -> std::io::Result<Folded> {
     Counters::add(&shared.counters.notices, notices.len() as u64);
     let mut changes = Vec::new();
     let mut routes = false;
+    let mut flushed = false;
     let now = Instant::now();
     let mut pref64 = nat64::expire(snapshot, now);
     for notice in notices.drain(..) {
@@ -264,6 +292,7 @@ fn fold(
         if matches!(change, Change::Link(_) | Change::LinkRemoved(_)) {
             pref64 |= nat64::forget_down_interfaces(snapshot);
         }
+        flushed |= change::may_flush_ipv4_routes(&change);
         changes.push(change);
     }
     if resync {
@@ -281,17 +310,24 @@ fn fold(
         fresh.pref64_ignored = std::mem::take(&mut snapshot.pref64_ignored);
         pref64 |= nat64::forget_down_interfaces(&mut fresh);
         *snapshot = fresh;
-    } else if routes || !changes.is_empty() {
-        // Addresses and links change the answers too (a new source, an
-        // interface gone down).
-        let reach = Some(lookups.reach(snapshot)?);
-        Counters::add(&shared.counters.reach_probes, 1);
-        if reach != snapshot.reach {
-            snapshot.reach = reach;
-            routes = true;
+    } else {
+        if flushed || recheck_ipv4 {
+            // No notice says which IPv4 routes the kernel flushed.
+            let ipv4 = lookups.ipv4_routes()?;
+            routes |= change::replace_ipv4_routes(snapshot, ipv4);
         }
-        if routes {
-            changes.push(Change::Routes);
+        if routes || !changes.is_empty() {
+            // Addresses and links change the answers too (a new source, an
+            // interface gone down).
+            let reach = Some(lookups.reach(snapshot)?);
+            Counters::add(&shared.counters.reach_probes, 1);
+            if reach != snapshot.reach {
+                snapshot.reach = reach;
+                routes = true;
+            }
+            if routes {
+                changes.push(Change::Routes);
+            }
         }
     }
     if pref64 {
@@ -300,5 +336,6 @@ fn fold(
     Ok(Folded {
         changes,
         reread: resync,
+        flushed,
     })
 }

@@ -888,3 +888,87 @@ fn the_view_learns_pref64_from_router_advertisements() {
     assert!(view.snapshot().unwrap().pref64.is_empty());
     assert_eq!(view.stats().captures, 1, "{:?}", view.stats());
 }
+
+/// The IPv4 routes of `snap`, by what the kernel keys them on and where
+/// they lead (not their flags, which the kernel changes unreported: a
+/// carrier that comes and goes), sorted.
+fn ipv4_routes(snap: &Snapshot) -> Vec<String> {
+    let mut routes: Vec<String> = snap
+        .routes
+        .iter()
+        .filter(|r| r.family == iface_probe::Family::Ipv4)
+        .map(|r| {
+            format!(
+                "table {} {:?} {:?} metric {} oif {:?} via {:?} src {:?} {:?}",
+                r.table, r.kind, r.dst, r.metric, r.oif, r.gateway, r.pref_src, r.multipath
+            )
+        })
+        .collect();
+    routes.sort();
+    routes
+}
+
+/// Linux flushes the IPv4 routes through an interface that goes down or
+/// away, or loses its last IPv4 address, without a notice for each; the
+/// view drops them all the same, and its IPv4 routes match a fresh
+/// reading of the host each time.
+#[test]
+fn the_view_drops_the_ipv4_routes_the_kernel_flushes() {
+    use iface_probe::HostView;
+    use std::time::Instant;
+
+    let (ns, _peer) = veth_lab(|_, _| {});
+    ipv4(&ns, "va");
+    let view = ns.run(HostView::new);
+    view.wait_ready(Duration::from_secs(10)).unwrap();
+    // The view comes to agree with the kernel within ten seconds; returns
+    // the view's snapshot and the kernel's.
+    let agrees = |after: &str| -> (Snapshot, Snapshot) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let seen = view.snapshot().expect("a snapshot");
+            let fresh = ns.run(|| Snapshot::capture().unwrap());
+            if ipv4_routes(&seen) == ipv4_routes(&fresh) {
+                return (Snapshot::clone(&seen), fresh);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{after}: the view's IPv4 routes {:#?}\nthe kernel's {:#?}",
+                ipv4_routes(&seen),
+                ipv4_routes(&fresh)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let has_default = |snap: &Snapshot| {
+        snap.routes
+            .iter()
+            .any(|r| r.family == iface_probe::Family::Ipv4 && r.is_default())
+    };
+    let default_via_va = || ns.ip(&["route", "add", "default", "via", "192.0.2.1"]);
+    let (seen, _) = agrees("at the start");
+    assert!(has_default(&seen));
+
+    ns.ip(&["link", "set", "va", "down"]);
+    let (seen, _) = agrees("after va went down");
+    assert!(!has_default(&seen));
+    // Up again, the interface gets its own routes back, not the default.
+    ns.ip(&["link", "set", "va", "up"]);
+    let (seen, fresh) = agrees("after va came up");
+    assert!(!has_default(&seen));
+    assert!(!seen.is_ipv4_capable(iface(&seen, "va")));
+    assert!(!fresh.is_ipv4_capable(iface(&fresh, "va")));
+
+    default_via_va();
+    agrees("with the default route again");
+    ns.ip(&["addr", "del", "192.0.2.2/24", "dev", "va"]);
+    let (seen, _) = agrees("after va lost its IPv4 address");
+    assert!(!has_default(&seen));
+
+    ns.addr("va", "192.0.2.2/24");
+    default_via_va();
+    agrees("with the address and the default route again");
+    ns.ip(&["link", "del", "va"]);
+    let (seen, _) = agrees("after va went away");
+    assert!(!has_default(&seen));
+}

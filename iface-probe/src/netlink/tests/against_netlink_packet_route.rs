@@ -443,6 +443,14 @@ fn dumps_encode_as_netlink_packet_route_does() {
             Dump::Routes,
             RouteNetlinkMessage::GetRoute(RouteMessage::default()),
         ),
+        (
+            Dump::Ipv4Routes,
+            RouteNetlinkMessage::GetRoute({
+                let mut msg = RouteMessage::default();
+                msg.header.address_family = AddressFamily::Inet;
+                msg
+            }),
+        ),
     ] {
         let mut ours = Vec::new();
         request::dump(&mut ours, what, 42);
