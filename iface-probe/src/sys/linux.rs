@@ -3,7 +3,7 @@
 
 use std::io;
 use std::os::fd::AsRawFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
@@ -123,7 +123,7 @@ impl Lookups {
                 raw.clear();
             }
             'recv: loop {
-                let (bytes, _) = self.socket.recv_from_full()?;
+                let (bytes, _) = retry_interrupted(&self.socket, || self.socket.recv_from_full())?;
                 if let Some(raw) = raw.as_deref_mut() {
                     raw.extend_from_slice(&bytes);
                 }
@@ -280,6 +280,39 @@ impl Lookups {
     }
 }
 
+/// Runs `recv`, a blocking receive on `socket` (whose receive timeout is
+/// [`RECV_TIMEOUT`]), again each time a signal interrupts it: with a
+/// receive timeout set, Linux fails the call with `EINTR` instead of
+/// restarting it, even under `SA_RESTART`. The retries keep the first
+/// call's deadline: each waits only what is left of [`RECV_TIMEOUT`] (the
+/// socket's timeout is set back afterwards), and when nothing is left the
+/// result is the `EAGAIN` of a timeout.
+fn retry_interrupted<T>(socket: &Socket, mut recv: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    let deadline = Instant::now() + RECV_TIMEOUT;
+    let mut shortened = false;
+    let result = loop {
+        match recv() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                // A timeout that rounds down to zero would be none at all:
+                // less than a millisecond left counts as nothing left.
+                if left < Duration::from_millis(1) {
+                    break Err(io::Error::from_raw_os_error(libc::EAGAIN));
+                }
+                if let Err(e) = socket2::SockRef::from(socket).set_read_timeout(Some(left)) {
+                    break Err(e);
+                }
+                shortened = true;
+            }
+            other => break other,
+        }
+    };
+    if shortened {
+        socket2::SockRef::from(socket).set_read_timeout(Some(RECV_TIMEOUT))?;
+    }
+    result
+}
+
 /// Reads datagrams into consecutive [`REPLY_SLOT`]-byte slots of `buf`
 /// with one `recvmmsg`: waits for the first (up to the socket's receive
 /// timeout), then takes whatever else is already queued, as many as there
@@ -316,21 +349,23 @@ fn recv_many(socket: &Socket, buf: &mut [u8], lens: &mut [usize]) -> io::Result<
     let flags = libc::MSG_WAITFORONE.unsigned_abs();
     #[cfg(not(target_env = "musl"))]
     let flags = libc::MSG_WAITFORONE;
-    // SAFETY: the first `slots` headers each point at one iovec that
-    // points at a distinct `REPLY_SLOT`-byte slot of `buf`, and `headers`,
-    // `iovecs` and `buf` all outlive the call; no name or control buffers
-    // are passed; the timeout is null. The kernel writes only within those
-    // buffers and into `headers`.
-    let n = unsafe {
-        libc::recvmmsg(
-            socket.as_raw_fd(),
-            headers.as_mut_ptr(),
-            vlen,
-            flags,
-            std::ptr::null_mut(),
-        )
-    };
-    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    let n = retry_interrupted(socket, || {
+        // SAFETY: the first `slots` headers each point at one iovec that
+        // points at a distinct `REPLY_SLOT`-byte slot of `buf`, and
+        // `headers`, `iovecs` and `buf` all outlive the call; no name or
+        // control buffers are passed; the timeout is null. The kernel
+        // writes only within those buffers and into `headers`.
+        let n = unsafe {
+            libc::recvmmsg(
+                socket.as_raw_fd(),
+                headers.as_mut_ptr(),
+                vlen,
+                flags,
+                std::ptr::null_mut(),
+            )
+        };
+        usize::try_from(n).map_err(|_| io::Error::last_os_error())
+    })?;
     for (len, header) in lens.iter_mut().zip(&headers[..n]) {
         if header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
             return Err(io::Error::new(
@@ -529,6 +564,68 @@ pub(crate) fn raw_dumps() -> io::Result<[Vec<u8>; 3]> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::thread::JoinHandleExt;
+    use std::time::{Duration, Instant};
+
+    use super::{Lookups, RECV_TIMEOUT, REPLIES_PER_RECV, REPLY_SLOT, recv_many, request};
+    use crate::source::Dest;
+
+    /// A signal handled while a lookup waits for the kernel's reply fails
+    /// the wait with `EINTR` (with a receive timeout set, Linux does not
+    /// restart the call, `SA_RESTART` or not): the wait goes on, and gets
+    /// the reply.
+    #[test]
+    #[allow(unsafe_code)]
+    fn a_signal_while_waiting_for_a_reply_is_no_failure() {
+        extern "C" fn nothing(_: libc::c_int) {}
+        // SAFETY: a zeroed `sigaction` is valid (no flags, an empty mask);
+        // the handler does nothing, which is async-signal-safe; SIGUSR2 is
+        // used by nothing else in these tests.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = nothing as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            assert_eq!(
+                libc::sigaction(libc::SIGUSR2, &action, std::ptr::null_mut()),
+                0
+            );
+        }
+        let lookups = std::sync::Arc::new(Lookups::open().unwrap());
+        let waiter = std::thread::spawn({
+            let lookups = std::sync::Arc::clone(&lookups);
+            move || {
+                let mut buf = vec![0; REPLY_SLOT * REPLIES_PER_RECV];
+                let mut lens = [0; REPLIES_PER_RECV];
+                let start = Instant::now();
+                (recv_many(&lookups.socket, &mut buf, &mut lens), start)
+            }
+        });
+        // std's raw handle is the C library's `pthread_t` with glibc, an
+        // integer with musl (whose `pthread_t` is a pointer): through
+        // `usize` for both.
+        let thread = waiter.as_pthread_t() as usize as libc::pthread_t;
+        std::thread::sleep(Duration::from_millis(100));
+        // SAFETY: the waiter is still running, not joined: it waits for the
+        // reply to a request not sent yet (the receive timeout is far
+        // away), so it can end early only by this very signal.
+        assert_eq!(unsafe { libc::pthread_kill(thread, libc::SIGUSR2) }, 0);
+        std::thread::sleep(Duration::from_millis(100));
+        let mut req = Vec::new();
+        let dest = Dest::from(std::net::IpAddr::from([127, 0, 0, 1]));
+        request::lookup(&mut req, 1, dest);
+        lookups.socket.send(&req, 0).unwrap();
+        let (got, start) = waiter.join().unwrap();
+        assert_eq!(got.unwrap(), 1, "after {:?}", start.elapsed());
+        // The retry waited what was left of the timeout, then set it back.
+        assert_eq!(
+            socket2::SockRef::from(&lookups.socket)
+                .read_timeout()
+                .unwrap(),
+            Some(RECV_TIMEOUT)
+        );
+    }
+
     /// Writes `links.bin`, `addrs.bin` and `routes.bin` (raw dumps of the
     /// current network namespace) to `$IFACE_PROBE_CAPTURE_DIR`. Run by
     /// hand, inside the namespace to capture:
