@@ -108,12 +108,21 @@ pub(crate) fn is_name(host: &str) -> bool {
 /// (`0x7f.1`). Neither a host name nor, for std, an address, and read by
 /// the C library and by DNS differently: a connect refuses it rather than
 /// send it to DNS as a name.
+#[inline]
 pub(crate) fn ipv4_shorthand(s: &str) -> Option<Ipv4Addr> {
+    // Every form begins with a digit; few names do.
+    if !s.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    read_ipv4_shorthand(s)
+}
+
+/// [`ipv4_shorthand`] of a string that begins with a digit.
+fn read_ipv4_shorthand(s: &str) -> Option<Ipv4Addr> {
     // Names fail at their first letter that is not a hex digit or `x`.
-    if s.is_empty()
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b'x' | b'X'))
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b'x' | b'X'))
     {
         return None;
     }
