@@ -178,6 +178,7 @@ impl Records {
         self.slots.iter().take_while(|r| r.kind != 0).count()
     }
 
+    #[cfg(any(test, feature = "serde"))]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, Past)> + '_ {
         self.slots
             .iter()
