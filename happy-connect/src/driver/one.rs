@@ -163,6 +163,7 @@ pub(super) enum Prepared<'a, F> {
 }
 
 /// How a connect to `host` begins: on the fast path when it applies.
+#[inline(always)]
 pub(super) fn prepare<'a>(
     connector: &'a Connector,
     host: &'a str,

@@ -104,12 +104,23 @@ impl Advice {
     pub fn new(families: [Option<Note>; 2], delay_min: Duration, delay_max: Duration) -> Self {
         let (min, max) = (RaceConfig::MIN_ATTEMPT_DELAY, RaceConfig::MAX_ATTEMPT_DELAY);
         let delay_min = delay_min.clamp(min, max);
+        Self::within(families, delay_min, delay_max.clamp(delay_min, max))
+    }
+
+    /// [`Advice::new`] with bounds known to be RFC 8305's already (a
+    /// history's configuration, kept so when it was made): what every
+    /// connect that reads history builds.
+    pub(crate) fn within(
+        families: [Option<Note>; 2],
+        delay_min: Duration,
+        delay_max: Duration,
+    ) -> Self {
         Self {
             families,
             first: None,
             more: Vec::new(),
             delay_min,
-            delay_max: delay_max.clamp(delay_min, max),
+            delay_max,
         }
     }
 

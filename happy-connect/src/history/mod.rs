@@ -354,8 +354,9 @@ impl Partition<'_> {
     /// The advice for a connect before any answer: the families' notes
     /// and the delay bounds. The answers' notes are added as they come.
     pub(crate) fn advice(&self) -> Advice {
+        // The bounds were kept within RFC 8305's by `History::with_config`.
         let config = &self.history.shared.config;
-        Advice::new(
+        Advice::within(
             [self.family_note(Family::V4), self.family_note(Family::V6)],
             config.attempt_delay_min,
             config.attempt_delay_max,
@@ -376,9 +377,12 @@ impl Partition<'_> {
         seen: Option<&Advice>,
     ) {
         let store = &self.history.shared.store;
+        // Milliseconds without u128 arithmetic: seconds (saturated), then
+        // the rest.
         let later = |d: Duration| {
             self.now_ms
-                .saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+                .saturating_add(d.as_secs().saturating_mul(1000))
+                .saturating_add(u64::from(d.subsec_millis()))
         };
         let record = Record::new(past, later(ended));
         let now_ms = later(now).max(record.at_ms);

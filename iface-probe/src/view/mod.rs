@@ -414,6 +414,7 @@ impl HostView {
     /// let teredo_only = view.with_snapshot(|s| s.is_some_and(|s| s.capabilities().teredo_only));
     /// # let _ = teredo_only;
     /// ```
+    #[inline]
     pub fn with_snapshot<R>(&self, f: impl FnOnce(Option<&Arc<Snapshot>>) -> R) -> R {
         let current = self.shared.current.load();
         if current.is_none() {
