@@ -536,7 +536,7 @@ impl RouteKind {
 }
 
 /// One next hop of a multipath route (`RTA_MULTIPATH`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct NextHop {
     /// The outgoing interface.
@@ -549,7 +549,7 @@ pub struct NextHop {
 pub const RT_TABLE_MAIN: u32 = 254;
 
 /// A route.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Route {
     /// The family.

@@ -1,6 +1,7 @@
 //! Changes to the host, and the pure functions that fold them into a
 //! snapshot or find them between two snapshots.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::model::{Address, Family, Interface, Route};
@@ -107,13 +108,20 @@ pub(crate) fn remove_route(snap: &mut Snapshot, route: &Route) {
     snap.routes.retain(|r| !same_route(r, route));
 }
 
-/// Whether Linux may have removed IPv4 routes along with `change` without
-/// a notice for each: it flushes those through an interface that goes
-/// down or away, or that loses an IPv4 address (the routes with that
-/// source; all of them with the last address), and says nothing of it.
-pub(crate) fn may_flush_ipv4_routes(change: &Change) -> bool {
+/// Whether Linux may have removed IPv4 routes along with `change`, to be
+/// applied to `snap`, without a notice for each: it flushes those through
+/// an interface that goes down (from up) or away, or that loses an IPv4
+/// address (the routes with that source; all of them with the last
+/// address), and says nothing of it.
+pub(crate) fn may_flush_ipv4_routes(snap: &Snapshot, change: &Change) -> bool {
     match change {
-        Change::Link(link) => !link.up,
+        Change::Link(link) => {
+            !link.up
+                && snap
+                    .interfaces
+                    .iter()
+                    .any(|i| i.index == link.index && i.up)
+        }
         Change::LinkRemoved(_) => true,
         Change::AddressRemoved { address, .. } => address.ip.is_ipv4(),
         _ => false,
@@ -121,14 +129,15 @@ pub(crate) fn may_flush_ipv4_routes(change: &Change) -> bool {
 }
 
 /// Replaces the IPv4 routes of `snap` with `routes`, a new reading of
-/// them; returns whether they differ from those it had (in any order).
+/// them; returns whether they differ from those it had (in any order). In
+/// time linear in the routes: a host may have a full table.
 pub(crate) fn replace_ipv4_routes(snap: &mut Snapshot, routes: Vec<Route>) -> bool {
     let is_v4 = |r: &Route| r.family == Family::Ipv4;
-    let old = snap.routes.iter().filter(|r| is_v4(r)).count();
-    let changed = old != routes.len()
-        || !routes
-            .iter()
-            .all(|new| snap.routes.iter().any(|r| is_v4(r) && r == new));
+    let changed = {
+        let old: HashSet<&Route> = snap.routes.iter().filter(|r| is_v4(r)).collect();
+        let old_count = snap.routes.iter().filter(|r| is_v4(r)).count();
+        old_count != routes.len() || !routes.iter().all(|new| old.contains(new))
+    };
     snap.routes.retain(|r| !is_v4(r));
     snap.routes.extend(routes);
     changed
@@ -328,22 +337,33 @@ mod tests {
         let mut down = up.clone();
         down.up = false;
         let address = |ip: &str| Address::new(ip.parse().unwrap(), 24);
-        assert!(may_flush_ipv4_routes(&Change::Link(down)));
-        assert!(!may_flush_ipv4_routes(&Change::Link(up.clone())));
-        assert!(may_flush_ipv4_routes(&Change::LinkRemoved(up)));
-        assert!(may_flush_ipv4_routes(&Change::AddressRemoved {
+        let was_up = Snapshot {
+            interfaces: vec![up.clone()],
+            ..Snapshot::default()
+        };
+        let was_down = Snapshot {
+            interfaces: vec![down.clone()],
+            ..Snapshot::default()
+        };
+        let may = |change: &Change| may_flush_ipv4_routes(&was_up, change);
+        assert!(may(&Change::Link(down.clone())));
+        // Another notice of a link that was down already flushes nothing.
+        assert!(!may_flush_ipv4_routes(&was_down, &Change::Link(down)));
+        assert!(!may(&Change::Link(up.clone())));
+        assert!(may(&Change::LinkRemoved(up)));
+        assert!(may(&Change::AddressRemoved {
             index: 2,
             address: address("192.0.2.2"),
         }));
-        assert!(!may_flush_ipv4_routes(&Change::AddressRemoved {
+        assert!(!may(&Change::AddressRemoved {
             index: 2,
             address: address("2001:db8::2"),
         }));
-        assert!(!may_flush_ipv4_routes(&Change::Address {
+        assert!(!may(&Change::Address {
             index: 2,
             address: address("192.0.2.2"),
         }));
-        assert!(!may_flush_ipv4_routes(&Change::Routes));
+        assert!(!may(&Change::Routes));
     }
 
     #[test]

@@ -288,11 +288,11 @@ fn fold(
                 continue;
             }
         };
+        flushed |= change::may_flush_ipv4_routes(snapshot, &change);
         change::apply(snapshot, &change);
         if matches!(change, Change::Link(_) | Change::LinkRemoved(_)) {
             pref64 |= nat64::forget_down_interfaces(snapshot);
         }
-        flushed |= change::may_flush_ipv4_routes(&change);
         changes.push(change);
     }
     if resync {
