@@ -44,7 +44,7 @@ impl ZonedHosts {
             };
             for name in fields {
                 entries.push(Entry {
-                    name: name.to_ascii_lowercase(),
+                    name: name.trim_end_matches('.').to_ascii_lowercase(),
                     ip,
                     zone: zone.to_owned(),
                 });
@@ -88,7 +88,13 @@ mod tests {
              fe80::3%7\tnas\n\
              fe80::4% broken\n\
              zz%eth0 broken\n\
-             ::1 localhost6\n",
+             ::1 localhost6\n\
+             fe80::5%eth0 dotted.lan.\n",
+        );
+        assert_eq!(
+            hosts.lookup("dotted.lan").count(),
+            1,
+            "a final dot in the file too"
         );
         let got: Vec<_> = hosts.lookup("PRINTER.lan.").collect();
         assert_eq!(got, [("fe80::1".parse().unwrap(), "eth0")]);

@@ -11,9 +11,10 @@
 //! - Addresses come in file order, each once; a malformed line is skipped,
 //!   as the C library skips it, and a line that is not UTF-8 is read with
 //!   its bad bytes replaced (a hosts file saved in a legacy code page).
-//! - An entry with a zone (`fe80::1%eth0 printer`) counts as listing the
-//!   name: the connector answers it with its zone, which an address alone
-//!   cannot carry, and DNS is not asked for the name.
+//! - A line whose address has a zone (`fe80::1%eth0 printer`) is not in
+//!   this table, as the C library does not read it either: the connector
+//!   answers such a name itself, with its zone, which an address alone
+//!   cannot carry (see `zoned_hosts`), and otherwise the name goes to DNS.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -52,20 +53,15 @@ impl HostsTable {
             let Some(addr) = fields.next() else {
                 continue;
             };
-            // A zoned entry lists its names with no address of theirs.
-            let ip = match addr.split_once('%') {
-                Some((ip, zone)) if !zone.is_empty() && ip.parse::<IpAddr>().is_ok() => None,
-                Some(_) => continue,
-                None => match addr.parse::<IpAddr>() {
-                    Ok(ip) => Some(ip),
-                    Err(_) => continue,
-                },
+            // A zoned address (`%`) does not parse: the connector's.
+            let Ok(ip) = addr.parse::<IpAddr>() else {
+                continue;
             };
             for name in fields {
                 let addrs = names
                     .entry(name.trim_end_matches('.').to_ascii_lowercase())
                     .or_default();
-                if let Some(ip) = ip.filter(|ip| !addrs.contains(ip)) {
+                if !addrs.contains(&ip) {
                     addrs.push(ip);
                 }
             }
@@ -153,12 +149,9 @@ mod tests {
                 .unwrap(),
             ips(&["192.0.2.9"])
         );
-        // A zoned entry lists its name, with no plain address.
-        assert!(matches!(
-            table.lookup("printer", RecordType::Aaaa),
-            Some(Err(ResolveError::NoRecords { .. }))
-        ));
-        for unlisted in ["commented", "broken", "db.corp", "example.test"] {
+        // A zoned entry is not read: the name goes to DNS (unless the
+        // connector answers it with its zone).
+        for unlisted in ["printer", "commented", "broken", "db.corp", "example.test"] {
             assert!(
                 table.lookup(unlisted, RecordType::A).is_none(),
                 "{unlisted}"

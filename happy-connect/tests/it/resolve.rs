@@ -337,7 +337,12 @@ async fn system_a_name_the_hosts_file_lists_is_answered_from_it_alone() {
     let dir = std::env::temp_dir().join(format!("hc-hosts-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("hosts");
-    std::fs::write(&path, "# an override\n192.0.2.99 dual.test\n").unwrap();
+    // A zoned line is the connector's to answer: its name goes to DNS.
+    std::fs::write(
+        &path,
+        "# an override\n192.0.2.99 dual.test\nfe80::1%lo v4only.test\n",
+    )
+    .unwrap();
     let resolver = SystemResolver::with_nameservers(
         &[server.addr()],
         ResolverOptions::default()
