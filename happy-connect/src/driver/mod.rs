@@ -213,7 +213,10 @@ async fn nat64_plan(
     let dns = if nat64.wants_discovery(literal) {
         let query = state.discover(nat64.network, connector.resolver());
         // Past the connect's deadline, it goes on without the answer (and
-        // times out); the query goes on for the connects that follow.
+        // times out). The query stays in the cache, pending: the next
+        // connect on this network waits on it in turn (its answer, if in
+        // by then, is taken first; its own 2 s limit counts from its
+        // start).
         match deadline {
             Some(deadline) => Box::pin(tokio::time::timeout_at(deadline.into(), query))
                 .await
@@ -401,7 +404,12 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
                     advice = read;
                     memory
                 });
-            let deadline = tokio::time::sleep(config.total_timeout);
+            // The same deadline as the opening's: the total timeout counts
+            // from the start, whatever the opening waited for.
+            let deadline = match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline.into()),
+                None => tokio::time::sleep(config.total_timeout),
+            };
             tokio::pin!(deadline);
             while !queries.is_empty() {
                 let (rtype, result) = tokio::select! {
