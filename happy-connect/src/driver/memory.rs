@@ -21,16 +21,18 @@ impl<'a> Memory<'a> {
     /// The history of a connect to a name, when history is on and the
     /// host view knows which network this is, with the families' advice
     /// (read once, when the connect begins) unless this connect ignores
-    /// history; records the decision in `log`.
+    /// history; records the decision in `log`. The connect began `since`
+    /// ago: its outcomes are stamped from its start.
     pub(super) fn open(
         connector: &'a Connector,
         snapshot: Option<&iface_probe::Snapshot>,
         network: iface_probe::NetworkId,
         log: &mut Log,
+        since: Duration,
     ) -> Option<(Self, Option<Advice>)> {
         let history = connector.history()?;
         snapshot?;
-        let partition = history.partition(network, connector.history_key());
+        let partition = history.partition_since(network, connector.history_key(), since);
         let ignored = partition.ignored();
         let advice = (!ignored).then(|| partition.advice());
         log.history = Some(HistoryReport {

@@ -399,11 +399,18 @@ pub(crate) async fn resolve(connector: &Connector, host: &str) -> Result<Plan, C
         }
         Target::Name => {
             let (_, network) = connector.prospects(host_state.snapshot.as_ref());
-            let memory = Memory::open(connector, host_state.snapshot.as_deref(), network, &mut log)
-                .map(|(memory, read)| {
-                    advice = read;
-                    memory
-                });
+            let since = start.elapsed();
+            let memory = Memory::open(
+                connector,
+                host_state.snapshot.as_deref(),
+                network,
+                &mut log,
+                since,
+            )
+            .map(|(memory, read)| {
+                advice = read;
+                memory
+            });
             // The same deadline as the opening's: the total timeout counts
             // from the start, whatever the opening waited for.
             let deadline = match deadline {

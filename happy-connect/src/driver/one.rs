@@ -406,7 +406,10 @@ fn named<'a>(
         advice,
         ..
     } = &mut *named;
-    if let Some((opened, read)) = Memory::open(connector, Some(snapshot), network, log) {
+    // Read within microseconds of the start: no clock is read for that.
+    if let Some((opened, read)) =
+        Memory::open(connector, Some(snapshot), network, log, Duration::ZERO)
+    {
         *advice = read;
         let opened = memory.insert(opened);
         let note = opened

@@ -58,14 +58,20 @@ pub(super) fn start_race<'a>(
     let (families, n) = queries.families();
     let (prospects, network) = connector.prospects(host_state.snapshot.as_ref());
     let mut race = Race::with_prospects(config, start, &families[..n], prospects);
-    let memory = Memory::open(connector, host_state.snapshot.as_deref(), network, log).map(
-        |(memory, advice)| {
-            if let Some(advice) = advice {
-                race.advise(advice);
-            }
-            memory
-        },
-    );
+    let since = start.elapsed();
+    let memory = Memory::open(
+        connector,
+        host_state.snapshot.as_deref(),
+        network,
+        log,
+        since,
+    )
+    .map(|(memory, advice)| {
+        if let Some(advice) = advice {
+            race.advise(advice);
+        }
+        memory
+    });
     Run {
         memory,
         connector,

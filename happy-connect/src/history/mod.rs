@@ -285,11 +285,27 @@ impl History {
 
     /// The part of the history one connect reads and feeds, as of now.
     pub(crate) fn partition(&self, network: NetworkId, key: Option<&str>) -> Partition<'_> {
+        self.partition_since(network, key, Duration::ZERO)
+    }
+
+    /// [`History::partition`] for a connect that began `since` ago: its
+    /// moment is the connect's start, from which its attempts' ends are
+    /// counted.
+    pub(crate) fn partition_since(
+        &self,
+        network: NetworkId,
+        key: Option<&str>,
+        since: Duration,
+    ) -> Partition<'_> {
+        let since_ms = since
+            .as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(since.subsec_millis()));
         Partition {
             history: self,
             network,
             partition: key.map_or(0, partition_digest),
-            now_ms: now_ms(),
+            now_ms: now_ms().saturating_sub(since_ms),
         }
     }
 }

@@ -217,6 +217,26 @@ fn outcomes_are_stamped_when_the_attempt_ended() {
     assert_eq!(note(later + ttl), None);
 }
 
+/// A connect that read history after waiting (for the host view, for
+/// DNS64) stamps its outcomes from its start all the same: an attempt
+/// that ended when history was read is stamped then, not later.
+#[test]
+fn a_partition_taken_late_keeps_the_connects_start() {
+    let h = History::new();
+    let a = ip("2001:db8::1");
+    let now = h.partition(HOME, None).now_ms;
+    let late = h.partition_since(HOME, None, Duration::from_secs(3));
+    assert!(
+        (now - 3_100..=now - 2_900).contains(&late.now_ms),
+        "{now} {}",
+        late.now_ms
+    );
+    let three = Duration::from_secs(3);
+    late.record(a, Past::TimedOut, three, three, None);
+    let note = h.note_now(HOME, None, Subject::Address(a), now).unwrap();
+    assert!(note.age < Duration::from_millis(100), "{:?}", note.age);
+}
+
 #[test]
 fn partition_keys_have_stable_digests() {
     assert_eq!(partition_digest("alice"), partition_digest("alice"));
