@@ -489,10 +489,44 @@ impl fmt::Debug for Policy {
     }
 }
 
-/// A precedence or label table by prefix length, longest first, with the
-/// first row of each prefix: what [`Compiled::new`] asks of each merged
-/// prefix, answered in a few map lookups instead of a scan of the table
-/// (a table of many thousand rows compiles in time linear in its rows).
+/// What [`Compiled::new`] asks of a precedence or label table for each
+/// merged prefix: the value of the longest row containing it. A short
+/// table (every built-in one, any usual `gai.conf`) is scanned; a long one
+/// is looked up by prefix length, so that a table of many thousand rows
+/// compiles in time linear in its rows, not quadratic.
+enum Values<'t> {
+    /// The table itself, longest row first.
+    Scan(&'t [PolicyEntry]),
+    ByLength(ByLength),
+}
+
+impl<'t> Values<'t> {
+    /// Up to this many rows, a scan is quicker than building the maps.
+    const SCAN_MAX: usize = 64;
+
+    fn new(table: &'t [PolicyEntry]) -> Self {
+        if table.len() <= Self::SCAN_MAX {
+            Self::Scan(table)
+        } else {
+            Self::ByLength(ByLength::new(table))
+        }
+    }
+
+    /// The value of the longest row containing all of `prefix/len`, or 0
+    /// if none does.
+    fn value_for_prefix(&self, prefix: u128, len: u8) -> u32 {
+        match self {
+            Self::Scan(table) => table
+                .iter()
+                .find(|e| e.len <= len && prefix & mask128(e.len) == u128::from(e.prefix))
+                .map_or(0, |e| e.value),
+            Self::ByLength(by_length) => by_length.value_for_prefix(prefix, len),
+        }
+    }
+}
+
+/// A table by prefix length, longest first, with the first row of each
+/// prefix.
 struct ByLength(Vec<(u8, BTreeMap<u128, u32>)>);
 
 impl ByLength {
@@ -538,7 +572,7 @@ impl Compiled {
             .collect();
         prefixes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         prefixes.dedup();
-        let (precedence, label) = (ByLength::new(precedence), ByLength::new(label));
+        let (precedence, label) = (Values::new(precedence), Values::new(label));
         let merged: Vec<Row> = prefixes
             .iter()
             .map(|&(prefix, len)| Row {
@@ -697,6 +731,40 @@ mod tests {
             .iter()
             .find(|e| e.matches(bits))
             .map_or(0, |e| e.value)
+    }
+
+    /// The two ways of finding a prefix's value agree, on a table with
+    /// nested prefixes, duplicates (the first row wins) and every length.
+    #[test]
+    fn lookup_by_length_agrees_with_a_scan() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut table: Vec<PolicyEntry> = (0..300)
+            .map(|i| {
+                let len = (next() % 129) as u8;
+                // Few distinct high bits, so that prefixes nest and repeat.
+                let prefix = (u128::from(next() % 4) << 126) | (u128::from(next()) << 40);
+                PolicyEntry::new(Ipv6Addr::from(prefix), len, i)
+            })
+            .collect();
+        table.sort_by_key(|e| Reverse(e.len));
+        let by_length = Values::ByLength(ByLength::new(&table));
+        let scan = Values::Scan(&table);
+        for _ in 0..2_000 {
+            let prefix = (u128::from(next() % 4) << 126) | (u128::from(next()) << 40);
+            let len = (next() % 129) as u8;
+            let prefix = prefix & mask128(len);
+            assert_eq!(
+                by_length.value_for_prefix(prefix, len),
+                scan.value_for_prefix(prefix, len),
+                "{prefix:x}/{len}"
+            );
+        }
     }
 
     #[test]
