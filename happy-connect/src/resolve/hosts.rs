@@ -11,13 +11,17 @@
 //! - Addresses come in file order, each once; a malformed line is skipped,
 //!   as the C library skips it, and a line that is not UTF-8 is read with
 //!   its bad bytes replaced (a hosts file saved in a legacy code page).
+//! - A localhost name (`localhost`, `*.localhost`) the file lists without
+//!   an address of the family asked gets that family's loopback address,
+//!   as RFC 6761 §6.3 asks (and as hickory answers it): `127.0.0.1
+//!   localhost` alone, as many hosts files have it, must not hide `::1`.
 //! - A line whose address has a zone (`fe80::1%eth0 printer`) is not in
 //!   this table, as the C library does not read it either: the connector
 //!   answers such a name itself, with its zone, which an address alone
 //!   cannot carry (see `zoned_hosts`), and otherwise the name goes to DNS.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use super::{RecordType, ResolveError};
@@ -90,7 +94,14 @@ impl HostsTable {
         } else {
             self.names.get(key)
         }?;
-        let of_family: Vec<IpAddr> = addrs.iter().copied().filter(|a| rtype.matches(a)).collect();
+        let mut of_family: Vec<IpAddr> =
+            addrs.iter().copied().filter(|a| rtype.matches(a)).collect();
+        if of_family.is_empty() && is_localhost(key) {
+            of_family.push(match rtype {
+                RecordType::A => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                RecordType::Aaaa => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
         Some(if of_family.is_empty() {
             Err(ResolveError::NoRecords {
                 name: name.to_owned(),
@@ -99,6 +110,18 @@ impl HostsTable {
         } else {
             Ok(of_family)
         })
+    }
+}
+
+/// Whether `name` (without a final dot) is `localhost` or within it (RFC
+/// 6761 §6.3).
+fn is_localhost(name: &str) -> bool {
+    // Bytes, not a str slice: a name may end in characters of several.
+    const LOCALHOST: &[u8] = b"localhost";
+    let name = name.as_bytes();
+    match name.len().checked_sub(LOCALHOST.len()) {
+        Some(at) => name[at..].eq_ignore_ascii_case(LOCALHOST) && (at == 0 || name[at - 1] == b'.'),
+        None => false,
     }
 }
 
@@ -157,6 +180,42 @@ mod tests {
                 "{unlisted}"
             );
         }
+    }
+
+    /// `127.0.0.1 localhost` alone does not hide `::1`: a localhost name
+    /// has its family's loopback address when the file gives none (RFC
+    /// 6761); other names get NODATA.
+    #[test]
+    fn a_localhost_name_has_both_loopbacks() {
+        let table =
+            HostsTable::parse(b"127.0.0.1 localhost my.localhost notlocalhost\n::1 v6.localhost\n");
+        for name in ["localhost", "LOCALHOST.", "my.localhost"] {
+            assert_eq!(
+                table.lookup(name, RecordType::A).unwrap().unwrap(),
+                ips(&["127.0.0.1"])
+            );
+            assert_eq!(
+                table.lookup(name, RecordType::Aaaa).unwrap().unwrap(),
+                ips(&["::1"]),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            table
+                .lookup("v6.localhost", RecordType::A)
+                .unwrap()
+                .unwrap(),
+            ips(&["127.0.0.1"])
+        );
+        assert!(matches!(
+            table.lookup("notlocalhost", RecordType::Aaaa),
+            Some(Err(ResolveError::NoRecords { .. }))
+        ));
+        assert!(
+            is_localhost("a.b.localhost")
+                && !is_localhost("xlocalhost")
+                && !is_localhost("localhost.example")
+        );
     }
 
     #[test]
