@@ -7,6 +7,7 @@ use std::net::Ipv6Addr;
 use std::path::Path;
 
 pub(crate) use crate::resolve::hosts::default_path;
+use crate::resolve::hosts::{for_each_entry, name_key};
 
 /// One zoned entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,31 +26,26 @@ pub(crate) struct ZonedHosts {
 }
 
 impl ZonedHosts {
-    /// The zoned entries of hosts-file text; every other line is left to
+    /// The zoned entries of hosts-file bytes; every other line is left to
     /// the resolver (and a malformed one is ignored, as the C library
     /// ignores it).
-    pub(crate) fn parse(text: &str) -> Self {
+    pub(crate) fn parse(bytes: &[u8]) -> Self {
         let mut entries = Vec::new();
-        for line in text.lines() {
-            let line = line.split('#').next().unwrap_or_default();
-            let mut fields = line.split_whitespace();
-            let Some(addr) = fields.next() else {
-                continue;
-            };
+        for_each_entry(bytes, |addr, fields| {
             let Some((ip, zone)) = addr.split_once('%') else {
-                continue;
+                return;
             };
             let (Ok(ip), false) = (ip.parse::<Ipv6Addr>(), zone.is_empty()) else {
-                continue;
+                return;
             };
             for name in fields {
                 entries.push(Entry {
-                    name: name.trim_end_matches('.').to_ascii_lowercase(),
+                    name: name_key(name),
                     ip,
                     zone: zone.to_owned(),
                 });
             }
-        }
+        });
         Self { entries }
     }
 
@@ -57,7 +53,7 @@ impl ZonedHosts {
     /// bytes that are not UTF-8 spoil only their line.
     pub(crate) fn read(path: &Path) -> Self {
         std::fs::read(path)
-            .map(|bytes| Self::parse(&String::from_utf8_lossy(&bytes)))
+            .map(|bytes| Self::parse(&bytes))
             .unwrap_or_default()
     }
 
@@ -82,7 +78,7 @@ mod tests {
     #[test]
     fn only_zoned_entries_are_kept() {
         let hosts = ZonedHosts::parse(
-            "127.0.0.1 localhost\n\
+            b"127.0.0.1 localhost\n\
              fe80::1%eth0 printer printer.lan # the office printer\n\
              # fe80::2%eth0 commented\n\
              fe80::3%7\tnas\n\

@@ -23,6 +23,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
+use std::str::SplitWhitespace;
 
 use super::{RecordType, ResolveError};
 
@@ -39,6 +40,27 @@ pub(crate) fn default_path() -> PathBuf {
     }
 }
 
+/// Calls `entry` with each line of hosts-file bytes that holds an entry:
+/// its address field as written and its names. Comments and blank lines
+/// are skipped; bytes that are not UTF-8 spoil only their line. Both the
+/// resolver's table and the connector's zoned entries read the file so.
+pub(crate) fn for_each_entry(bytes: &[u8], mut entry: impl FnMut(&str, SplitWhitespace<'_>)) {
+    for line in bytes.split(|&b| b == b'\n') {
+        let line = String::from_utf8_lossy(line);
+        let line = line.split('#').next().unwrap_or_default();
+        let mut fields = line.split_whitespace();
+        if let Some(addr) = fields.next() {
+            entry(addr, fields);
+        }
+    }
+}
+
+/// A name as the hosts file's entries are looked up by: without a final
+/// dot, lowercased.
+pub(crate) fn name_key(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
 /// The names of one hosts file and their addresses (without zones).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct HostsTable {
@@ -50,26 +72,18 @@ impl HostsTable {
     /// The table of hosts-file bytes.
     pub(crate) fn parse(bytes: &[u8]) -> Self {
         let mut names: HashMap<String, Vec<IpAddr>> = HashMap::new();
-        for line in bytes.split(|&b| b == b'\n') {
-            let line = String::from_utf8_lossy(line);
-            let line = line.split('#').next().unwrap_or_default();
-            let mut fields = line.split_whitespace();
-            let Some(addr) = fields.next() else {
-                continue;
-            };
+        for_each_entry(bytes, |addr, fields| {
             // A zoned address (`%`) does not parse: the connector's.
             let Ok(ip) = addr.parse::<IpAddr>() else {
-                continue;
+                return;
             };
             for name in fields {
-                let addrs = names
-                    .entry(name.trim_end_matches('.').to_ascii_lowercase())
-                    .or_default();
+                let addrs = names.entry(name_key(name)).or_default();
                 if !addrs.contains(&ip) {
                     addrs.push(ip);
                 }
             }
-        }
+        });
         Self { names }
     }
 
