@@ -67,6 +67,7 @@ mod error;
 #[allow(unsafe_code)]
 mod gai;
 pub(crate) mod hosts;
+mod search;
 mod system;
 mod table;
 

@@ -24,6 +24,7 @@ use hickory_resolver::proto::xfer::Protocol;
 use hickory_resolver::proto::{ProtoError, ProtoErrorKind};
 
 use super::hosts::{self, HostsTable};
+use super::search::{Ask, MAX_NDOTS, Outcome, Query, SearchList, Step, Walks};
 use super::{LookupFuture, RecordType, Resolve, ResolveError, dedup, literal};
 
 /// The system's resolver configuration file.
@@ -134,6 +135,13 @@ fn hickory_attempts(tries: usize) -> usize {
 /// file is read when the resolver is made.
 /// [`SystemResolver::with_nameservers`] asks exactly the servers given.
 ///
+/// A name that does not end with a dot is tried with the search list as
+/// the C library tries it, and the A and AAAA lookups of one name made
+/// together (as a connect makes them) take their answers from the same
+/// name: the first that has records of either type. An IPv4-only
+/// `www.example.com` is not given the IPv6 address of a wildcard record
+/// in a search domain.
+///
 /// Queries go over UDP; a truncated answer is asked again over TCP.
 /// Cloning is cheap and clones share the cache and connections. Lookups
 /// must run inside a tokio runtime with I/O and time enabled.
@@ -142,6 +150,11 @@ pub struct SystemResolver {
     inner: Arc<TokioResolver>,
     /// The hosts file's names, answered before DNS; `None` when off.
     hosts: Option<Arc<HostsTable>>,
+    /// How short names are expanded; hickory itself is asked only for
+    /// fully qualified names.
+    search: Arc<SearchList>,
+    /// The search-list walks in progress.
+    walks: Arc<Walks>,
 }
 
 impl SystemResolver {
@@ -169,7 +182,8 @@ impl SystemResolver {
                 return Err(config_error("no name server".to_owned()));
             }
             opts.use_hosts_file = ResolveHosts::Never;
-            Ok(Self::build(config, opts, Some(hosts::default_path())))
+            let search = search_list(&config, &opts);
+            Ok(Self::build(config, opts, Some(hosts::default_path())).searching(search))
         }
         #[cfg(not(any(unix, windows)))]
         Err(ResolveError::Config {
@@ -198,12 +212,14 @@ impl SystemResolver {
         // The file says how many tries; hickory wants the retries.
         opts.attempts = hickory_attempts(opts.attempts);
         opts.use_hosts_file = ResolveHosts::Never;
-        Ok(Self::build(config, opts, Some(hosts::default_path())))
+        let search = search_list(&config, &opts);
+        Ok(Self::build(config, opts, Some(hosts::default_path())).searching(search))
     }
 
     /// A resolver that sends its queries to exactly `servers` (UDP, then
-    /// TCP when an answer is truncated), with no search list and no
-    /// `/etc/hosts` unless `opts.use_hosts_file`.
+    /// TCP when an answer is truncated), with no search list (see
+    /// [`with_search`](Self::with_search)) and no `/etc/hosts` unless
+    /// `opts.use_hosts_file`.
     ///
     /// For tests (a local server on a random port) and setups that must not
     /// depend on the host's configuration. With several servers, they are
@@ -238,7 +254,75 @@ impl SystemResolver {
         Self {
             inner: Arc::new(resolver),
             hosts: hosts.map(|path| Arc::new(HostsTable::read(&path))),
+            search: Arc::default(),
+            walks: Arc::default(),
         }
+    }
+
+    /// This resolver, expanding short names with `search`.
+    fn searching(mut self, search: SearchList) -> Self {
+        self.search = Arc::new(search);
+        self
+    }
+
+    /// Expands names that do not end with a dot with `domains`, as
+    /// resolv.conf's `search` line does: a name with at least `ndots` dots
+    /// is tried as given first, then with each domain; a shorter one with
+    /// each domain first, then as given (`options ndots:`, at most 15).
+    /// Replaces the search list the resolver had.
+    ///
+    /// ```
+    /// use happy_connect::resolve::{ResolverOptions, SystemResolver};
+    ///
+    /// // `printer` is asked as printer.corp.example., then printer.
+    /// let resolver = SystemResolver::with_nameservers(
+    ///     &["192.0.2.53:53".parse()?],
+    ///     ResolverOptions::default(),
+    /// )
+    /// .with_search(&["corp.example"], 1)?;
+    /// # let _ = resolver;
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ResolveError::Config`] naming the first domain that is not a
+    /// valid domain name.
+    pub fn with_search<S: AsRef<str>>(
+        self,
+        domains: &[S],
+        ndots: usize,
+    ) -> Result<Self, ResolveError> {
+        let domains = domains
+            .iter()
+            .map(|domain| {
+                let domain = domain.as_ref();
+                Name::from_utf8(domain).map_err(|e| ResolveError::Config {
+                    path: "the search list".to_owned(),
+                    detail: format!("{domain:?} is not a domain name: {e}"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.searching(SearchList {
+            domains,
+            ndots: ndots.min(MAX_NDOTS),
+        }))
+    }
+}
+
+/// The search list of a system configuration as the C library reads it:
+/// the `search` domains (or the one `domain`, whichever line came last),
+/// else the domain of the host's name.
+#[cfg(any(unix, windows))]
+fn search_list(config: &ResolverConfig, opts: &ResolverOpts) -> SearchList {
+    let domains = if config.search().is_empty() {
+        config.domain().cloned().into_iter().collect()
+    } else {
+        config.search().to_vec()
+    };
+    SearchList {
+        domains,
+        ndots: opts.ndots.min(MAX_NDOTS),
     }
 }
 
@@ -251,8 +335,16 @@ impl fmt::Debug for SystemResolver {
             .iter()
             .map(ToString::to_string)
             .collect();
+        let search: Vec<String> = self
+            .search
+            .domains
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         f.debug_struct("SystemResolver")
             .field("name_servers", &servers)
+            .field("search", &search)
+            .field("ndots", &self.search.ndots)
             .field("timeout", &self.inner.options().timeout)
             .finish_non_exhaustive()
     }
@@ -266,45 +358,96 @@ impl Resolve for SystemResolver {
         if let Some(answer) = self.hosts.as_ref().and_then(|h| h.lookup(name, rtype)) {
             return LookupFuture::ready(answer);
         }
-        let resolver = Arc::clone(&self.inner);
-        let name = name.to_owned();
-        LookupFuture::new(async move {
-            // Parsed here, not by hickory, so that a bad name is reported as
-            // such and not as a failed query. An ASCII name is taken as DNS
-            // takes it (`_` and all, as the C library sends it); only
-            // another goes through IDNA.
-            let parsed = if name.is_ascii() {
-                Name::from_ascii(&name)
-            } else {
-                Name::from_utf8(&name)
-            };
-            let query = parsed.map_err(|e| ResolveError::InvalidName {
-                name: name.clone(),
-                detail: e.to_string(),
-            })?;
-            let hickory_type = match rtype {
-                RecordType::A => HickoryType::A,
-                RecordType::Aaaa => HickoryType::AAAA,
-            };
-            let answer = resolver
-                .lookup(query, hickory_type)
-                .await
-                .map_err(|e| map_error(&e, &name, rtype))?;
-            // The answer may hold the CNAME chain too; keep the addresses.
-            let mut addrs: Vec<IpAddr> = answer
-                .iter()
-                .filter_map(|rdata| match (rtype, rdata) {
-                    (RecordType::A, RData::A(a)) => Some(IpAddr::V4(a.0)),
-                    (RecordType::Aaaa, RData::AAAA(aaaa)) => Some(IpAddr::V6(aaaa.0)),
-                    _ => None,
-                })
-                .collect();
-            dedup(&mut addrs);
-            if addrs.is_empty() {
-                return Err(ResolveError::NoRecords { name, rtype });
+        // Parsed here, not by hickory, so that a bad name is reported as
+        // such and not as a failed query. An ASCII name is taken as DNS
+        // takes it (`_` and all, as the C library sends it); only another
+        // goes through IDNA.
+        let parsed = if name.is_ascii() {
+            Name::from_ascii(name)
+        } else {
+            Name::from_utf8(name)
+        };
+        let query = match parsed {
+            Ok(query) => query,
+            Err(e) => {
+                return LookupFuture::ready(Err(ResolveError::InvalidName {
+                    name: name.to_owned(),
+                    detail: e.to_string(),
+                }));
             }
-            Ok(addrs)
+        };
+        let resolver = Arc::clone(&self.inner);
+        if query.is_fqdn() || self.search.domains.is_empty() {
+            // One name to try.
+            let name = name.to_owned();
+            let mut fqdn = query;
+            fqdn.set_fqdn(true);
+            return LookupFuture::new(async move {
+                ask(&resolver, fqdn, rtype, &name)
+                    .await
+                    .map_err(|(error, _)| error)
+            });
+        }
+        let key = query.to_lowercase().to_ascii();
+        let walk = self
+            .walks
+            .join(&key, rtype, || self.search.candidates(&query));
+        let given: Arc<str> = name.into();
+        let asker: Box<Ask> = Box::new(move |name: &Name, rtype: RecordType| -> Query {
+            let (resolver, name, given) = (Arc::clone(&resolver), name.clone(), Arc::clone(&given));
+            Box::pin(async move { ask(&resolver, name, rtype, &given).await })
+        });
+        let name = name.to_owned();
+        LookupFuture::new(async move { walk.run(rtype, &*asker, &name).await })
+    }
+}
+
+/// One query of `rtype` for the fully qualified `name`; errors name
+/// `given`, the name the lookup was asked for, and say whether a search
+/// goes on past them.
+async fn ask(resolver: &TokioResolver, name: Name, rtype: RecordType, given: &str) -> Outcome {
+    let hickory_type = match rtype {
+        RecordType::A => HickoryType::A,
+        RecordType::Aaaa => HickoryType::AAAA,
+    };
+    let answer = resolver
+        .lookup(name, hickory_type)
+        .await
+        .map_err(|e| (map_error(&e, given, rtype), step(&e)))?;
+    // The answer may hold the CNAME chain too; keep the addresses.
+    let mut addrs: Vec<IpAddr> = answer
+        .iter()
+        .filter_map(|rdata| match (rtype, rdata) {
+            (RecordType::A, RData::A(a)) => Some(IpAddr::V4(a.0)),
+            (RecordType::Aaaa, RData::AAAA(aaaa)) => Some(IpAddr::V6(aaaa.0)),
+            _ => None,
         })
+        .collect();
+    dedup(&mut addrs);
+    if addrs.is_empty() {
+        return Err((
+            ResolveError::NoRecords {
+                name: given.to_owned(),
+                rtype,
+            },
+            Step::NoData,
+        ));
+    }
+    Ok(addrs)
+}
+
+/// Whether a search goes on past a failed query: past NXDOMAIN, NODATA
+/// and SERVFAIL, as the C library's does; not past a timeout, a refusal
+/// or an I/O error.
+fn step(err: &hickory_resolver::ResolveError) -> Step {
+    match err.proto().map(ProtoError::kind) {
+        Some(ProtoErrorKind::NoRecordsFound { response_code, .. }) => match *response_code {
+            ResponseCode::NoError => Step::NoData,
+            ResponseCode::NXDomain => Step::NxDomain,
+            ResponseCode::ServFail => Step::ServFail,
+            _ => Step::Stop,
+        },
+        _ => Step::Stop,
     }
 }
 
@@ -389,6 +532,31 @@ mod tests {
         assert_eq!(hickory_attempts(0), 0);
         assert_eq!(hickory_attempts(1), 0);
         assert_eq!(hickory_attempts(2), 1);
+    }
+
+    /// The search list as the C library reads resolv.conf: the last of
+    /// `search` and `domain`; `ndots` capped at 15.
+    #[test]
+    fn the_search_list_comes_from_the_last_search_or_domain_line() {
+        let read = |text: &str| {
+            let (config, opts) =
+                hickory_resolver::system_conf::parse_resolv_conf(text.as_bytes()).unwrap();
+            let list = search_list(&config, &opts);
+            let domains: Vec<String> = list.domains.iter().map(Name::to_ascii).collect();
+            (domains, list.ndots)
+        };
+        assert_eq!(
+            read("nameserver 192.0.2.53\nsearch a.example b.example\noptions ndots:2\n"),
+            (vec!["a.example".to_owned(), "b.example".to_owned()], 2)
+        );
+        assert_eq!(
+            read("nameserver 192.0.2.53\nsearch a.example\ndomain c.example\n"),
+            (vec!["c.example".to_owned()], 1)
+        );
+        assert_eq!(
+            read("nameserver 192.0.2.53\nsearch a.example\noptions ndots:40\n").1,
+            MAX_NDOTS
+        );
     }
 
     #[test]

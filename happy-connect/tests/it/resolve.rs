@@ -399,6 +399,115 @@ async fn resolver_behind_arc_dyn() {
     assert_eq!(a.len(), 2);
 }
 
+/// The queries the server received, as (name, type), sorted: the two
+/// families' queries go out in parallel, in either order.
+fn asked(server: &DnsServer) -> Vec<(String, String)> {
+    let mut queries: Vec<(String, String)> = server
+        .queries()
+        .into_iter()
+        .map(|q| (q.name, q.qtype.to_string()))
+        .collect();
+    queries.sort();
+    queries
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = expected
+        .iter()
+        .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// With a search list, the A and AAAA lookups of one name made together
+/// take their answers from one name, the first with records of either
+/// type, as the C library's: an IPv4-only name does not pick up the AAAA
+/// of a wildcard in a search domain, and a short name found in a later
+/// domain is not mixed with an earlier one.
+#[tokio::test]
+async fn system_search_list_answers_both_families_from_one_name() {
+    let server = Zone::new()
+        .host("www.example.test", &[V4], &[])
+        // What a wildcard `*.corp.test` would answer.
+        .host("www.example.test.corp.test", &[], &[V6])
+        .host("printer.home.test", &[V4_2], &[V6])
+        .start()
+        .await;
+    let resolver = resolver(&server)
+        .with_search(&["corp.test", "home.test"], 1)
+        .unwrap();
+
+    let (a, aaaa) = tokio::join!(
+        resolver.lookup("www.example.test", RecordType::A),
+        resolver.lookup("www.example.test", RecordType::Aaaa)
+    );
+    assert_eq!(a.unwrap(), [IpAddr::V4(V4)]);
+    let err = aaaa.unwrap_err();
+    assert!(
+        matches!(&err, ResolveError::NoRecords { name, rtype: RecordType::Aaaa } if name == "www.example.test"),
+        "{err:?}"
+    );
+    assert_eq!(
+        asked(&server),
+        pairs(&[("www.example.test", "A"), ("www.example.test", "AAAA")]),
+        "one query per type, none with a search domain"
+    );
+
+    // A short name: the search domains first, the first that has it wins.
+    server.clear_log();
+    let (a, aaaa) = tokio::join!(
+        resolver.lookup("printer", RecordType::A),
+        resolver.lookup("printer", RecordType::Aaaa)
+    );
+    assert_eq!(a.unwrap(), [IpAddr::V4(V4_2)]);
+    assert_eq!(aaaa.unwrap(), [IpAddr::V6(V6)]);
+    assert_eq!(
+        asked(&server),
+        pairs(&[
+            ("printer.corp.test", "A"),
+            ("printer.corp.test", "AAAA"),
+            ("printer.home.test", "A"),
+            ("printer.home.test", "AAAA"),
+        ])
+    );
+
+    // Asked alone, AAAA walks alone (as the C library for one family).
+    let aaaa = resolver
+        .lookup("www.example.test", RecordType::Aaaa)
+        .await
+        .unwrap();
+    assert_eq!(aaaa, [IpAddr::V6(V6)]);
+
+    // A name ending with a dot is asked as it is, and only so.
+    server.clear_log();
+    let err = resolver
+        .lookup("printer.", RecordType::A)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ResolveError::NxDomain { .. }), "{err:?}");
+    assert_eq!(asked(&server), pairs(&[("printer", "A")]));
+
+    // A connect's plan has the name's own address only.
+    let mut c = happy_connect::Connector::new();
+    c.set_resolver(resolver.clone());
+    let plan = c.resolve("www.example.test").await.unwrap();
+    assert_eq!(plan.addrs(80), [std::net::SocketAddr::from((V4, 80))]);
+}
+
+#[test]
+fn system_search_list_errors_name_the_domain() {
+    let resolver = SystemResolver::with_nameservers(
+        &["127.0.0.1:53".parse().unwrap()],
+        ResolverOptions::default(),
+    );
+    let err = resolver
+        .with_search(&["corp.test", "bad..domain"], 1)
+        .unwrap_err();
+    assert!(matches!(err, ResolveError::Config { .. }), "{err:?}");
+    assert!(err.to_string().contains("\"bad..domain\""), "{err}");
+}
+
 #[test]
 fn system_new_follows_etc_resolv_conf() {
     match SystemResolver::new() {
