@@ -15,7 +15,7 @@ use iface_probe::{NetworkId, Snapshot};
 use rfc3484_sort::Policy;
 
 use super::host::{HostNat64, Nat64Plan};
-use super::{Discovery, IPV4ONLY_ARPA, discover};
+use super::{Discovery, IPV4ONLY_ARPA, IPV4ONLY_ARPA_QUERY, discover};
 use crate::resolve::{RecordType, Resolve, ResolveError};
 
 /// How long a prefix found (or the answer that there is none) is kept
@@ -234,7 +234,7 @@ impl Nat64State {
                             let asked = Instant::now();
                             let answer = match resolver {
                                 Ok(r) => {
-                                    let lookup = r.lookup(IPV4ONLY_ARPA, RecordType::Aaaa);
+                                    let lookup = r.lookup(IPV4ONLY_ARPA_QUERY, RecordType::Aaaa);
                                     match tokio::time::timeout(QUERY_TIMEOUT, lookup).await {
                                         Ok(answer) => answer,
                                         Err(_) => Err(ResolveError::Timeout {

@@ -72,6 +72,11 @@ pub(crate) mod host;
 /// IPv4-only addresses, so an AAAA answer must have been synthesized.
 pub const IPV4ONLY_ARPA: &str = "ipv4only.arpa";
 
+/// [`IPV4ONLY_ARPA`] as the query asks it (RFC 7050 §3: `ipv4only.arpa.`),
+/// fully qualified so that no search domain is ever added to it: a
+/// wildcard AAAA in a search domain would pass for a DNS64 server.
+pub(crate) const IPV4ONLY_ARPA_QUERY: &str = "ipv4only.arpa.";
+
 /// The well-known IPv4-only addresses of `ipv4only.arpa` (RFC 7050 §2.2):
 /// `192.0.0.170` and `192.0.0.171`.
 pub const WELL_KNOWN_IPV4: [Ipv4Addr; 2] =
