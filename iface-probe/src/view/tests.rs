@@ -259,6 +259,26 @@ fn a_refresh_empties_the_source_cache() {
     assert!(view.stats().captures > captures);
 }
 
+/// A refresh asked for while the view reads the host for the first time
+/// (before it follows notices, so with nothing to interrupt) is carried
+/// out after that reading, not held back until the next notice, which on
+/// a quiet host may never come.
+#[test]
+fn a_refresh_during_the_first_reading_is_not_held_back() {
+    let view = HostView::new();
+    view.refresh();
+    view.wait_ready(READY).unwrap();
+    let deadline = Instant::now() + READY;
+    while view.stats().captures < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the host was not read again: {:?}",
+            view.stats()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Tests that change a host: in network namespaces, as root.
 #[cfg(target_os = "linux")]
 mod root {

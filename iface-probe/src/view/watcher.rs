@@ -163,7 +163,13 @@ fn run(weak: &Weak<Shared>, backend: Backend, buffer: Option<usize>, epoch: u64)
         let expiry =
             nat64::next_expiry(&snapshot).map(|at| at.saturating_duration_since(Instant::now()));
         let settle = recheck.map(|at| at.saturating_duration_since(Instant::now()));
-        let wait = [poll, expiry, settle].into_iter().flatten().min();
+        // A refresh asked for before there was an interrupter (during the
+        // first reading) interrupted nothing: it is taken without waiting.
+        let asked = weak
+            .upgrade()
+            .is_some_and(|shared| shared.resync.load(Ordering::SeqCst))
+            .then_some(Duration::ZERO);
+        let wait = [poll, expiry, settle, asked].into_iter().flatten().min();
         notices.clear();
         let waited = notifier.wait(wait, &mut notices);
         // While waiting, the thread holds no reference: a view that is
