@@ -53,6 +53,13 @@ fn answer(
 /// Each lookup takes a thread of tokio's blocking pool for as long as the
 /// system needs (its own timeouts apply: dropping the future does not
 /// stop the call). Lookups must run inside a tokio runtime.
+///
+/// With a DNS search list, each family's call walks the list on its own:
+/// the IPv6 answer for an IPv4-only `www.example.com` may come from
+/// `www.example.com.corp.example` (a wildcard there, say), where one
+/// `AF_UNSPEC` call would have stopped at the first name. For DNS names,
+/// [`SystemResolver`](super::SystemResolver) takes both families from one
+/// name.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GaiResolver;
 
