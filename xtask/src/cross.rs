@@ -83,11 +83,17 @@ const LEFT_OUT: &[(&str, &str, &str)] = &[(
 /// (its integration tests need Linux namespaces and Unix sockets).
 const WINDOWS_TESTED: [&str; 4] = ["teredo-addr", "rfc3484-sort", "iface-probe", "stable-addr"];
 
-/// The programs the cross builds and Wine need, with their Debian
-/// packages.
+/// The programs (and files) the cross builds and Wine need, with their
+/// Debian packages. The AArch64 C library's headers are only a
+/// recommendation of the cross compiler, which is installed without
+/// recommendations; C code built for the target (ring's) needs them.
 const PROGRAMS: &[(&str, &str)] = &[
     ("musl-gcc", "musl-tools"),
     ("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu"),
+    (
+        "/usr/aarch64-linux-gnu/include/stdio.h",
+        "libc6-dev-arm64-cross",
+    ),
     ("x86_64-w64-mingw32-gcc", "gcc-mingw-w64-x86-64"),
     ("wine", "wine"),
     ("wineboot", "wine"),

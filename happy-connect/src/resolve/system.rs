@@ -537,6 +537,7 @@ mod tests {
     /// The search list as the C library reads resolv.conf: the last of
     /// `search` and `domain`; `ndots` capped at 15.
     #[test]
+    #[cfg(unix)]
     fn the_search_list_comes_from_the_last_search_or_domain_line() {
         let read = |text: &str| {
             let (config, opts) =
