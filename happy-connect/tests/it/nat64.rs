@@ -33,7 +33,9 @@ mod root {
         PREFIX.parse().unwrap()
     }
 
-    /// A resolver over a table that counts the `ipv4only.arpa` queries.
+    /// A resolver over a table that counts the `ipv4only.arpa` queries,
+    /// asked fully qualified as RFC 7050 §3 says (a name without the dot
+    /// could go out with a search domain, and is not counted).
     #[derive(Clone)]
     struct Counting {
         table: StaticResolver,
@@ -42,7 +44,7 @@ mod root {
 
     impl Resolve for Counting {
         fn lookup(&self, name: &str, rtype: RecordType) -> LookupFuture {
-            if name.trim_end_matches('.') == "ipv4only.arpa" {
+            if name == "ipv4only.arpa." {
                 self.ipv4only.fetch_add(1, Ordering::SeqCst);
             }
             self.table.lookup(name, rtype)
