@@ -54,10 +54,10 @@ pub(super) struct SearchList {
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Candidates {
     /// Fully qualified, without repeats.
-    pub(super) names: Vec<Name>,
+    names: Vec<Name>,
     /// Whether the first is the name as given (tried first because it has
     /// `ndots` dots or more).
-    pub(super) as_is_first: bool,
+    as_is_first: bool,
 }
 
 impl SearchList {
@@ -133,7 +133,7 @@ pub(super) struct Walks {
 pub(super) struct Walk {
     key: Box<str>,
     walks: Weak<Walks>,
-    pub(super) candidates: Candidates,
+    candidates: Candidates,
     /// Whether a lookup of each family (A, then AAAA) joined this walk;
     /// it stays joined when it ends, its answers kept for the other.
     asked: [AtomicBool; 2],
