@@ -172,7 +172,14 @@ impl Zone {
     /// Starts a server for this zone on 127.0.0.1, UDP and TCP on the same
     /// (random) port, as a resolver expects of one server address.
     pub(crate) async fn start(self) -> DnsServer {
-        DnsServer::start(self).await
+        DnsServer::start(self, 0).await
+    }
+
+    /// Starts a server for this zone on 127.0.0.1 port 53, where a
+    /// resolv.conf's `nameserver 127.0.0.1` sends its queries: for a test
+    /// in a network namespace of its own, whose port 53 is free.
+    pub(crate) async fn start_on_port_53(self) -> DnsServer {
+        DnsServer::start(self, 53).await
     }
 
     /// The normal answer for `query`, written into `response`: the CNAME
@@ -257,8 +264,18 @@ pub(crate) struct DnsServer {
 }
 
 impl DnsServer {
-    async fn start(zone: Zone) -> Self {
-        let (udp, tcp) = bind_pair().await;
+    async fn start(zone: Zone, port: u16) -> Self {
+        let (udp, tcp) = if port == 0 {
+            bind_pair().await
+        } else {
+            let udp = UdpSocket::bind(("127.0.0.1", port))
+                .await
+                .expect("bind UDP");
+            let tcp = TcpListener::bind(("127.0.0.1", port))
+                .await
+                .expect("bind TCP");
+            (udp, tcp)
+        };
         let addr = udp.local_addr().expect("bound socket has an address");
         let shared = Arc::new(Shared {
             zone: Mutex::new(zone),

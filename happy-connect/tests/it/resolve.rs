@@ -495,6 +495,80 @@ async fn system_search_list_answers_both_families_from_one_name() {
     assert_eq!(plan.addrs(80), [std::net::SocketAddr::from((V4, 80))]);
 }
 
+/// Tests that need a network namespace of their own (root).
+mod root {
+    use std::net::IpAddr;
+
+    use happy_connect::resolve::{RecordType, Resolve, ResolveError, SystemResolver};
+    use netns_harness::Netns;
+
+    use super::{TempFile, V4, V4_2, V6, asked, pairs};
+    use crate::dns_server::Zone;
+
+    /// A resolv.conf's `search` and `ndots` reach the walk: a short name
+    /// is tried with each domain in turn, a name with enough dots as it
+    /// is first, and both families answer from one name. The server is on
+    /// 127.0.0.1:53 in a namespace of the test's own, where the file's
+    /// `nameserver 127.0.0.1` sends the queries.
+    #[test]
+    fn system_walks_the_search_list_of_resolv_conf() {
+        let conf = TempFile::new(
+            "search",
+            "nameserver 127.0.0.1\nsearch corp.test home.test\noptions ndots:1 timeout:1 attempts:1\n",
+        );
+        let ns = Netns::new("hc-search");
+        ns.run(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let server = Zone::new()
+                    .host("printer.home.test", &[V4_2], &[V6])
+                    .host("www.example.test", &[V4], &[])
+                    .host("www.example.test.corp.test", &[], &[V6])
+                    .start_on_port_53()
+                    .await;
+                let resolver = SystemResolver::from_resolv_conf(&conf.0).unwrap();
+                let debug = format!("{resolver:?}");
+                assert!(
+                    debug.contains("corp.test") && debug.contains("ndots: 1"),
+                    "{debug}"
+                );
+
+                let (a, aaaa) = tokio::join!(
+                    resolver.lookup("printer", RecordType::A),
+                    resolver.lookup("printer", RecordType::Aaaa)
+                );
+                assert_eq!(a.unwrap(), [IpAddr::V4(V4_2)]);
+                assert_eq!(aaaa.unwrap(), [IpAddr::V6(V6)]);
+                assert_eq!(
+                    asked(&server),
+                    pairs(&[
+                        ("printer.corp.test", "A"),
+                        ("printer.corp.test", "AAAA"),
+                        ("printer.home.test", "A"),
+                        ("printer.home.test", "AAAA"),
+                    ])
+                );
+
+                server.clear_log();
+                let (a, aaaa) = tokio::join!(
+                    resolver.lookup("www.example.test", RecordType::A),
+                    resolver.lookup("www.example.test", RecordType::Aaaa)
+                );
+                assert_eq!(a.unwrap(), [IpAddr::V4(V4)]);
+                let err = aaaa.unwrap_err();
+                assert!(matches!(err, ResolveError::NoRecords { .. }), "{err:?}");
+                assert_eq!(
+                    asked(&server),
+                    pairs(&[("www.example.test", "A"), ("www.example.test", "AAAA")])
+                );
+            });
+        });
+    }
+}
+
 #[test]
 fn system_search_list_errors_name_the_domain() {
     let resolver = SystemResolver::with_nameservers(
