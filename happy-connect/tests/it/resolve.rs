@@ -420,24 +420,21 @@ fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
 }
 
-/// With a search list, the A and AAAA lookups of one name made together
-/// take their answers from one name, the first with records of either
-/// type, as the C library's: an IPv4-only name does not pick up the AAAA
-/// of a wildcard in a search domain, and a short name found in a later
-/// domain is not mixed with an earlier one.
-#[tokio::test]
-async fn system_search_list_answers_both_families_from_one_name() {
-    let server = Zone::new()
+/// The zone of the search-list tests, with the search list `corp.test`,
+/// `home.test`: an IPv4-only name with what a wildcard `*.corp.test`
+/// would answer for it, and a short name in the second domain.
+fn search_zone() -> Zone {
+    Zone::new()
         .host("www.example.test", &[V4], &[])
-        // What a wildcard `*.corp.test` would answer.
         .host("www.example.test.corp.test", &[], &[V6])
         .host("printer.home.test", &[V4_2], &[V6])
-        .start()
-        .await;
-    let resolver = resolver(&server)
-        .with_search(&["corp.test", "home.test"], 1)
-        .unwrap();
+}
 
+/// What a resolver with that search list answers when both families of
+/// a name are looked up together (as a connect does), and the exact
+/// queries it sends for them.
+async fn search_walk_checks(resolver: &SystemResolver, server: &DnsServer) {
+    server.clear_log();
     let (a, aaaa) = tokio::join!(
         resolver.lookup("www.example.test", RecordType::A),
         resolver.lookup("www.example.test", RecordType::Aaaa)
@@ -449,7 +446,7 @@ async fn system_search_list_answers_both_families_from_one_name() {
         "{err:?}"
     );
     assert_eq!(
-        asked(&server),
+        asked(server),
         pairs(&[("www.example.test", "A"), ("www.example.test", "AAAA")]),
         "one query per type, none with a search domain"
     );
@@ -463,7 +460,7 @@ async fn system_search_list_answers_both_families_from_one_name() {
     assert_eq!(a.unwrap(), [IpAddr::V4(V4_2)]);
     assert_eq!(aaaa.unwrap(), [IpAddr::V6(V6)]);
     assert_eq!(
-        asked(&server),
+        asked(server),
         pairs(&[
             ("printer.corp.test", "A"),
             ("printer.corp.test", "AAAA"),
@@ -471,6 +468,20 @@ async fn system_search_list_answers_both_families_from_one_name() {
             ("printer.home.test", "AAAA"),
         ])
     );
+}
+
+/// With a search list, the A and AAAA lookups of one name made together
+/// take their answers from one name, the first with records of either
+/// type, as the C library's: an IPv4-only name does not pick up the AAAA
+/// of a wildcard in a search domain, and a short name found in a later
+/// domain is not mixed with an earlier one.
+#[tokio::test]
+async fn system_search_list_answers_both_families_from_one_name() {
+    let server = search_zone().start().await;
+    let resolver = resolver(&server)
+        .with_search(&["corp.test", "home.test"], 1)
+        .unwrap();
+    search_walk_checks(&resolver, &server).await;
 
     // Asked alone, AAAA walks alone (as the C library for one family).
     let aaaa = resolver
@@ -497,13 +508,10 @@ async fn system_search_list_answers_both_families_from_one_name() {
 
 /// Tests that need a network namespace of their own (root).
 mod root {
-    use std::net::IpAddr;
-
-    use happy_connect::resolve::{RecordType, Resolve, ResolveError, SystemResolver};
+    use happy_connect::resolve::SystemResolver;
     use netns_harness::Netns;
 
-    use super::{TempFile, V4, V4_2, V6, asked, pairs};
-    use crate::dns_server::Zone;
+    use super::{TempFile, search_walk_checks, search_zone};
 
     /// A resolv.conf's `search` and `ndots` reach the walk: a short name
     /// is tried with each domain in turn, a name with enough dots as it
@@ -523,12 +531,7 @@ mod root {
                 .build()
                 .unwrap();
             rt.block_on(async {
-                let server = Zone::new()
-                    .host("printer.home.test", &[V4_2], &[V6])
-                    .host("www.example.test", &[V4], &[])
-                    .host("www.example.test.corp.test", &[], &[V6])
-                    .start_on_port_53()
-                    .await;
+                let server = search_zone().start_on_port_53().await;
                 let resolver = SystemResolver::from_resolv_conf(&conf.0).unwrap();
                 let debug = format!("{resolver:?}");
                 assert!(
@@ -536,34 +539,7 @@ mod root {
                     "{debug}"
                 );
 
-                let (a, aaaa) = tokio::join!(
-                    resolver.lookup("printer", RecordType::A),
-                    resolver.lookup("printer", RecordType::Aaaa)
-                );
-                assert_eq!(a.unwrap(), [IpAddr::V4(V4_2)]);
-                assert_eq!(aaaa.unwrap(), [IpAddr::V6(V6)]);
-                assert_eq!(
-                    asked(&server),
-                    pairs(&[
-                        ("printer.corp.test", "A"),
-                        ("printer.corp.test", "AAAA"),
-                        ("printer.home.test", "A"),
-                        ("printer.home.test", "AAAA"),
-                    ])
-                );
-
-                server.clear_log();
-                let (a, aaaa) = tokio::join!(
-                    resolver.lookup("www.example.test", RecordType::A),
-                    resolver.lookup("www.example.test", RecordType::Aaaa)
-                );
-                assert_eq!(a.unwrap(), [IpAddr::V4(V4)]);
-                let err = aaaa.unwrap_err();
-                assert!(matches!(err, ResolveError::NoRecords { .. }), "{err:?}");
-                assert_eq!(
-                    asked(&server),
-                    pairs(&[("www.example.test", "A"), ("www.example.test", "AAAA")])
-                );
+                search_walk_checks(&resolver, &server).await;
             });
         });
     }
