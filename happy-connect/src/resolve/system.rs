@@ -393,12 +393,13 @@ impl Resolve for SystemResolver {
             .walks
             .join(&key, rtype, || self.search.candidates(&query));
         let given: Arc<str> = name.into();
+        let asked_for = Arc::clone(&given);
         let asker: Box<Ask> = Box::new(move |name: &Name, rtype: RecordType| -> Query {
-            let (resolver, name, given) = (Arc::clone(&resolver), name.clone(), Arc::clone(&given));
+            let (resolver, name, given) =
+                (Arc::clone(&resolver), name.clone(), Arc::clone(&asked_for));
             Box::pin(async move { ask(&resolver, name, rtype, &given).await })
         });
-        let name = name.to_owned();
-        LookupFuture::new(async move { walk.run(rtype, &*asker, &name).await })
+        LookupFuture::new(async move { walk.run(rtype, &*asker, &given).await })
     }
 }
 
@@ -413,7 +414,7 @@ async fn ask(resolver: &TokioResolver, name: Name, rtype: RecordType, given: &st
     let answer = resolver
         .lookup(name, hickory_type)
         .await
-        .map_err(|e| (map_error(&e, given, rtype), step(&e)))?;
+        .map_err(|e| map_error(&e, given, rtype))?;
     // The answer may hold the CNAME chain too; keep the addresses.
     let mut addrs: Vec<IpAddr> = answer
         .iter()
@@ -436,21 +437,6 @@ async fn ask(resolver: &TokioResolver, name: Name, rtype: RecordType, given: &st
     Ok(addrs)
 }
 
-/// Whether a search goes on past a failed query: past NXDOMAIN, NODATA
-/// and SERVFAIL, as the C library's does; not past a timeout, a refusal
-/// or an I/O error.
-fn step(err: &hickory_resolver::ResolveError) -> Step {
-    match err.proto().map(ProtoError::kind) {
-        Some(ProtoErrorKind::NoRecordsFound { response_code, .. }) => match *response_code {
-            ResponseCode::NoError => Step::NoData,
-            ResponseCode::NXDomain => Step::NxDomain,
-            ResponseCode::ServFail => Step::ServFail,
-            _ => Step::Stop,
-        },
-        _ => Step::Stop,
-    }
-}
-
 /// What hickory said about a resolv.conf it could not use, without the
 /// "proto error: io error:" layers of its error chain.
 fn config_detail(err: &hickory_resolver::ResolveError) -> String {
@@ -460,30 +446,51 @@ fn config_detail(err: &hickory_resolver::ResolveError) -> String {
     }
 }
 
-/// Maps one failed hickory lookup onto [`ResolveError`].
-fn map_error(err: &hickory_resolver::ResolveError, name: &str, rtype: RecordType) -> ResolveError {
+/// Maps one failed hickory lookup onto [`ResolveError`], with whether a
+/// search goes on past it: past NXDOMAIN, NODATA and SERVFAIL, as the C
+/// library's does; not past a timeout, a refusal or an I/O error.
+fn map_error(
+    err: &hickory_resolver::ResolveError,
+    name: &str,
+    rtype: RecordType,
+) -> (ResolveError, Step) {
     let server = |detail: String| ResolveError::Server {
         name: name.to_owned(),
         rtype,
         detail,
     };
     let Some(proto) = err.proto() else {
-        return server(lowercase_first(&err.to_string()));
+        return (server(lowercase_first(&err.to_string())), Step::Stop);
     };
-    match proto.kind() {
+    let error = match proto.kind() {
         // hickory reports every answer without records as "no records",
         // whatever the response code: NOERROR is NODATA, NXDOMAIN is a name
         // that does not exist, anything else is the server failing.
-        ProtoErrorKind::NoRecordsFound { response_code, .. } => match *response_code {
-            ResponseCode::NoError => ResolveError::NoRecords {
-                name: name.to_owned(),
-                rtype,
-            },
-            ResponseCode::NXDomain => ResolveError::NxDomain {
-                name: name.to_owned(),
-            },
-            code => server(format!("server answered {}", rcode_name(code))),
-        },
+        ProtoErrorKind::NoRecordsFound { response_code, .. } => {
+            return match *response_code {
+                ResponseCode::NoError => (
+                    ResolveError::NoRecords {
+                        name: name.to_owned(),
+                        rtype,
+                    },
+                    Step::NoData,
+                ),
+                ResponseCode::NXDomain => (
+                    ResolveError::NxDomain {
+                        name: name.to_owned(),
+                    },
+                    Step::NxDomain,
+                ),
+                code => (
+                    server(format!("server answered {}", rcode_name(code))),
+                    if code == ResponseCode::ServFail {
+                        Step::ServFail
+                    } else {
+                        Step::Stop
+                    },
+                ),
+            };
+        }
         ProtoErrorKind::Timeout => ResolveError::Timeout {
             name: name.to_owned(),
             rtype,
@@ -495,7 +502,8 @@ fn map_error(err: &hickory_resolver::ResolveError, name: &str, rtype: RecordType
         ProtoErrorKind::NoConnections => server("no name server could be reached".to_owned()),
         ProtoErrorKind::Busy => server("every name server is busy".to_owned()),
         _ => server(lowercase_first(&proto.to_string())),
-    }
+    };
+    (error, Step::Stop)
 }
 
 /// The mnemonic of a response code as DNS tools print it (`SERVFAIL`),
